@@ -1,0 +1,225 @@
+"""``funnel``: the one command-line entry point. Output for people is a table, ``--json`` for machines.
+
+Heavy imports (kafka-python, polars, great_expectations) happen inside the
+commands that need them, so ``funnel --help`` and light commands start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from streams import config
+
+_bootstrap = click.option(
+    "--bootstrap-servers", envvar="KAFKA_BOOTSTRAP_SERVERS", default=None, show_envvar=True,
+    help="Kafka cluster; default: the local broker of `funnel kafka up`.")
+_topic = click.option("--topic", envvar="FUNNEL_TOPIC", default=config.DEFAULT_TOPIC, show_default=True,
+                      show_envvar=True, help="Event topic; its dead-letter topic is <topic>.dlq.")
+_as_json = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines instead of a table.")
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=False)
+
+
+def _print_table(title: str, rows: list[tuple[str, object]]) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for key, value in rows:
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        table.add_row(key, f"{value:,}" if isinstance(value, int) and key != "pid" else str(value))
+    _console().print(table)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="erqi-funnel")
+def main() -> None:
+    """Erqi District investment funnel: events → Kafka → project state → aggregates."""
+
+
+# ---- kafka --------------------------------------------------------------------------------------
+
+@main.group()
+def kafka() -> None:
+    """A real local Kafka broker (KRaft, from Kafka's jars) and the project's topics."""
+
+
+def _local_broker(port: int = 9092):
+    from streams.kafkaio.local_broker import LocalBroker
+
+    return LocalBroker(state=config.state_dir(), cache=config.cache_dir(), port=port)
+
+
+@kafka.command()
+def fetch() -> None:
+    """Resolve Kafka's jars from Maven Central into the cache and verify their checksums."""
+    from streams.kafkaio.local_broker import fetch_jars
+
+    click.echo(fetch_jars(config.cache_dir(), quiet=False))
+
+
+@kafka.command()
+@click.option("--port", default=9092, show_default=True, help="PLAINTEXT port; the controller uses port+1.")
+@click.option("--partitions", default=3, show_default=True, help="Partitions of a newly created event topic.")
+@_topic
+def up(port: int, partitions: int, topic: str) -> None:
+    """Start the local broker (unless KAFKA_BOOTSTRAP_SERVERS is set) and create the topics."""
+    import os
+
+    from streams.kafkaio.local_broker import BrokerError
+    from streams.kafkaio.topics import ensure_topics, event_topics
+
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not bootstrap:
+        try:
+            bootstrap = _local_broker(port).up()
+        except BrokerError as e:
+            raise click.ClickException(str(e)) from e
+    created = ensure_topics(bootstrap, event_topics(topic, partitions))
+    for name in created:
+        click.echo(f"created topic {name}", err=True)
+    click.echo(bootstrap)
+
+
+@kafka.command()
+@click.option("--wipe", is_flag=True, help="Also delete the broker's data.")
+def down(wipe: bool) -> None:
+    """Stop the local broker by its recorded pid (SIGTERM, then SIGKILL after 60 s)."""
+    stopped = _local_broker().down(wipe=wipe)
+    click.echo("stopped" if stopped else "not running")
+
+
+@kafka.command()
+@_as_json
+def status(as_json: bool) -> None:
+    """Is the local broker running and answering?"""
+    info = _local_broker().status()
+    if as_json:
+        click.echo(json.dumps(info))
+    else:
+        _print_table("local Kafka broker", list(info.items()))
+    sys.exit(0 if info["running"] and info["answering"] else 1)
+
+
+@kafka.command()
+@_bootstrap
+@_topic
+@click.option("--partitions", default=3, show_default=True)
+@click.option("--replication-factor", default=1, show_default=True)
+def topics(bootstrap_servers: str | None, topic: str, partitions: int, replication_factor: int) -> None:
+    """Create the event topic and its dead-letter topic with explicit settings (idempotent)."""
+    from streams.kafkaio.topics import ensure_topics, event_topics
+
+    bootstrap = bootstrap_servers or config.bootstrap_servers()
+    created = ensure_topics(bootstrap, event_topics(topic, partitions, replication_factor))
+    click.echo(json.dumps({"bootstrap": bootstrap, "created": created}))
+
+
+# ---- generate -----------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="File to write ('-' for stdout).")
+@click.option("--projects", default=600, show_default=True, help="Number of projects (≈3.6 events each).")
+@click.option("--seed", default=2023, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+def generate(out: Path, projects: int, seed: int, fmt: str) -> None:
+    """Write a deterministic synthetic feed calibrated on the 2023/2024 figures."""
+    from streams import synthetic
+
+    if str(out) == "-":
+        lines = synthetic.write(sys.stdout.buffer, synthetic.records(projects, seed), fmt)
+    else:
+        lines = synthetic.generate_file(out, projects, seed, fmt)
+    click.echo(f"wrote {lines:,} lines for {projects:,} projects to {out}", err=True)
+
+
+# ---- ingest -------------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@_bootstrap
+@_topic
+@click.option("--start-line", default=1, show_default=True, help="Resume the first file at this line.")
+@click.option("--delivery-timeout", default=120.0, show_default=True, help="Seconds to retry before failing.")
+@_as_json
+def ingest(files: tuple[str, ...], bootstrap_servers: str | None, topic: str, start_line: int,
+           delivery_timeout: float, as_json: bool) -> None:
+    """Check JSON Lines / CSV feeds and send them to the topic; rejected records go to <topic>.dlq."""
+    from streams.ingest import Ingest, feed_records
+    from streams.kafkaio.producer import DeliverySettings, event_producer
+    from streams.kafkaio.topics import ensure_topics, event_topics
+
+    bootstrap = bootstrap_servers or config.bootstrap_servers()
+    for f in files:
+        if f != "-" and not Path(f).is_file():
+            raise click.BadParameter(f"no such file: {f}", param_hint="FILES")
+    ms = int(delivery_timeout * 1000)
+    try:
+        ensure_topics(bootstrap, event_topics(topic))
+        producer = event_producer(bootstrap, DeliverySettings(delivery_timeout_ms=ms, max_block_ms=ms))
+    except Exception as e:
+        raise click.ClickException(f"cannot reach Kafka at {bootstrap}: {e}") from e
+    run = Ingest(producer, topic)
+    with _progress(files) as advance:
+        report = run.run(feed_records(files, start_line), on_progress=advance)
+    producer.close()
+    _report_ingest(report.as_dict(), files, topic, as_json)
+    if not report.ok:
+        sys.exit(1)
+
+
+def _progress(files: tuple[str, ...]):
+    """A progress bar over the bytes of the feeds, shown on a terminal for large files."""
+    import contextlib
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+    total = sum(Path(f).stat().st_size for f in files if f != "-")
+    console = _console()
+    if not console.is_terminal or total < 5_000_000:
+        return contextlib.nullcontext(lambda record: None)
+
+    @contextlib.contextmanager
+    def bar():
+        columns = (TextColumn("ingest"), BarColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("ingest", total=total)
+            pending = [0]
+
+            def advance(record) -> None:
+                pending[0] += len(record.raw) + 1
+                if pending[0] > 1_000_000:
+                    progress.advance(task, pending[0])
+                    pending[0] = 0
+            yield advance
+    return bar()
+
+
+def _report_ingest(result: dict, files: tuple[str, ...], topic: str, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"files": list(files), "topic": topic, **result}, ensure_ascii=False))
+    else:
+        rows = [("received", result["received"]), ("→ " + topic, result["produced"])]
+        rows += [(f"→ {config.dlq_topic(topic)}: {r}", n) for r, n in result["rejected"].items()]
+        rows += [("delivered", result["delivered"]), ("dead-lettered", result["dead_lettered"]),
+                 ("undelivered", result["undelivered"])]
+        _print_table("ingest accounting", rows)
+    first = result["first_undelivered"]
+    if first:
+        name, _, line = first["origin"].rpartition(":")
+        click.echo(f"error: {first['origin']} could not be delivered ({first['error']}); every line before it "
+                   f"was delivered. Rerun from it: funnel ingest {name} --start-line {line}", err=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The data contract of DOMAIN.md: vocabulary, acceptance (§3) and upcasting (§2)."""

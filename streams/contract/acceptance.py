@@ -1,0 +1,160 @@
+"""DOMAIN.md §3: every record ends accepted, duplicate, or rejected with one reason.
+
+Pure functions, no I/O. ``check_record`` applies the stateless reasons in the
+order of the table; ``event_id_conflict`` and ``duplicate`` need the history of
+accepted events and are settled by :func:`settle` (used by the fold).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+import fastjsonschema
+
+from streams.contract.events import EVENT_TYPES, SCHEMA_VERSIONS, YUAN_PER_WAN
+from streams.contract.schemas import parse_timestamp, validator_for
+
+#: The reasons, in the order they are checked.
+REASONS: tuple[str, ...] = (
+    "malformed", "unsupported_version", "unknown_event_type", "schema",
+    "future_occurred_at", "event_id_conflict",
+)
+MAX_DEPTH = 32
+FUTURE_TOLERANCE = timedelta(hours=24)
+#: Fields that may differ between an event and its duplicate.
+NON_CONTENT_FIELDS = frozenset({"recorded_at", "source"})
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why a record was not accepted: a DOMAIN reason and a message a person can act on."""
+
+    reason: str
+    detail: str
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value (RFC 8259)")
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node if isinstance(v, (dict, list)))
+    return False
+
+
+def parse_json(raw: bytes) -> dict | Rejection:
+    """Decode one record's bytes into a JSON object, or say why it is ``malformed``."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return Rejection("malformed", f"not valid UTF-8 at byte {e.start}")
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        return Rejection("malformed", f"nested deeper than {MAX_DEPTH} levels")
+    except ValueError as e:
+        return Rejection("malformed", f"not JSON: {e}")
+    if not isinstance(value, dict):
+        return Rejection("malformed", f"not a JSON object but a JSON {type(value).__name__}")
+    if _depth_exceeds(value, MAX_DEPTH):
+        return Rejection("malformed", f"nested deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _schema_message(e: fastjsonschema.JsonSchemaValueException) -> str:
+    field = e.name.removeprefix("data").lstrip(".") or "event"
+    message = e.message.removeprefix(e.name).strip()
+    return f"{field} {message}"
+
+
+def format_timestamp(ts: datetime) -> str:
+    return ts.isoformat(timespec="milliseconds" if ts.microsecond else "seconds")
+
+
+def check_event(event: dict, received_at: datetime) -> dict | Rejection:
+    """Apply the stateless reasons after ``malformed``, in order.
+
+    Returns the event, with ``recorded_at`` stamped as ``received_at`` when absent,
+    or the first :class:`Rejection` that applies.
+    """
+    version = event.get("schema_version")
+    if _is_int(version) and version not in SCHEMA_VERSIONS:
+        return Rejection("unsupported_version", f"schema_version {version} is not one of {list(SCHEMA_VERSIONS)}")
+    event_type = event.get("event_type")
+    if isinstance(event_type, str) and event_type not in EVENT_TYPES:
+        return Rejection("unknown_event_type", f"event_type {event_type!r} is not a known type")
+    if not _is_int(version):
+        detail = "schema_version is missing" if version is None else "schema_version must be an integer"
+        return Rejection("schema", detail)
+    try:
+        validator_for(version)(event)
+    except fastjsonschema.JsonSchemaValueException as e:
+        return Rejection("schema", _schema_message(e))
+    occurred = parse_timestamp(event["occurred_at"])
+    if "recorded_at" in event:
+        recorded = parse_timestamp(event["recorded_at"])
+    else:
+        recorded = received_at
+        event = {**event, "recorded_at": format_timestamp(received_at)}
+    if occurred - recorded > FUTURE_TOLERANCE:
+        return Rejection(
+            "future_occurred_at",
+            f"occurred_at {event['occurred_at']} is more than 24 h after recorded_at {event['recorded_at']}",
+        )
+    return event
+
+
+def check_record(raw: bytes, received_at: datetime) -> dict | Rejection:
+    """Every stateless reason of §3 for one record's bytes."""
+    parsed = parse_json(raw)
+    return parsed if isinstance(parsed, Rejection) else check_event(parsed, received_at)
+
+
+def wan_to_yuan(wan: int | float) -> int:
+    """万元 → yuan, exact for decimal inputs (0.1 万 is 1,000 yuan, not 1,000.0000000000001)."""
+    return int((Decimal(str(wan)) * YUAN_PER_WAN).to_integral_value(ROUND_HALF_EVEN))
+
+
+def upcast(event: dict) -> dict:
+    """Any accepted event → schema_version 2 (legacy 万元 amounts become integer yuan)."""
+    if event.get("schema_version") != 1:
+        return event
+    current = {k: v for k, v in event.items() if k != "investment_wan"}
+    current["schema_version"] = 2
+    if "investment_wan" in event:
+        current["investment_yuan"] = wan_to_yuan(event["investment_wan"])
+    return current
+
+
+def content_of(event: dict) -> dict:
+    """What must match for a re-send to count as a duplicate: all but recorded_at and source."""
+    current = upcast(event)
+    content = {k: v for k, v in current.items() if k not in NON_CONTENT_FIELDS}
+    content["occurred_at"] = parse_timestamp(current["occurred_at"]).astimezone(timezone.utc)
+    return content
+
+
+def settle(first: dict, later: dict) -> str | Rejection:
+    """A later event with the same (project_id, event_id) as an accepted one."""
+    if content_of(first) == content_of(later):
+        return "duplicate"
+    return Rejection(
+        "event_id_conflict",
+        f"event_id {later['event_id']!r} of project {later['project_id']!r} was accepted before with different content",
+    )

@@ -1,0 +1,86 @@
+"""Feed files → records. A record keeps its bytes as received, for the dead-letter topic."""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from streams.contract.acceptance import Rejection, parse_json
+
+_INT = re.compile(r"[+-]?\d+")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_BOOLS = {"true": True, "false": False, "1": True, "0": False}
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRecord:
+    origin: str  #: ``file:line``
+    raw: bytes  #: the bytes as received, line ending removed
+    parsed: dict | Rejection  #: the JSON object, or why the record is malformed
+    is_json: bool = True  #: ``raw`` is the JSON text of ``parsed`` (False for a CSV row)
+
+    @property
+    def line(self) -> int:
+        return int(self.origin.rsplit(":", 1)[1])
+
+
+def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    for number, line in enumerate(stream, start=1):
+        yield number, line.rstrip(b"\r\n") if line.endswith(b"\n") else line
+
+
+def read_jsonl(stream: BinaryIO, name: str) -> Iterator[FeedRecord]:
+    for number, raw in _lines(stream):
+        yield FeedRecord(f"{name}:{number}", raw, parse_json(raw))
+
+
+def _typed(field: str, cell: str) -> object:
+    """CSV cells are text; give the typed fields of the contract their JSON type when they look right."""
+    if field in ("schema_version", "investment_yuan") and _INT.fullmatch(cell):
+        return int(cell)
+    if field == "investment_wan" and _NUMBER.fullmatch(cell):
+        return float(cell) if any(c in cell for c in ".eE") else int(cell)
+    if field == "lead_industry" and cell.lower() in _BOOLS:
+        return _BOOLS[cell.lower()]
+    return cell  # a wrong type stays text, so the schema check names it
+
+
+def _csv_row(raw: bytes, header: list[str]) -> dict | Rejection:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return Rejection("malformed", f"not valid UTF-8 at byte {e.start}")
+    try:
+        rows = list(csv.reader([text], strict=True))
+    except csv.Error as e:
+        return Rejection("malformed", f"not a CSV row: {e}")
+    cells = rows[0] if rows else []
+    if len(cells) != len(header):
+        return Rejection("malformed", f"{len(cells)} cells where the header has {len(header)} columns")
+    return {f: _typed(f, c) for f, c in zip(header, cells) if c != ""}
+
+
+def read_csv(stream: BinaryIO, name: str) -> Iterator[FeedRecord]:
+    """A CSV feed: a header naming the event fields, then one event per line (empty cell = absent)."""
+    lines = _lines(stream)
+    first = next(lines, None)
+    if first is None:
+        return
+    header = next(csv.reader([first[1].decode("utf-8-sig", errors="replace")]))
+    for number, raw in lines:
+        yield FeedRecord(f"{name}:{number}", raw, _csv_row(raw, header), is_json=False)
+
+
+def read_feed(path: str | Path) -> Iterator[FeedRecord]:
+    """Records of a JSON Lines file (``-`` is standard input) or, for ``*.csv``, a CSV file."""
+    if str(path) == "-":
+        yield from read_jsonl(sys.stdin.buffer, "<stdin>")
+        return
+    path = Path(path)
+    reader = read_csv if path.suffix.lower() == ".csv" else read_jsonl
+    with path.open("rb") as stream:
+        yield from reader(stream, path.name)

@@ -1,0 +1,226 @@
+"""A real single-node Apache Kafka broker (KRaft) run from Kafka's jars, for development and tests.
+
+Jars come from Maven Central through ``broker/pom.xml`` into a cache outside the
+work tree, and are checked against the checksums committed in ``broker/``.
+Config, data, logs and the pid live in a state directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+BROKER_FILES = Path(__file__).resolve().parents[2] / "broker"
+POM = BROKER_FILES / "pom.xml"
+
+
+class BrokerError(RuntimeError):
+    """The local broker could not be fetched, started or stopped."""
+
+
+def kafka_version() -> str:
+    """The pinned Kafka version: the one place it is written is ``broker/pom.xml``."""
+    return re.search(r"<kafka\.version>([^<]+)</kafka\.version>", POM.read_text()).group(1)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_sums(path: Path) -> dict[str, str]:
+    pairs = (line.split() for line in path.read_text().splitlines() if line.strip())
+    return {name: digest for digest, name in pairs}
+
+
+def fetch_jars(cache: Path, *, quiet: bool = True) -> Path:
+    """Kafka's jars in ``cache/kafka-<version>/lib``, resolved once and verified every time."""
+    version = kafka_version()
+    lib = cache / f"kafka-{version}" / "lib"
+    sums_file = BROKER_FILES / f"jars-{version}.sha256"
+    if not (lib / f"kafka_2.13-{version}.jar").exists():
+        tmp = lib.with_name("lib.partial")
+        subprocess.run(["rm", "-rf", str(tmp)], check=True)
+        cmd = ["mvn", "-B", "-f", str(POM),
+               "org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies",
+               f"-DoutputDirectory={tmp}", "-DincludeScope=runtime"]
+        done = subprocess.run(cmd + (["-q"] if quiet else []), capture_output=quiet, text=True)
+        if done.returncode != 0:
+            raise BrokerError(f"maven could not resolve Kafka {version}:\n{(done.stdout or '')[-2000:]}")
+        subprocess.run(["rm", "-rf", str(lib)], check=True)
+        tmp.rename(lib)
+    actual = {p.name: _sha256(p) for p in sorted(lib.glob("*.jar"))}
+    if not sums_file.exists():  # first resolution of a new version: record, to be committed
+        sums_file.write_text("".join(f"{d}  {n}\n" for n, d in actual.items()))
+    expected = _read_sums(sums_file)
+    if actual != expected:
+        bad = sorted(n for n in expected.keys() | actual.keys() if expected.get(n) != actual.get(n))
+        raise BrokerError(f"Kafka jars in {lib} do not match {sums_file.name}: {', '.join(bad[:5])}")
+    return lib
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of ours is not alive
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return True
+
+
+@dataclass
+class LocalBroker:
+    state: Path
+    cache: Path
+    port: int = 9092
+    heap: str = "1g"
+
+    @property
+    def controller_port(self) -> int:
+        return self.port + 1
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def _pid_file(self) -> Path:
+        return self.state / "broker.pid"
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self._pid_file.read_text())
+        except (OSError, ValueError):
+            return None
+        return pid if _alive(pid) else None
+
+    def _running_port(self) -> int:
+        try:
+            return int((self.state / "broker.port").read_text())
+        except (OSError, ValueError):
+            return self.port
+
+    def status(self) -> dict:
+        pid = self.pid()
+        port = self._running_port() if pid else self.port
+        return {"running": pid is not None, "pid": pid, "bootstrap": f"127.0.0.1:{port}",
+                "answering": _port_open(port), "state_dir": str(self.state), "kafka_version": kafka_version()}
+
+    def _write_config(self) -> Path:
+        template = (BROKER_FILES / "server.properties.template").read_text()
+        config = self.state / "server.properties"
+        config.write_text(template.format(port=self.port, controller_port=self.controller_port,
+                                          data_dir=self.state / "data"))
+        return config
+
+    def _format(self, lib: Path, config: Path) -> None:
+        id_file = self.state / "cluster.id"
+        if not id_file.exists():
+            out = subprocess.run(["java", "-cp", f"{lib}/*", "kafka.tools.StorageTool", "random-uuid"],
+                                 capture_output=True, text=True, check=True)
+            id_file.write_text(out.stdout.strip().splitlines()[-1])
+        done = subprocess.run(["java", "-cp", f"{lib}/*", "kafka.tools.StorageTool", "format",
+                               "-t", id_file.read_text().strip(), "-c", str(config), "--ignore-formatted"],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise BrokerError(f"formatting {self.state / 'data'} failed: {done.stdout}{done.stderr}"
+                              " (a data dir formatted by another cluster: run `funnel kafka down --wipe`)")
+
+    def up(self, timeout: float = 90) -> str:
+        """Start the broker unless it runs; return its bootstrap address once it answers."""
+        if self.pid():
+            self.port = self._running_port()
+            self._wait_ready(timeout)
+            return self.bootstrap
+        lib = fetch_jars(self.cache)
+        if _port_open(self.port) or _port_open(self.controller_port):
+            raise BrokerError(f"port {self.port} or {self.controller_port} is taken by another process")
+        for d in ("data", "logs"):
+            (self.state / d).mkdir(parents=True, exist_ok=True)
+        config = self._write_config()
+        self._format(lib, config)
+        log4j = BROKER_FILES / "log4j2.properties"
+        cmd = ["java", f"-Xms{self.heap}", f"-Xmx{self.heap}", "-XX:+UseG1GC",
+               f"-Dkafka.logs.dir={self.state / 'logs'}", f"-Dlog4j2.configurationFile={log4j}",
+               "-cp", f"{lib}/*", "kafka.Kafka", str(config)]
+        with (self.state / "logs" / "stdout.log").open("ab") as out:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)  # outlives the command that started it
+        self._pid_file.write_text(str(proc.pid))
+        (self.state / "broker.port").write_text(str(self.port))
+        (self.state / "bootstrap").write_text(self.bootstrap)
+        try:
+            self._wait_ready(timeout)
+        except BrokerError:
+            self.down()
+            raise
+        return self.bootstrap
+
+    def _wait_ready(self, timeout: float) -> None:
+        # The PLAINTEXT port opens only once the broker is unfenced; then one metadata call.
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.pid():
+                raise BrokerError(f"the broker exited while starting; see {self.log_tail()}")
+            if _port_open(self.port) and self._answers_metadata():
+                return
+            time.sleep(0.5)
+        raise BrokerError(f"the broker did not answer within {timeout:.0f} s; see {self.log_tail()}")
+
+    def _answers_metadata(self) -> bool:
+        from kafka.admin import KafkaAdminClient
+
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=[self.bootstrap], request_timeout_ms=5000)
+            admin.list_topics()
+            admin.close()
+            return True
+        except Exception:  # not ready yet: the caller polls again until its deadline
+            return False
+
+    def log_tail(self, lines: int = 20) -> str:
+        log = self.state / "logs" / "server.log"
+        if not log.exists():
+            return str(log)
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+        return f"{log}:\n" + "\n".join(tail)
+
+    def down(self, timeout: float = 60, *, wipe: bool = False) -> bool:
+        """Controlled shutdown by SIGTERM to the recorded pid, SIGKILL after ``timeout``."""
+        pid = self.pid()
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+            try:  # reap it if it is our child (tests start it in-process)
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+        self._pid_file.unlink(missing_ok=True)
+        if wipe:
+            subprocess.run(["rm", "-rf", str(self.state / "data"), str(self.state / "cluster.id")], check=True)
+        return pid is not None

@@ -1,0 +1,57 @@
+"""The project's topics, created with explicit settings rather than broker defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from streams.config import dlq_topic
+
+#: Large enough for a hostile 10 MB record to reach the dead-letter topic untouched.
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+DEFAULT_PARTITIONS = 3
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+    replication: int = 1
+
+
+def _log_config() -> dict[str, str]:
+    # An event log is an official record: keep everything, forever.
+    return {
+        "cleanup.policy": "delete",
+        "retention.ms": "-1",
+        "retention.bytes": "-1",
+        "min.insync.replicas": "1",
+        "max.message.bytes": str(MAX_MESSAGE_BYTES),
+        "message.timestamp.type": "CreateTime",
+    }
+
+
+def event_topics(topic: str, partitions: int = DEFAULT_PARTITIONS, replication: int = 1) -> list[TopicSpec]:
+    """The event topic (keyed by project_id) and its dead-letter topic."""
+    return [TopicSpec(name, partitions, _log_config(), replication) for name in (topic, dlq_topic(topic))]
+
+
+def ensure_topics(bootstrap: str, specs: list[TopicSpec], *, client_config: dict | None = None) -> list[str]:
+    """Create the topics that do not exist yet; returns the names created."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), **(client_config or {}))
+    try:
+        existing = set(admin.list_topics())
+        missing = [s for s in specs if s.name not in existing]
+        created = []
+        for spec in missing:
+            try:
+                admin.create_topics([NewTopic(spec.name, spec.partitions, spec.replication, topic_configs=spec.config)])
+                created.append(spec.name)
+            except TopicAlreadyExistsError:
+                pass  # created by someone else meanwhile
+        return created
+    finally:
+        admin.close()

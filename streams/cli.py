@@ -171,11 +171,20 @@ def ingest(files: tuple[str, ...], bootstrap_servers: str | None, topic: str, st
         raise click.ClickException(f"cannot reach Kafka at {bootstrap}: {e}") from e
     run = Ingest(producer, topic)
     with _progress(files) as advance:
-        report = run.run(feed_records(files, start_line), on_progress=advance)
-    producer.close()
+        report = run.run(feed_records(files, start_line), on_progress=advance, flush_timeout=delivery_timeout + 5)
+    _close(producer, timeout=10 if report.ok else 0)
     _report_ingest(report.as_dict(), files, topic, as_json)
     if not report.ok:
         sys.exit(1)
+
+
+def _close(producer, timeout: float) -> None:
+    from kafka.errors import KafkaTimeoutError
+
+    try:
+        producer.close(timeout=timeout)
+    except KafkaTimeoutError:
+        pass  # what it still held is already counted as undelivered
 
 
 def _progress(files: tuple[str, ...]):

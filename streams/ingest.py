@@ -31,26 +31,22 @@ class Undelivered:
 
 @dataclass
 class IngestReport:
-    """Every record received ends in exactly one count: produced, rejected, or undelivered."""
+    """Every record received is produced or rejected; each send ends delivered or undelivered."""
 
     received: int = 0
     produced: int = 0
     rejected: Counter = field(default_factory=Counter)
     delivered: int = 0
     dead_lettered: int = 0
-    undelivered: list[Undelivered] = field(default_factory=list)
-    last_origin: str | None = None
+    #: send sequence number -> what went wrong; records still pending at the end count too
+    undelivered: dict[int, Undelivered] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return not self.undelivered and self.delivered == self.produced and self.dead_lettered == sum(
-            self.rejected.values())
+        return not self.undelivered and self.delivered + self.dead_lettered == self.received
 
     def first_undelivered(self) -> Undelivered | None:
-        def order(u: Undelivered) -> tuple[str, int]:
-            name, _, line = u.origin.rpartition(":")
-            return name, int(line)
-        return min(self.undelivered, key=order, default=None)
+        return self.undelivered[min(self.undelivered)] if self.undelivered else None
 
     def as_dict(self) -> dict:
         first = self.first_undelivered()
@@ -84,33 +80,37 @@ class Ingest:
     def __init__(self, producer, topic: str, clock: Callable[[], datetime] = lambda: datetime.now(CST)):
         self.producer, self.topic, self.dlq, self.clock = producer, topic, dlq_topic(topic), clock
         self.report = IngestReport()
+        self._pending: dict[int, str] = {}  # send sequence number -> origin, until the broker answers
 
-    def _on_delivered(self, is_dead_letter: bool):
+    def _on_delivered(self, seq: int, is_dead_letter: bool):
         def callback(_metadata) -> None:
+            del self._pending[seq]
             if is_dead_letter:
                 self.report.dead_lettered += 1
             else:
                 self.report.delivered += 1
         return callback
 
-    def _on_failed(self, origin: str):
+    def _on_failed(self, seq: int, origin: str):
         def errback(exc: BaseException) -> None:
-            self.report.undelivered.append(Undelivered(origin, f"{type(exc).__name__}: {exc}"))
+            self._pending.pop(seq, None)
+            self.report.undelivered[seq] = Undelivered(origin, f"{type(exc).__name__}: {exc}")
         return errback
 
     def _send(self, topic: str, record: FeedRecord, value: bytes, headers: list[tuple[str, bytes]]) -> None:
+        seq = self.report.received
+        self._pending[seq] = record.origin
         try:
             future = self.producer.send(topic, key=_key(record), value=value, headers=headers)
-        except Exception as exc:  # e.g. no metadata within max_block_ms: counted, ingest stops
-            self._on_failed(record.origin)(exc)
+        except Exception as exc:  # e.g. no metadata within max_block_ms: counted, and ingest stops
+            self._on_failed(seq, record.origin)(exc)
             return
-        future.add_callback(self._on_delivered(topic == self.dlq))
-        future.add_errback(self._on_failed(record.origin))
+        future.add_callback(self._on_delivered(seq, topic == self.dlq))
+        future.add_errback(self._on_failed(seq, record.origin))
 
     def send(self, record: FeedRecord) -> None:
         """Check one record and send it to the topic or the dead-letter topic."""
         self.report.received += 1
-        self.report.last_origin = record.origin
         origin = [("origin", record.origin.encode())]
         verdict = record.parsed if isinstance(record.parsed, Rejection) else check_event(record.parsed, self.clock())
         if isinstance(verdict, Rejection):
@@ -122,14 +122,21 @@ class Ingest:
             self._send(self.topic, record, _value(record, verdict), origin)
 
     def run(self, records: Iterable[FeedRecord], on_progress: Callable[[FeedRecord], None] = lambda r: None,
-            flush_timeout: float | None = None) -> IngestReport:
-        """Send records until the end or the first delivery failure, then flush."""
+            flush_timeout: float = 180.0) -> IngestReport:
+        """Send records until the end or the first delivery failure, then wait for the broker's answers."""
         for record in records:
             if self.report.undelivered:
                 break  # fail loudly rather than pile up more undeliverable records
             self.send(record)
             on_progress(record)
-        self.producer.flush(timeout=flush_timeout)
+        from kafka.errors import KafkaTimeoutError
+
+        try:
+            self.producer.flush(timeout=flush_timeout)
+        except KafkaTimeoutError:
+            pass  # records still pending are reported below as undelivered, never silently lost
+        for seq, origin in list(self._pending.items()):
+            self.report.undelivered.setdefault(seq, Undelivered(origin, "no answer from the broker"))
         return self.report
 
 

@@ -83,4 +83,4 @@ def read_feed(path: str | Path) -> Iterator[FeedRecord]:
     path = Path(path)
     reader = read_csv if path.suffix.lower() == ".csv" else read_jsonl
     with path.open("rb") as stream:
-        yield from reader(stream, path.name)
+        yield from reader(stream, str(path))

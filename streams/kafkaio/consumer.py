@@ -1,0 +1,38 @@
+"""Reading a topic from the beginning up to its end at the time of the call, with no consumer group."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+
+def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 60.0, max_poll_records: int = 5000) -> Iterator:
+    """Every record of ``topic`` (all partitions) up to the end offsets seen at the start.
+
+    Commits no offsets. Yields kafka-python ``ConsumerRecord``s; order is kept per partition.
+    """
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False, group_id=None,
+                             max_poll_records=max_poll_records, fetch_max_bytes=64 * 1024 * 1024,
+                             max_partition_fetch_bytes=32 * 1024 * 1024)
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if partitions is None:
+            raise LookupError(f"topic {topic!r} does not exist")
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        remaining = {tp: end for tp, end in consumer.end_offsets(tps).items() if end > consumer.position(tp)}
+        while remaining:
+            batches = consumer.poll(timeout_ms=int(timeout_s * 1000))
+            if not batches:
+                raise TimeoutError(f"no records from {topic} within {timeout_s:.0f} s; {len(remaining)} partitions unread")
+            for tp, records in batches.items():
+                end = remaining.get(tp)
+                for record in records:
+                    if end is not None and record.offset < end:
+                        yield record
+                if end is not None and consumer.position(tp) >= end:
+                    del remaining[tp]
+    finally:
+        consumer.close()

@@ -4,10 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
-.PHONY: setup demo test test-unit test-integration bench clean-state lock
+.PHONY: setup tools demo test test-unit test-integration bench clean-state lock
 
-setup: $(STAMP)  ## virtualenv, pinned packages and Kafka's jars (idempotent)
+setup: $(STAMP) tools  ## virtualenv, pinned packages, Kafka's jars, kcat (idempotent)
 	$(BIN)/funnel kafka fetch
+
+tools:  ## kcat, the independent Kafka client the interop tests use (Debian package)
+	@command -v kcat >/dev/null || { apt-get update -qq && apt-get install -y -qq kcat >/dev/null; } \
+	  || { echo "install kcat (Debian/Ubuntu: apt-get install kcat)" >&2; exit 1; }
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -32,3 +32,12 @@ def bootstrap_servers() -> str:
         return configured
     recorded = state_dir() / "bootstrap"
     return recorded.read_text().strip() if recorded.exists() else "127.0.0.1:9092"
+
+
+def targets(path: str | Path | None = None) -> dict[str, dict[str, float]]:
+    """Annual targets: ``--targets FILE`` (or ``FUNNEL_TARGETS``), else the 2023/2024 defaults shipped here."""
+    import json
+
+    path = path or os.environ.get("FUNNEL_TARGETS") or Path(__file__).with_name("targets.default.json")
+    raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    return {year: goals for year, goals in raw.items() if not year.startswith("_")}

@@ -35,7 +35,7 @@ DROP_REASONS = ("投资方战略调整", "选址未落实", "资金链紧张", "
 YEAR_WEIGHTS = {2022: 0.27, 2023: 0.40, 2024: 0.33}
 HORIZON = datetime(2024, 12, 31, 18, 0, tzinfo=CST)
 #: stage -> (probability of advancing to the next stage, days it takes: low, high)
-ADVANCE = {1: (0.86, 20, 110), 2: (0.56, 45, 220), 3: (0.80, 30, 170), 4: (0.55, 180, 520), 5: (0.75, 15, 90)}
+ADVANCE = {1: (0.86, 20, 110), 2: (0.60, 45, 200), 3: (0.85, 30, 150), 4: (0.60, 150, 450), 5: (0.75, 15, 90)}
 CSV_FIELDS = ("event_id", "event_type", "schema_version", "project_id", "occurred_at", "recorded_at", "source",
               "name", "industry", "lead_industry", "zone", "axis", "town", "source_region", "channel",
               "department", "leader", "investor", "reason", "investment_yuan", "investment_wan")

@@ -230,5 +230,120 @@ def _report_ingest(result: dict, files: tuple[str, ...], topic: str, as_json: bo
                    f"was delivered. Rerun from it: funnel ingest {name} --start-line {line}", err=True)
 
 
+# ---- replay -------------------------------------------------------------------------------------
+
+def _today_cst():
+    from datetime import datetime, timedelta, timezone
+
+    return datetime.now(timezone(timedelta(hours=8))).date()
+
+
+_date = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@main.command()
+@click.option("--from-file", "files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Replay JSON Lines / CSV files instead of a topic (repeatable).")
+@_bootstrap
+@_topic
+@click.option("--from-time", type=click.DateTime(), help="Only topic records produced at or after this time.")
+@click.option("--to-time", type=click.DateTime(), help="Only topic records produced before this time.")
+@click.option("--as-of", type=_date, help="Business date T (CST); default today.")
+@click.option("--known-at", type=_date, help="Knowledge date K: only records recorded by the end of K (CST).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write summary.json and Parquet here.")
+@click.option("--targets", "targets_file", type=click.Path(exists=True, dir_okay=False), envvar="FUNNEL_TARGETS",
+              help="Annual targets JSON; default: the 2023/2024 targets.")
+@_as_json
+def replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at, out, targets_file, as_json) -> None:
+    """Rebuild project state and every aggregate from the log; commits no offsets, needs no worker."""
+    from datetime import datetime, timezone
+
+    from streams import replay as shell
+    from streams.core.summary import View, fold_log
+    from streams.core.tables import aggregate_tables
+
+    view = View((as_of or datetime.combine(_today_cst(), datetime.min.time())).date(), known_at and known_at.date())
+    with _counter("replay", _replay_size(files, bootstrap_servers, topic)) as advance:
+        if files:
+            log = shell.log_from_files(files, datetime.now(timezone.utc), on_record=advance)
+        else:
+            ms = [None if t is None else int(t.astimezone().timestamp() * 1000) for t in (from_time, to_time)]
+            bootstrap = bootstrap_servers or config.bootstrap_servers()
+            try:
+                log = shell.log_from_topic(bootstrap, topic, *ms, on_record=advance)
+            except (LookupError, TimeoutError) as e:
+                raise click.ClickException(str(e)) from e
+    result = fold_log(log, view)
+    if out:
+        doc = shell.write_outputs(result, aggregate_tables(result, config.targets(targets_file)), out)
+    else:
+        from streams.core.summary import summary
+
+        doc = summary(result)
+    if as_json:
+        click.echo(json.dumps(doc, ensure_ascii=False))
+    else:
+        _print_summary(doc)
+        if out:
+            click.echo(f"wrote {out}/summary.json and Parquet tables", err=True)
+
+
+def _replay_size(files, bootstrap_servers, topic) -> tuple[str, int]:
+    if files:
+        return "bytes", sum(Path(f).stat().st_size for f in files)
+    return "records", 0
+
+
+def _counter(label: str, size: tuple[str, int]):
+    """A progress bar (bytes of files, or records of a topic) on a terminal; nothing otherwise."""
+    import contextlib
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = _console()
+    if not console.is_terminal:
+        return contextlib.nullcontext(lambda n: None)
+
+    @contextlib.contextmanager
+    def bar():
+        unit, total = size
+        with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn(unit), TimeElapsedColumn(),
+                      console=console, transient=True) as progress:
+            task = progress.add_task(label, total=total or None)
+            pending = [0]
+
+            def advance(n: int) -> None:
+                pending[0] += n
+                if pending[0] >= 50_000:
+                    progress.advance(task, pending[0])
+                    pending[0] = 0
+            yield advance
+    return bar()
+
+
+def _print_summary(doc: dict) -> None:
+    from rich.table import Table
+
+    acc = doc["accounting"]
+    rows = [("received", acc["received"]), ("accepted", acc["accepted"]), ("duplicates", acc["duplicates"])]
+    rows += [(f"rejected: {r}", n) for r, n in acc["rejected"].items()]
+    rows += [("projects", doc["projects"]["total"]), ("orphans", doc["projects"]["orphans"])]
+    _print_table(f"accounting (as of {doc['as_of']}, known at {doc['known_at'] or 'now'})", rows)
+    pools = Table(title="pools 四库")
+    for col in ("pool", "projects", "investment 亿元"):
+        pools.add_column(col, justify="left" if col == "pool" else "right")
+    for name, p in doc["pools"].items():
+        pools.add_row(name, f"{p['count']:,}", f"{p['investment_yuan'] / 1e8:,.1f}")
+    _console().print(pools)
+    if doc["flows"]:
+        stages = list(next(iter(doc["flows"].values())))
+        flows = Table(title="flows by year (projects reaching each stage)")
+        for col in ("year", *stages):
+            flows.add_column(col, justify="right")
+        for year, f in doc["flows"].items():
+            flows.add_row(year, *(f"{f[s]:,}" for s in stages))
+        _console().print(flows)
+
+
 if __name__ == "__main__":
     main()

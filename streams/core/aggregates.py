@@ -7,12 +7,12 @@ Periods are calendar months, quarters and years in China Standard Time.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import polars as pl
 
 from streams.contract.events import POOLS, STAGES
-from streams.core.fold import reached
+from streams.core.fold import project_state, reached
 
 TZ = "Asia/Shanghai"  # UTC+08:00 all year since 1991
 PERIODS = {"month": "1mo", "quarter": "1q", "year": "1y"}
@@ -149,3 +149,27 @@ def supervision(state: pl.DataFrame, by: str | None = None) -> pl.DataFrame:
     if by:
         return got.sort(["colour", by])
     return frame.join(got, on="colour", how="left").fill_null(0)
+
+
+def month_ends(first: datetime, cutoff: datetime) -> list[datetime]:
+    """The exclusive end of every CST month from ``first``'s month up to the one holding the cut-off."""
+    start = first.astimezone(cutoff.tzinfo).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    ends = []
+    y, m = start.year, start.month
+    while True:
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        end = start.replace(year=y, month=m)
+        ends.append(min(end, cutoff))
+        if end >= cutoff:
+            return ends
+
+
+def pools_over_time(events: pl.DataFrame, cutoff: datetime, by: str | None = None) -> pl.DataFrame:
+    """Pools at the end of every month up to the cut-off (the last row is the cut-off itself)."""
+    if events.is_empty():
+        return pl.DataFrame(schema={"month": pl.Utf8, "pool": pl.Utf8, "count": pl.Int64, "investment_yuan": pl.Int64})
+    frames = []
+    for end in month_ends(events["occurred_at"].min(), cutoff):
+        label = (end - timedelta(microseconds=1)).astimezone(cutoff.tzinfo).strftime("%Y-%m")
+        frames.append(pools_at(project_state(events, end), by).select(pl.lit(label).alias("month"), pl.all()))
+    return pl.concat(frames)

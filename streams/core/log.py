@@ -52,7 +52,8 @@ class LogBuilder:
     def __init__(self) -> None:
         self.columns: dict[str, list] = {name: [] for name in LOG_SCHEMA}
 
-    def add(self, seq: int, record: bytes | dict, received_at: datetime, *, stamp_missing: bool) -> dict | Rejection:
+    def add(self, seq: int, record: bytes | dict | Rejection, received_at: datetime, *,
+            stamp_missing: bool) -> dict | Rejection:
         """Check one record. Without a ``recorded_at`` of its own it is judged at ``received_at``,
         and ``stamp_missing`` says whether that stamp counts for ``--known-at`` views."""
         parsed = parse_json(record) if isinstance(record, bytes) else record

@@ -17,7 +17,7 @@ def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 60.0, max_poll_
                              max_partition_fetch_bytes=32 * 1024 * 1024)
     try:
         partitions = consumer.partitions_for_topic(topic)
-        if partitions is None:
+        if not partitions:
             raise LookupError(f"topic {topic!r} does not exist")
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(tps)

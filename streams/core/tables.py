@@ -1,0 +1,50 @@
+"""Every aggregate table a replay writes (and the worker and notebooks read), from one Result."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from streams.contract.events import STAGES
+from streams.core import aggregates as agg
+from streams.core.log import accepted_events
+from streams.core.summary import Result
+from streams.core.targets import target_attainment
+
+#: Stage pairs whose conversion is reported: each step, and planned → landed.
+CONVERSION_PAIRS: tuple[tuple[str, str], ...] = (*zip(STAGES[:4], STAGES[1:4]), ("planned", "started"))
+ROLLING_WINDOWS = (3, 6, 12)
+
+
+def conversions(state: pl.DataFrame) -> pl.DataFrame:
+    """Period conversions (month, quarter, year) for every reported stage pair."""
+    parts = []
+    for period in agg.PERIODS:
+        flow = agg.flows(state, period)
+        for a, b in CONVERSION_PAIRS:
+            parts.append(agg.conversion(flow, a, b).with_columns(granularity=pl.lit(period), pair=pl.lit(f"{a}→{b}")))
+    return pl.concat(parts)
+
+
+def rolling_conversions(state: pl.DataFrame) -> pl.DataFrame:
+    return pl.concat([agg.conversion_rolling(state, a, b, w).with_columns(pair=pl.lit(f"{a}→{b}"))
+                      for a, b in CONVERSION_PAIRS for w in ROLLING_WINDOWS])
+
+
+def aggregate_tables(result: Result, targets: dict) -> dict[str, pl.DataFrame]:
+    state = result.state
+    if state.is_empty():
+        return {"project_state": state}
+    cutoff = result.view.cutoff
+    return {
+        "project_state": state,
+        "pools_over_time": agg.pools_over_time(accepted_events(result.settled), cutoff),
+        "flows": pl.concat([agg.flows(state, p).with_columns(granularity=pl.lit(p)) for p in agg.PERIODS]),
+        "conversions": conversions(state),
+        "rolling_conversions": rolling_conversions(state),
+        "cohorts": pl.concat([agg.cohort_conversion(state, b, cutoff) for b in STAGES[1:4]]),
+        "time_in_stage": agg.time_in_stage(state),
+        "supervision": agg.supervision(state),
+        "targets": target_attainment(state, targets, cutoff),
+        "rejections": result.settled.filter(~pl.col("outcome").is_in(["accepted", "duplicate"]))
+                      .select("seq", "outcome", "detail", "project_id", "recorded_at"),
+    }

@@ -230,6 +230,39 @@ def _report_ingest(result: dict, files: tuple[str, ...], topic: str, as_json: bo
                    f"was delivered. Rerun from it: funnel ingest {name} --start-line {line}", err=True)
 
 
+# ---- worker -------------------------------------------------------------------------------------
+
+@main.command()
+@_bootstrap
+@_topic
+@click.option("--app-id", envvar="FUNNEL_APP_ID", default="funnel-worker", show_default=True, show_envvar=True,
+              help="Consumer group and prefix of the table changelog topics.")
+@click.option("--web-port", envvar="FUNNEL_WEB_PORT", default=6066, show_default=True, show_envvar=True)
+@click.option("--web-host", envvar="FUNNEL_WEB_HOST", default="127.0.0.1", show_default=True, show_envvar=True,
+              help="Interface the web server listens on.")
+@click.option("--partitions", envvar="FUNNEL_PARTITIONS", default=3, show_default=True,
+              help="Partitions of the topics the worker creates; must match the event topic's.")
+@click.option("--loglevel", default="info", show_default=True)
+def worker(bootstrap_servers, topic, app_id, web_port, web_host, partitions, loglevel) -> None:
+    """Run the live Faust worker: check, keep, fold and serve /summary, /projects/{id}, /pools."""
+    import os
+
+    from streams.kafkaio.topics import ensure_topics, event_topics, state_topic
+
+    bootstrap = bootstrap_servers or config.bootstrap_servers()
+    os.environ.update(KAFKA_BOOTSTRAP_SERVERS=bootstrap, FUNNEL_TOPIC=topic, FUNNEL_APP_ID=app_id,
+                      FUNNEL_WEB_PORT=str(web_port), FUNNEL_WEB_HOST=web_host, FUNNEL_PARTITIONS=str(partitions))
+    try:
+        ensure_topics(bootstrap, event_topics(topic, partitions) + [state_topic(config.STATE_TOPIC, partitions)])
+    except Exception as e:
+        raise click.ClickException(f"cannot reach Kafka at {bootstrap}: {e}") from e
+    from streams.app import app
+
+    sys.argv = ["funnel worker", "worker", "--loglevel", loglevel, "--web-port", str(web_port),
+                "--web-host", web_host, "--web-bind", web_host, "--without-web" if web_port == 0 else "--with-web"]
+    app.main()
+
+
 # ---- replay -------------------------------------------------------------------------------------
 
 def _today_cst():

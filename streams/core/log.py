@@ -46,46 +46,62 @@ def _ts(value) -> datetime | None:
     return parse_timestamp(value) if isinstance(value, str) else None
 
 
+def log_row(seq: int, record: bytes | dict | Rejection, received_at: datetime, *, stamp_missing: bool) -> dict:
+    """One received record, checked (§3): a row of the log.
+
+    A record without a ``recorded_at`` of its own is judged as received at ``received_at``;
+    ``stamp_missing`` says whether that stamp counts for ``--known-at`` views.
+    """
+    parsed = parse_json(record) if isinstance(record, bytes) else record
+    had_stamp = isinstance(parsed, dict) and "recorded_at" in parsed
+    verdict = parsed if isinstance(parsed, Rejection) else check_event(parsed, received_at)
+    row: dict = {"seq": seq}
+    if isinstance(verdict, Rejection):
+        row |= {"reason": verdict.reason, "detail": verdict.detail}
+        if isinstance(parsed, dict):
+            row["recorded_at"] = _ts(parsed.get("recorded_at"))
+            row["project_id"] = parsed["project_id"] if isinstance(parsed.get("project_id"), str) else None
+        return row
+    event = upcast(verdict)
+    row |= {f: event.get(f) for f in _EVENT_FIELDS}
+    row |= {
+        "recorded_at": _ts(event["recorded_at"]) if had_stamp or stamp_missing else None,
+        "occurred_at": _ts(event["occurred_at"]),
+        "stage": EVENT_STAGE[event["event_type"]],
+        "amount": event.get("investment_yuan"),
+        "content": _content_hash(event),
+        "drop_reason": event.get("reason"),
+    }
+    return row
+
+
+def rejected_row(seq: int, reason: str, detail: str, recorded_at: datetime | None,
+                 project_id: str | None = None) -> dict:
+    """A record rejected before it reached the log (e.g. by ingest, read back from the DLQ)."""
+    return {"seq": seq, "reason": reason, "detail": detail, "recorded_at": recorded_at, "project_id": project_id}
+
+
+def log_frame(rows) -> pl.DataFrame:
+    """The log frame of rows made by :func:`log_row` / :func:`rejected_row`."""
+    return pl.DataFrame(list(rows), schema=LOG_SCHEMA, strict=False) if rows else pl.DataFrame(schema=LOG_SCHEMA)
+
+
 class LogBuilder:
-    """Collects received records column by column, then makes the log frame."""
+    """Collects received records column by column (cheaper than rows for long logs), then makes the frame."""
 
     def __init__(self) -> None:
         self.columns: dict[str, list] = {name: [] for name in LOG_SCHEMA}
 
-    def add(self, seq: int, record: bytes | dict | Rejection, received_at: datetime, *,
-            stamp_missing: bool) -> dict | Rejection:
-        """Check one record. Without a ``recorded_at`` of its own it is judged at ``received_at``,
-        and ``stamp_missing`` says whether that stamp counts for ``--known-at`` views."""
-        parsed = parse_json(record) if isinstance(record, bytes) else record
-        had_stamp = isinstance(parsed, dict) and "recorded_at" in parsed
-        verdict = parsed if isinstance(parsed, Rejection) else check_event(parsed, received_at)
-        row: dict = {"seq": seq}
-        if isinstance(verdict, Rejection):
-            row |= {"reason": verdict.reason, "detail": verdict.detail}
-            if isinstance(parsed, dict):
-                row["recorded_at"] = _ts(parsed.get("recorded_at"))
-                row["project_id"] = parsed["project_id"] if isinstance(parsed.get("project_id"), str) else None
-        else:
-            event = upcast(verdict)
-            row |= {f: event.get(f) for f in _EVENT_FIELDS}
-            row |= {
-                "recorded_at": _ts(event["recorded_at"]) if had_stamp or stamp_missing else None,
-                "occurred_at": _ts(event["occurred_at"]),
-                "stage": EVENT_STAGE[event["event_type"]],
-                "amount": event.get("investment_yuan"),
-                "content": _content_hash(event),
-                "drop_reason": event.get("reason"),
-            }
+    def _append(self, row: dict) -> None:
         for name, values in self.columns.items():
             values.append(row.get(name))
-        return verdict
+
+    def add(self, seq: int, record: bytes | dict | Rejection, received_at: datetime, *, stamp_missing: bool) -> None:
+        self._append(log_row(seq, record, received_at, stamp_missing=stamp_missing))
 
     def add_rejected(self, seq: int, reason: str, detail: str, recorded_at: datetime | None,
                      project_id: str | None = None) -> None:
-        """A record rejected before it reached the log (e.g. by ingest, read back from the DLQ)."""
-        row = {"seq": seq, "reason": reason, "detail": detail, "recorded_at": recorded_at, "project_id": project_id}
-        for name, values in self.columns.items():
-            values.append(row.get(name))
+        self._append(rejected_row(seq, reason, detail, recorded_at, project_id))
 
     def frame(self) -> pl.DataFrame:
         return pl.DataFrame(self.columns, schema=LOG_SCHEMA, strict=False)

@@ -55,3 +55,9 @@ def ensure_topics(bootstrap: str, specs: list[TopicSpec], *, client_config: dict
         return created
     finally:
         admin.close()
+
+
+def state_topic(name: str, partitions: int = DEFAULT_PARTITIONS, replication: int = 1) -> TopicSpec:
+    """The compacted topic of each project's latest state, keyed by project_id."""
+    config = {"cleanup.policy": "compact", "min.insync.replicas": "1", "max.message.bytes": str(MAX_MESSAGE_BYTES)}
+    return TopicSpec(name, partitions, config, replication)

@@ -1,0 +1,182 @@
+"""The live worker (faust-streaming): the same contract and fold as ``funnel replay``, kept up to date.
+
+Run it with ``funnel worker`` (or ``faust -A streams.app worker``). Agents only decode
+and call the core: each record of the event topic is checked by the one validator;
+a bad record goes to ``<topic>.dlq`` with its reason; a good one joins its project's
+log in a changelog-backed table, keyed by its position in the topic so that a record
+processed twice after a crash is stored once. Every second the projects that changed
+are folded with :mod:`streams.core` and published to the compacted ``project-state``.
+The web server answers ``/summary``, ``/projects/{id}`` and ``/pools``.
+
+Settings come from the environment (``funnel worker`` sets them from its flags):
+``KAFKA_BOOTSTRAP_SERVERS``, ``FUNNEL_TOPIC``, ``FUNNEL_APP_ID``, ``FUNNEL_PARTITIONS``,
+``FUNNEL_WEB_HOST``, ``FUNNEL_WEB_PORT``, ``FUNNEL_SESSION_TIMEOUT``. Creating the app connects to nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date, datetime, timedelta, timezone
+
+import faust
+import polars as pl
+
+from streams import config
+from streams.contract.acceptance import Rejection, check_record
+from streams.core.aggregates import pools_at
+from streams.core.fold import project_state
+from streams.core.log import accepted_events, log_frame, log_row, rejected_row, settle
+from streams.core.summary import View, fold_log, summary
+from streams.replay import DLQ_SEQ, _header, _recorded_at_in
+
+CST = timezone(timedelta(hours=8))
+
+
+def _jsonable(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _received_at(timestamp_ms: float | None) -> datetime:
+    return datetime.fromtimestamp((timestamp_ms or 0) / 1000, timezone.utc)
+
+
+def _seq(partition: int, offset: int) -> int:
+    return (partition << 40) | offset  # the same arrival order as `funnel replay --topic`
+
+
+class LiveLog:
+    """The log as the worker knows it: rows derived from the changelog-backed tables, cached by seq."""
+
+    def __init__(self, projects, rejections):
+        self.projects, self.rejections = projects, rejections
+        self.rows: dict[int, dict] = {}
+        self.dirty: set[str] = set()
+
+    def _refresh(self) -> None:
+        # After a restart the tables come back from their changelogs; rows are derived lazily here.
+        for records in self.projects.values():
+            for seq_text, rec in records.items():
+                seq = int(seq_text)
+                if seq not in self.rows:
+                    self.rows[seq] = log_row(seq, rec["v"].encode(), _received_at(rec["ts"]), stamp_missing=True)
+        for seq_text, rej in self.rejections.items():
+            seq = int(seq_text)
+            if seq not in self.rows:
+                recorded = rej.get("recorded_at")
+                self.rows[seq] = rejected_row(seq, rej["reason"], rej["detail"],
+                                              recorded and datetime.fromisoformat(recorded), rej.get("project_id"))
+
+    def frame(self) -> pl.DataFrame:
+        self._refresh()
+        return log_frame(self.rows.values())
+
+    def project_frame(self, pids: set[str]) -> pl.DataFrame:
+        self._refresh()
+        seqs = {int(s) for pid in pids for s in self.projects.get(pid, {})}
+        return log_frame([self.rows[s] for s in seqs])
+
+
+def create_app() -> faust.App:
+    topic_name = os.environ.get("FUNNEL_TOPIC", config.DEFAULT_TOPIC)
+    bootstrap = config.bootstrap_servers()
+    partitions = int(os.environ.get("FUNNEL_PARTITIONS", "3"))
+    host = os.environ.get("FUNNEL_WEB_HOST", "127.0.0.1")
+    app = faust.App(
+        os.environ.get("FUNNEL_APP_ID", "funnel-worker"),
+        broker=[f"kafka://{b}" for b in bootstrap.split(",")],
+        store="memory://",  # tables are rebuilt from their changelog topics on start
+        topic_partitions=partitions,
+        web_bind=host, web_host=host, web_port=int(os.environ.get("FUNNEL_WEB_PORT", "6066")),
+        consumer_auto_offset_reset="earliest",
+        # A worker killed mid-stream leaves the group after this long, so its successor starts soon.
+        broker_session_timeout=float(os.environ.get("FUNNEL_SESSION_TIMEOUT", "10")),
+        broker_heartbeat_interval=2.0,
+        producer_max_request_size=16 * 1024 * 1024,
+        consumer_max_fetch_size=16 * 1024 * 1024,
+    )
+    raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+    events = app.topic(topic_name, **raw)
+    dead_letters = app.topic(config.dlq_topic(topic_name), **raw)
+    states = app.topic(config.STATE_TOPIC, **raw)
+    projects = app.Table("project-logs", default=dict)
+    rejections = app.Table("rejections", default=dict)
+    live = LiveLog(projects, rejections)
+    app.live_log = live
+
+    @app.agent(events)
+    async def keep(stream):
+        """Check each record with the one validator; keep it in its project's log, or dead-letter it."""
+        async for event in stream.events():
+            msg = event.message
+            seq = str(_seq(msg.partition, msg.offset))
+            verdict = check_record(event.value or b"", _received_at(msg.timestamp))
+            if isinstance(verdict, Rejection):
+                rejections[seq] = {"reason": verdict.reason, "detail": verdict.detail,
+                                   "recorded_at": _jsonable(_recorded_at_in(event.value or b"")),
+                                   "project_id": event.key.decode("utf-8", "replace") if event.key else None}
+                await dead_letters.send(key=event.key, value=event.value, headers=[
+                    ("reason", verdict.reason.encode()), ("detail", verdict.detail.encode()),
+                    ("origin", f"{topic_name}:{msg.partition}:{msg.offset}".encode()), ("rejected_by", b"worker")])
+                continue
+            pid = verdict["project_id"]
+            records = dict(projects[pid])
+            records[seq] = {"v": event.value.decode("utf-8"), "ts": msg.timestamp}
+            projects[pid] = records
+            live.dirty.add(pid)
+
+    @app.agent(dead_letters)
+    async def count_dead_letters(stream):
+        """Records ingest rejected never reach the topic: count them as received, like replay does."""
+        async for event in stream.events():
+            msg = event.message
+            if _header(msg, "rejected_by") == "worker":
+                continue  # the topic's own record, counted by `keep`
+            rejections[str(DLQ_SEQ | _seq(msg.partition, msg.offset))] = {
+                "reason": _header(msg, "reason") or "malformed", "detail": _header(msg, "detail") or "",
+                "recorded_at": _jsonable(_recorded_at_in(event.value or b"")),
+                "project_id": event.key.decode("utf-8", "replace") if event.key else None}
+
+    @app.timer(interval=1.0)
+    async def publish_states():
+        """Fold the projects that changed and publish their state to the compacted state topic."""
+        if not live.dirty:
+            return
+        pids, live.dirty = live.dirty, set()
+        cutoff = datetime.now(CST) + timedelta(days=1)
+        state = project_state(accepted_events(settle(live.project_frame(pids))), cutoff)
+        for row in state.iter_rows(named=True):
+            doc = {k: _jsonable(v) for k, v in row.items()}
+            await states.send(key=row["project_id"].encode(), value=json.dumps(doc, ensure_ascii=False).encode())
+
+    def _view(request) -> View:
+        q = request.query
+        as_of = date.fromisoformat(q["as_of"]) if q.get("as_of") else datetime.now(CST).date()
+        return View(as_of, date.fromisoformat(q["known_at"]) if q.get("known_at") else None)
+
+    @app.page("/summary")
+    async def summary_page(self, request):
+        """The summary.json document; ``?as_of=YYYY-MM-DD&known_at=YYYY-MM-DD``."""
+        return self.json(summary(fold_log(live.frame(), _view(request))))
+
+    @app.page("/pools")
+    async def pools_page(self, request):
+        result = fold_log(live.frame(), _view(request))
+        return self.json(pools_at(result.state).to_dicts())
+
+    @app.page("/projects/{project_id}")
+    async def project_page(self, request, project_id):
+        result = fold_log(live.frame(), _view(request))
+        rows = result.state.filter(pl.col("project_id") == project_id).to_dicts()
+        if not rows:
+            return self.json({"error": f"no project {project_id!r}"}, status=404)
+        return self.json({k: _jsonable(v) for k, v in rows[0].items()})
+
+    return app
+
+
+app = create_app()

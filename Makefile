@@ -19,10 +19,12 @@ $(STAMP): pyproject.toml constraints.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-demo: setup  ## start the broker, generate the seed data set, ingest it
+demo: setup  ## start the broker, generate the seed data set, ingest it, replay it into figures
 	$(BIN)/funnel kafka up
 	$(BIN)/funnel generate --out data/seed.jsonl
 	$(BIN)/funnel ingest data/seed.jsonl
+	$(BIN)/funnel replay --as-of 2023-12-31 --out out/demo-2023
+	$(BIN)/funnel replay --as-of 2024-12-31 --out out/demo-2024
 
 test: setup  ## all tests; integration tests start their own broker
 	$(BIN)/pytest
@@ -32,6 +34,11 @@ test-unit: setup
 
 test-integration: setup
 	$(BIN)/pytest tests/integration
+
+bench:  ## the benchmarks (minutes; not part of make test)
+	$(BIN)/python -m bench.ingest --events 1000000
+	$(BIN)/python -m bench.replay --events 1000000
+	$(BIN)/python -m bench.fold --events 10000000
 
 clean-state:  ## stop the local broker and delete its data
 	-$(BIN)/funnel kafka down

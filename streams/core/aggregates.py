@@ -7,7 +7,7 @@ Periods are calendar months, quarters and years in China Standard Time.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, timezone
 
 import polars as pl
 
@@ -15,6 +15,7 @@ from streams.contract.events import POOLS, STAGES
 from streams.core.fold import project_state, reached
 
 TZ = "Asia/Shanghai"  # UTC+08:00 all year since 1991
+CST = timezone(timedelta(hours=8))
 PERIODS = {"month": "1mo", "quarter": "1q", "year": "1y"}
 
 
@@ -101,29 +102,44 @@ def conversion_rolling(state: pl.DataFrame, a: str, b: str, window: int, by: str
                        window=pl.lit(window))
 
 
+def _month_index(at: pl.Expr) -> pl.Expr:
+    local = at.dt.convert_time_zone(TZ)
+    return local.dt.year().cast(pl.Int32) * 12 + local.dt.month().cast(pl.Int32) - 1
+
+
 def cohort_conversion(state: pl.DataFrame, b: str, cutoff: datetime, max_k: int = 24,
                       by: str | None = None) -> pl.DataFrame:
     """Share of the projects planned in month c that reached ``b`` by the end of month c+k.
 
-    A cohort younger than k months at the cut-off has no value (null: censored, not zero).
+    A cohort younger than k months at the cut-off (month c+k not yet over) has no value:
+    null, censored, not zero.
     """
-    planned = state.filter(pl.col("in_pools")).with_columns(
-        cohort=pl.col(reached("planned")).dt.convert_time_zone(TZ).dt.truncate("1mo"))
-    ks = pl.DataFrame({"k": list(range(max_k + 1))})
-    per = planned.join(ks, how="cross").with_columns(
-        window_end=pl.col("cohort").dt.offset_by(pl.format("{}mo", pl.col("k") + 1)))
-    local_cutoff = pl.lit(cutoff).dt.convert_time_zone(TZ)
-    out = per.group_by(["cohort", "k", *_keys(by)]).agg(
-        size=pl.len().cast(pl.Int64),
-        reached=(pl.col(reached(b)).dt.convert_time_zone(TZ) < pl.col("window_end")).sum().cast(pl.Int64),
-        censored=(pl.col("window_end").first() > local_cutoff),
-    )
-    return out.with_columns(
-        cohort=pl.col("cohort").dt.strftime("%Y-%m"),
+    keys = ["cohort_index", *_keys(by)]
+    planned = state.filter(pl.col("in_pools")).select(
+        *_keys(by), cohort_index=_month_index(pl.col(reached("planned"))),
+        lag=_month_index(pl.col(reached(b))) - _month_index(pl.col(reached("planned"))))
+    sizes = planned.group_by(keys).agg(size=pl.len().cast(pl.Int64))
+    ks = pl.DataFrame({"k": list(range(max_k + 1))}, schema={"k": pl.Int32})
+    lags = planned.filter(pl.col("lag").is_not_null()).group_by([*keys, "lag"]).agg(n=pl.len().cast(pl.Int64))
+    reached_by = (sizes.join(ks, how="cross")
+                  .join(lags, on=keys, how="left", nulls_equal=True)
+                  .group_by([*keys, "k", "size"])
+                  .agg(reached=pl.col("n").filter(pl.col("lag") <= pl.col("k")).sum().fill_null(0).cast(pl.Int64)))
+    # month c+k is over when the cut-off falls after its end
+    cutoff_index = _month_index(pl.lit(cutoff - timedelta(microseconds=1)))
+    censored = (pl.col("cohort_index") + pl.col("k")) >= cutoff_index
+    local = cutoff.astimezone(CST)
+    if local.day == 1 and local.time() == time():  # a cut-off on a month boundary ends the month before
+        censored = (pl.col("cohort_index") + pl.col("k")) > cutoff_index
+    out = reached_by.with_columns(censored=censored).with_columns(
+        cohort=pl.format("{}-{}", pl.col("cohort_index") // 12,
+                         (pl.col("cohort_index") % 12 + 1).cast(pl.Utf8).str.zfill(2)),
         reached=pl.when(~pl.col("censored")).then(pl.col("reached")),
         rate=pl.when(~pl.col("censored")).then(pl.col("reached") / pl.col("size")),
         stage=pl.lit(b),
-    ).sort(["cohort", *_keys(by), "k"])
+    )
+    return out.select("cohort", "k", *_keys(by), "size", "reached", "censored", "rate", "stage").sort(
+        ["cohort", *_keys(by), "k"])
 
 
 def time_in_stage(state: pl.DataFrame, by: str | None = None) -> pl.DataFrame:
@@ -165,11 +181,29 @@ def month_ends(first: datetime, cutoff: datetime) -> list[datetime]:
 
 
 def pools_over_time(events: pl.DataFrame, cutoff: datetime, by: str | None = None) -> pl.DataFrame:
-    """Pools at the end of every month up to the cut-off (the last row is the cut-off itself)."""
+    """Pools at the end of every month up to the cut-off (the last month ends at the cut-off).
+
+    A project's pool changes only with its own events, so each month re-folds just the
+    projects that had events in it, with the one fold, and carries the others over.
+    """
     if events.is_empty():
-        return pl.DataFrame(schema={"month": pl.Utf8, "pool": pl.Utf8, "count": pl.Int64, "investment_yuan": pl.Int64})
-    frames = []
+        return pl.DataFrame(schema={"month": pl.Utf8, "pool": pl.Utf8, **({by: pl.Utf8} if by else {}),
+                                    "count": pl.Int64, "investment_yuan": pl.Int64})
+    columns = ["project_id", "occurred_at", "seq", "stage", "event_type", "amount"]
+    events = events.select(columns + ([by] if by and by not in columns else []))
+    current = pl.DataFrame(schema={"project_id": pl.Utf8, "pool": pl.Utf8, "investment_yuan": pl.Int64,
+                                   **({by: events.schema[by]} if by else {})})
+    frames, start = [], None
     for end in month_ends(events["occurred_at"].min(), cutoff):
-        label = (end - timedelta(microseconds=1)).astimezone(cutoff.tzinfo).strftime("%Y-%m")
-        frames.append(pools_at(project_state(events, end), by).select(pl.lit(label).alias("month"), pl.all()))
+        in_month = pl.col("occurred_at") < end
+        if start is not None:
+            in_month &= pl.col("occurred_at") >= start
+        active = events.filter(in_month).select("project_id").unique()
+        if active.height:
+            changed = project_state(events.join(active, on="project_id", how="semi"), end)
+            changed = changed.select(current.columns)
+            current = pl.concat([current.join(active, on="project_id", how="anti"), changed])
+        label = (end - timedelta(microseconds=1)).astimezone(CST).strftime("%Y-%m")
+        frames.append(pools_at(current, by).select(pl.lit(label).alias("month"), pl.all()))
+        start = end
     return pl.concat(frames)

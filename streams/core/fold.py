@@ -13,6 +13,9 @@ from streams.core.log import DIMENSIONS
 DEFAULT_COLOURS: tuple[tuple[str, int], ...] = (("green", 90), ("blue", 180), ("yellow", 365))
 
 _is = pl.col("event_type").__eq__
+#: What the fold reads; a frame with only the first six columns folds too (no dimensions).
+FOLD_COLUMNS = ("project_id", "occurred_at", "seq", "stage", "event_type", "amount", "name", *DIMENSIONS,
+                "drop_reason")
 
 
 def reached(stage: str) -> str:
@@ -37,8 +40,10 @@ def _latest(column: str, where: pl.Expr | None = None) -> pl.Expr:
 def project_state(events: pl.DataFrame, cutoff: datetime, colours: tuple[tuple[str, int], ...] = DEFAULT_COLOURS
                   ) -> pl.DataFrame:
     """One row per project with accepted events occurring before ``cutoff`` (the exclusive end of T)."""
-    ev = events.filter(pl.col("occurred_at") < cutoff).sort(["project_id", "occurred_at", "seq"])
+    present = [c for c in FOLD_COLUMNS if c in events.columns]
+    ev = events.select(present).filter(pl.col("occurred_at") < cutoff).sort(["project_id", "occurred_at", "seq"])
     started_at = pl.col("occurred_at").filter(pl.col("stage") >= 4).min()
+    dims = [d for d in DIMENSIONS if d in present]
     state = ev.group_by("project_id", maintain_order=True).agg(
         *_stage_aggregates(),
         pl.col("stage").max().alias("stage"),
@@ -48,10 +53,11 @@ def project_state(events: pl.DataFrame, cutoff: datetime, colours: tuple[tuple[s
         _latest("amount").alias("investment_yuan"),
         pl.col("amount").filter(_is("contract_signed")).drop_nulls().first().alias("signed_yuan"),
         pl.col("amount").filter(pl.col("occurred_at") <= started_at).drop_nulls().last().alias("started_yuan"),
-        _latest("name", _is("project_planned")).alias("name"),
-        *[_latest(d, _is("project_planned")).alias(d) for d in DIMENSIONS if d not in ("leader", "department")],
-        *[_latest(d, _is("project_planned") | _is("project_reassigned")).alias(d) for d in ("leader", "department")],
-        _latest("drop_reason", _is("project_dropped")).alias("drop_reason"),
+        *[_latest("name", _is("project_planned")).alias("name")] * ("name" in present),
+        *[_latest(d, _is("project_planned")).alias(d) for d in dims if d not in ("leader", "department")],
+        *[_latest(d, _is("project_planned") | _is("project_reassigned")).alias(d)
+          for d in dims if d in ("leader", "department")],
+        *[_latest("drop_reason", _is("project_dropped")).alias("drop_reason")] * ("drop_reason" in present),
         pl.len().alias("events"),
     )
     return _derive(state, cutoff, colours)

@@ -87,14 +87,24 @@ def log_frame(rows) -> pl.DataFrame:
 
 
 class LogBuilder:
-    """Collects received records column by column (cheaper than rows for long logs), then makes the frame."""
+    """Collects received records column by column and turns them into Polars chunks as it goes,
+    so a long log holds few Python objects at a time."""
+
+    CHUNK = 100_000
 
     def __init__(self) -> None:
         self.columns: dict[str, list] = {name: [] for name in LOG_SCHEMA}
+        self.chunks: list[pl.DataFrame] = []
 
     def _append(self, row: dict) -> None:
         for name, values in self.columns.items():
             values.append(row.get(name))
+        if len(self.columns["seq"]) >= self.CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        self.chunks.append(pl.DataFrame(self.columns, schema=LOG_SCHEMA, strict=False))
+        self.columns = {name: [] for name in LOG_SCHEMA}
 
     def add(self, seq: int, record: bytes | dict | Rejection, received_at: datetime, *, stamp_missing: bool) -> None:
         self._append(log_row(seq, record, received_at, stamp_missing=stamp_missing))
@@ -104,7 +114,8 @@ class LogBuilder:
         self._append(rejected_row(seq, reason, detail, recorded_at, project_id))
 
     def frame(self) -> pl.DataFrame:
-        return pl.DataFrame(self.columns, schema=LOG_SCHEMA, strict=False)
+        self._flush()
+        return pl.concat(self.chunks) if len(self.chunks) > 1 else self.chunks[0]
 
 
 def received_log(records, received_at: datetime, *, stamp_missing: bool = False) -> pl.DataFrame:

@@ -1,0 +1,1 @@
+"""Benchmarks: figures printed and recorded under bench/results/, never asserted in tests."""

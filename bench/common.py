@@ -1,0 +1,49 @@
+"""Measuring helpers shared by the benchmarks."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+EVENTS_PER_PROJECT = 3.15  # what the synthetic generator averages
+
+
+def machine() -> dict:
+    return {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def run_funnel(*args: str, env: dict | None = None) -> tuple[float, str]:
+    """Run a funnel command in a child process; (seconds, stdout)."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "streams.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"funnel {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return seconds, done.stdout
+
+
+def peak_rss_children_mb() -> float:
+    """Peak resident memory of the largest child process waited for so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def peak_rss_self_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def record(name: str, figures: dict) -> dict:
+    doc = {"benchmark": name, "machine": machine(), **figures}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps(doc, ensure_ascii=False, indent=2))
+    return doc

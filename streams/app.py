@@ -6,11 +6,12 @@ a bad record goes to ``<topic>.dlq`` with its reason; a good one joins its proje
 log in a changelog-backed table, keyed by its position in the topic so that a record
 processed twice after a crash is stored once. Every second the projects that changed
 are folded with :mod:`streams.core` and published to the compacted ``project-state``.
-The web server answers ``/summary``, ``/projects/{id}`` and ``/pools``.
+The web server answers ``/summary``, ``/projects/{id}``, ``/pools`` and ``/quality`` (the
+aggregate quality suites, run every ``FUNNEL_QUALITY_INTERVAL`` seconds on the live aggregates).
 
 Settings come from the environment (``funnel worker`` sets them from its flags):
 ``KAFKA_BOOTSTRAP_SERVERS``, ``FUNNEL_TOPIC``, ``FUNNEL_APP_ID``, ``FUNNEL_PARTITIONS``,
-``FUNNEL_WEB_HOST``, ``FUNNEL_WEB_PORT``, ``FUNNEL_SESSION_TIMEOUT``. Creating the app connects to nothing.
+``FUNNEL_STATE_TOPIC``, ``FUNNEL_WEB_HOST``, ``FUNNEL_WEB_PORT``, ``FUNNEL_SESSION_TIMEOUT``. Creating the app connects to nothing.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def create_app() -> faust.App:
     raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
     events = app.topic(topic_name, **raw)
     dead_letters = app.topic(config.dlq_topic(topic_name), **raw)
-    states = app.topic(config.STATE_TOPIC, **raw)
+    states = app.topic(os.environ.get("FUNNEL_STATE_TOPIC", config.STATE_TOPIC), **raw)
     projects = app.Table("project-logs", default=dict)
     rejections = app.Table("rejections", default=dict)
     live = LiveLog(projects, rejections)
@@ -162,6 +163,31 @@ def create_app() -> faust.App:
     async def summary_page(self, request):
         """The summary.json document; ``?as_of=YYYY-MM-DD&known_at=YYYY-MM-DD``."""
         return self.json(summary(fold_log(live.frame(), _view(request))))
+
+    app.quality = {"success": None, "checked_at": None, "failures": []}
+
+    @app.timer(interval=float(os.environ.get("FUNNEL_QUALITY_INTERVAL", "60")))
+    async def check_quality():
+        """Run the aggregate suites on the live aggregates (in a thread: GX is slow to import and run)."""
+        if not projects:
+            return
+        import asyncio
+
+        from streams.core.tables import aggregate_tables
+        from streams.quality.gate import check_aggregates
+
+        def run() -> dict:
+            result = fold_log(live.frame(), View(datetime.now(CST).date()))
+            tables = aggregate_tables(result, config.targets())
+            return check_aggregates(summary(result), tables).as_dict()
+
+        report = await asyncio.get_running_loop().run_in_executor(None, run)
+        app.quality = {**report, "checked_at": datetime.now(CST).isoformat(timespec="seconds")}
+
+    @app.page("/quality")
+    async def quality_page(self, request):
+        """The last aggregate quality check of the live aggregates."""
+        return self.json(app.quality)
 
     @app.page("/pools")
     async def pools_page(self, request):

@@ -151,9 +151,12 @@ def generate(out: Path, projects: int, seed: int, fmt: str) -> None:
 @_topic
 @click.option("--start-line", default=1, show_default=True, help="Resume the first file at this line.")
 @click.option("--delivery-timeout", default=120.0, show_default=True, help="Seconds to retry before failing.")
+@click.option("--quality", type=click.Choice(["warn", "quarantine", "reject", "off"]), default="warn",
+              show_default=True, envvar="FUNNEL_QUALITY", help="What a batch failing the feed suite does.")
+@click.option("--batch-size", default=10_000, show_default=True, help="Records per quality-checked batch.")
 @_as_json
 def ingest(files: tuple[str, ...], bootstrap_servers: str | None, topic: str, start_line: int,
-           delivery_timeout: float, as_json: bool) -> None:
+           delivery_timeout: float, quality: str, batch_size: int, as_json: bool) -> None:
     """Check JSON Lines / CSV feeds and send them to the topic; rejected records go to <topic>.dlq."""
     from streams.ingest import Ingest, feed_records
     from streams.kafkaio.producer import DeliverySettings, event_producer
@@ -169,7 +172,7 @@ def ingest(files: tuple[str, ...], bootstrap_servers: str | None, topic: str, st
         producer = event_producer(bootstrap, DeliverySettings(delivery_timeout_ms=ms, max_block_ms=ms))
     except Exception as e:
         raise click.ClickException(f"cannot reach Kafka at {bootstrap}: {e}") from e
-    run = Ingest(producer, topic)
+    run = Ingest(producer, topic, quality=quality, batch_size=batch_size)
     with _progress(files) as advance:
         report = run.run(feed_records(files, start_line), on_progress=advance, flush_timeout=delivery_timeout + 5)
     _close(producer, timeout=10 if report.ok else 0)
@@ -223,11 +226,73 @@ def _report_ingest(result: dict, files: tuple[str, ...], topic: str, as_json: bo
         rows += [("delivered", result["delivered"]), ("dead-lettered", result["dead_lettered"]),
                  ("undelivered", result["undelivered"])]
         _print_table("ingest accounting", rows)
+        if result["quality"]["failures"]:
+            from streams.quality.gate import Failure, QualityReport
+
+            _report_quality(QualityReport([Failure(**f) for f in result["quality"]["failures"]]), False)
     first = result["first_undelivered"]
     if first:
         name, _, line = first["origin"].rpartition(":")
         click.echo(f"error: {first['origin']} could not be delivered ({first['error']}); every line before it "
                    f"was delivered. Rerun from it: funnel ingest {name} --start-line {line}", err=True)
+
+
+# ---- check --------------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("outputs", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--feed", "feeds", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Check a feed file with the feed suite instead (repeatable).")
+@click.option("--batch-size", default=10_000, show_default=True, help="Feed records per validated batch.")
+@click.option("--docs", is_flag=True, help="Write the GX file project and build Data Docs (with DIR's results).")
+@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="GX project for --docs; default: the repository's expectations/.")
+@_as_json
+def check(outputs, feeds, batch_size, docs, project_dir, as_json) -> None:
+    """Great Expectations on replay outputs (DIR...) or feeds (--feed FILE); exit 1 on a critical failure."""
+    from streams.quality import gate
+
+    if docs:
+        index = gate.build_docs(list(outputs), project_dir or gate.PROJECT_DIR)
+        click.echo(index)
+        return
+    if not outputs and not feeds:
+        raise click.UsageError("give replay output directories, or --feed FILE, or --docs")
+    report = gate.QualityReport()
+    if feeds:
+        report.extend(gate.check_feed_files(feeds, batch_size))
+    for out in outputs:
+        try:
+            report.extend(gate.check_output_dir(out))
+        except FileNotFoundError as e:
+            raise click.ClickException(str(e)) from e
+    _report_quality(report, as_json)
+    sys.exit(0 if report.success else 1)
+
+
+def _example(example) -> str:
+    """An offending row, briefly: its origin (file:line) or its id columns and value."""
+    if not isinstance(example, dict):
+        return str(example)
+    if "origin" in example:
+        return example["origin"]
+    return ", ".join(f"{k}={v}" for k, v in example.items())[:80]
+
+
+def _report_quality(report, as_json: bool) -> None:
+    doc = report.as_dict()
+    if as_json:
+        click.echo(json.dumps(doc, ensure_ascii=False, default=str))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"quality: {'PASS' if doc['success'] else 'FAIL'} ({len(doc['failures'])} expectations failed)")
+    for col in ("severity", "suite", "expectation", "column", "rows", "for example"):
+        table.add_column(col, overflow="fold")
+    for f in doc["failures"]:
+        table.add_row(f["severity"], f["suite"], f["expectation"].removeprefix("expect_"), f["column"],
+                      str(f["unexpected"] or ""), "; ".join(_example(e) for e in f["examples"][:3]))
+    _console().print(table)
 
 
 # ---- worker -------------------------------------------------------------------------------------
@@ -242,18 +307,22 @@ def _report_ingest(result: dict, files: tuple[str, ...], topic: str, as_json: bo
               help="Interface the web server listens on.")
 @click.option("--partitions", envvar="FUNNEL_PARTITIONS", default=3, show_default=True,
               help="Partitions of the topics the worker creates; must match the event topic's.")
+@click.option("--state-topic", envvar="FUNNEL_STATE_TOPIC", default=config.STATE_TOPIC, show_default=True,
+              show_envvar=True, help="Compacted topic of each project's latest state.")
 @click.option("--loglevel", default="info", show_default=True)
-def worker(bootstrap_servers, topic, app_id, web_port, web_host, partitions, loglevel) -> None:
+def worker(bootstrap_servers, topic, app_id, web_port, web_host, partitions, state_topic, loglevel) -> None:
     """Run the live Faust worker: check, keep, fold and serve /summary, /projects/{id}, /pools."""
     import os
 
-    from streams.kafkaio.topics import ensure_topics, event_topics, state_topic
+    from streams.kafkaio import topics
 
     bootstrap = bootstrap_servers or config.bootstrap_servers()
     os.environ.update(KAFKA_BOOTSTRAP_SERVERS=bootstrap, FUNNEL_TOPIC=topic, FUNNEL_APP_ID=app_id,
-                      FUNNEL_WEB_PORT=str(web_port), FUNNEL_WEB_HOST=web_host, FUNNEL_PARTITIONS=str(partitions))
+                      FUNNEL_WEB_PORT=str(web_port), FUNNEL_WEB_HOST=web_host, FUNNEL_PARTITIONS=str(partitions),
+                      FUNNEL_STATE_TOPIC=state_topic)
     try:
-        ensure_topics(bootstrap, event_topics(topic, partitions) + [state_topic(config.STATE_TOPIC, partitions)])
+        topics.ensure_topics(bootstrap, topics.event_topics(topic, partitions)
+                             + [topics.state_topic(state_topic, partitions)])
     except Exception as e:
         raise click.ClickException(f"cannot reach Kafka at {bootstrap}: {e}") from e
     from streams.app import app
@@ -286,8 +355,11 @@ _date = click.DateTime(formats=["%Y-%m-%d"])
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write summary.json and Parquet here.")
 @click.option("--targets", "targets_file", type=click.Path(exists=True, dir_okay=False), envvar="FUNNEL_TARGETS",
               help="Annual targets JSON; default: the 2023/2024 targets.")
+@click.option("--check/--no-check", default=True, show_default=True,
+              help="Run the aggregate quality suites on what --out writes (quality.json); exit 1 on failure.")
 @_as_json
-def replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at, out, targets_file, as_json) -> None:
+def replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at, out, targets_file, check,
+           as_json) -> None:
     """Rebuild project state and every aggregate from the log; commits no offsets, needs no worker."""
     from datetime import datetime, timezone
 
@@ -307,8 +379,16 @@ def replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at,
             except (LookupError, TimeoutError) as e:
                 raise click.ClickException(str(e)) from e
     result = fold_log(log, view)
+    quality = None
     if out:
-        doc = shell.write_outputs(result, aggregate_tables(result, config.targets(targets_file)), out)
+        tables = aggregate_tables(result, config.targets(targets_file))
+        doc = shell.write_outputs(result, tables, out)
+        if check:
+            from streams.quality.gate import check_aggregates
+
+            quality = check_aggregates(doc, tables)
+            (out / "quality.json").write_text(json.dumps(quality.as_dict(), ensure_ascii=False, indent=2,
+                                                         default=str) + "\n", encoding="utf-8")
     else:
         from streams.core.summary import summary
 
@@ -319,6 +399,9 @@ def replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at,
         _print_summary(doc)
         if out:
             click.echo(f"wrote {out}/summary.json and Parquet tables", err=True)
+    if quality is not None and not quality.success:
+        _report_quality(quality, False)
+        raise click.ClickException(f"the aggregates failed their quality checks: see {out}/quality.json")
 
 
 def _replay_size(files, bootstrap_servers, topic) -> tuple[str, int]:

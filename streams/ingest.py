@@ -40,10 +40,19 @@ class IngestReport:
     dead_lettered: int = 0
     #: send sequence number -> what went wrong; records still pending at the end count too
     undelivered: dict[int, Undelivered] = field(default_factory=dict)
+    #: records read but never sent because ingest stopped at a delivery failure
+    not_sent: int = 0
+    quality: object = None  #: the feed suite's merged results (a gate.QualityReport), when it ran
 
     @property
     def ok(self) -> bool:
         return not self.undelivered and self.delivered + self.dead_lettered == self.received
+
+    def __post_init__(self) -> None:
+        if self.quality is None:
+            from streams.quality.gate import QualityReport  # GX itself is imported only when a batch is checked
+
+            self.quality = QualityReport()
 
     def first_undelivered(self) -> Undelivered | None:
         return self.undelivered[min(self.undelivered)] if self.undelivered else None
@@ -56,9 +65,10 @@ class IngestReport:
             "rejected": dict(sorted(self.rejected.items())),
             "delivered": self.delivered,
             "dead_lettered": self.dead_lettered,
-            "undelivered": len(self.undelivered),
+            "undelivered": len(self.undelivered) + self.not_sent,
             "first_undelivered": first and {"origin": first.origin, "error": first.error},
             "ok": self.ok,
+            "quality": self.quality.merged().as_dict(),
         }
 
 
@@ -74,13 +84,25 @@ def _value(record: FeedRecord, event: dict) -> bytes:
     return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-class Ingest:
-    """Sends records through one producer and accounts for every one of them."""
+POLICIES = ("warn", "quarantine", "reject", "off")
 
-    def __init__(self, producer, topic: str, clock: Callable[[], datetime] = lambda: datetime.now(CST)):
+
+class Ingest:
+    """Sends records through one producer and accounts for every one of them.
+
+    Records are checked one by one against the contract, then batch by batch with the
+    feed quality suite under a policy: ``warn`` (report only), ``quarantine`` (rows failing
+    a critical expectation go to the DLQ with reason ``quality:<expectation>``), ``reject``
+    (a failing batch goes to the DLQ whole) or ``off``.
+    """
+
+    def __init__(self, producer, topic: str, clock: Callable[[], datetime] = lambda: datetime.now(CST),
+                 quality: str = "warn", batch_size: int = 10_000):
         self.producer, self.topic, self.dlq, self.clock = producer, topic, dlq_topic(topic), clock
+        self.quality, self.batch_size = quality, batch_size
         self.report = IngestReport()
         self._pending: dict[int, str] = {}  # send sequence number -> origin, until the broker answers
+        self._sent = 0
 
     def _on_delivered(self, seq: int, is_dead_letter: bool):
         def callback(_metadata) -> None:
@@ -98,7 +120,8 @@ class Ingest:
         return errback
 
     def _send(self, topic: str, record: FeedRecord, value: bytes, headers: list[tuple[str, bytes]]) -> None:
-        seq = self.report.received
+        self._sent += 1
+        seq = self._sent
         self._pending[seq] = record.origin
         try:
             future = self.producer.send(topic, key=_key(record), value=value, headers=headers)
@@ -108,27 +131,64 @@ class Ingest:
         future.add_callback(self._on_delivered(seq, topic == self.dlq))
         future.add_errback(self._on_failed(seq, record.origin))
 
-    def send(self, record: FeedRecord) -> None:
-        """Check one record and send it to the topic or the dead-letter topic."""
-        self.report.received += 1
-        origin = [("origin", record.origin.encode())]
-        verdict = record.parsed if isinstance(record.parsed, Rejection) else check_event(record.parsed, self.clock())
-        if isinstance(verdict, Rejection):
-            self.report.rejected[verdict.reason] += 1
-            headers = [("reason", verdict.reason.encode()), ("detail", verdict.detail.encode())] + origin
-            self._send(self.dlq, record, record.raw, headers)
-        else:
-            self.report.produced += 1
-            self._send(self.topic, record, _value(record, verdict), origin)
+    def _dead_letter(self, record: FeedRecord, reason: str, detail: str) -> None:
+        self.report.rejected[reason] += 1
+        headers = [("reason", reason.encode()), ("detail", detail.encode()), ("origin", record.origin.encode()),
+                   ("rejected_by", b"ingest")]
+        self._send(self.dlq, record, record.raw, headers)
+
+    def _holds(self, batch: list[tuple[FeedRecord, dict | Rejection]]) -> dict[int, tuple[str, str]]:
+        """Rows of the batch the quality policy keeps out of the topic: row -> (reason, detail)."""
+        if self.quality == "off":
+            return {}
+        from streams.quality import frames, gate
+
+        rows = [frames.feed_row(i, r.origin, r.parsed, v) for i, (r, v) in enumerate(batch)]
+        checked = gate.check_feed_rows(rows)
+        self.report.quality.extend(checked)
+        if self.quality == "warn":
+            return {}
+        valid = {i for i, (_, v) in enumerate(batch) if not isinstance(v, Rejection)}
+        failing: dict[int, tuple[str, str]] = {}
+        for f in checked.failures:
+            if f.severity != "critical":
+                continue
+            for row in set(f.rows) & valid:
+                failing.setdefault(row, (f"quality:{f.expectation}", f"{f.column} failed {f.expectation}"))
+        if self.quality == "quarantine" or not failing:
+            return failing
+        first = next(iter(failing.values()))
+        return {i: ("quality:batch_rejected", f"batch rejected: {first[1]}") for i in valid}  # policy: reject
+
+    def _send_batch(self, batch: list[tuple[FeedRecord, dict | Rejection]]) -> None:
+        holds = self._holds(batch)
+        for i, (record, verdict) in enumerate(batch):
+            if self.report.undelivered:
+                return
+            if isinstance(verdict, Rejection):
+                self._dead_letter(record, verdict.reason, verdict.detail)
+            elif i in holds:
+                self._dead_letter(record, *holds[i])
+            else:
+                self.report.produced += 1
+                self._send(self.topic, record, _value(record, verdict), [("origin", record.origin.encode())])
 
     def run(self, records: Iterable[FeedRecord], on_progress: Callable[[FeedRecord], None] = lambda r: None,
             flush_timeout: float = 180.0) -> IngestReport:
-        """Send records until the end or the first delivery failure, then wait for the broker's answers."""
+        """Check and send records batch by batch until the end or the first delivery failure."""
+        batch: list[tuple[FeedRecord, dict | Rejection]] = []
         for record in records:
             if self.report.undelivered:
                 break  # fail loudly rather than pile up more undeliverable records
-            self.send(record)
+            self.report.received += 1
+            parsed = record.parsed
+            batch.append((record, parsed if isinstance(parsed, Rejection) else check_event(parsed, self.clock())))
+            if len(batch) >= self.batch_size:
+                self._send_batch(batch)
+                batch = []
             on_progress(record)
+        if batch:
+            self._send_batch(batch)
         from kafka.errors import KafkaTimeoutError
 
         try:
@@ -137,6 +197,9 @@ class Ingest:
             pass  # records still pending are reported below as undelivered, never silently lost
         for seq, origin in list(self._pending.items()):
             self.report.undelivered.setdefault(seq, Undelivered(origin, "no answer from the broker"))
+        unsent = self.report.received - self._sent
+        if unsent and self.report.undelivered:
+            self.report.not_sent = unsent
         return self.report
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,6 +29,11 @@ def parse_timestamp(value: str) -> datetime | None:
     """An ISO-8601 date-time with a UTC offset, or None if it does not parse or has no offset."""
     if not isinstance(value, str) or len(value) > 64:
         return None
+    return _parse_timestamp(value)
+
+
+@lru_cache(maxsize=4096)  # one record's timestamps are read by the schema, the checks and the log
+def _parse_timestamp(value: str) -> datetime | None:
     try:
         ts = datetime.fromisoformat(value)
     except ValueError:

@@ -180,17 +180,17 @@ def month_ends(first: datetime, cutoff: datetime) -> list[datetime]:
             return ends
 
 
-def pools_over_time(events: pl.DataFrame, cutoff: datetime, by: str | None = None) -> pl.DataFrame:
+def pools_over_time(events: pl.DataFrame | pl.LazyFrame, cutoff: datetime, by: str | None = None) -> pl.DataFrame:
     """Pools at the end of every month up to the cut-off (the last month ends at the cut-off).
 
     A project's pool changes only with its own events, so each month re-folds just the
     projects that had events in it, with the one fold, and carries the others over.
     """
+    columns = ["project_id", "occurred_at", "seq", "stage", "event_type", "amount"]
+    events = events.lazy().select(columns + ([by] if by and by not in columns else [])).collect()
     if events.is_empty():
         return pl.DataFrame(schema={"month": pl.Utf8, "pool": pl.Utf8, **({by: pl.Utf8} if by else {}),
                                     "count": pl.Int64, "investment_yuan": pl.Int64})
-    columns = ["project_id", "occurred_at", "seq", "stage", "event_type", "amount"]
-    events = events.select(columns + ([by] if by and by not in columns else []))
     current = pl.DataFrame(schema={"project_id": pl.Utf8, "pool": pl.Utf8, "investment_yuan": pl.Int64,
                                    **({by: events.schema[by]} if by else {})})
     frames, start = [], None

@@ -37,10 +37,12 @@ def _latest(column: str, where: pl.Expr | None = None) -> pl.Expr:
     return values.drop_nulls().last()
 
 
-def project_state(events: pl.DataFrame, cutoff: datetime, colours: tuple[tuple[str, int], ...] = DEFAULT_COLOURS
+def project_state(events: pl.DataFrame | pl.LazyFrame, cutoff: datetime, colours: tuple[tuple[str, int], ...] = DEFAULT_COLOURS
                   ) -> pl.DataFrame:
     """One row per project with accepted events occurring before ``cutoff`` (the exclusive end of T)."""
-    present = [c for c in FOLD_COLUMNS if c in events.columns]
+    events = events.lazy()
+    names = events.collect_schema().names()
+    present = [c for c in FOLD_COLUMNS if c in names]
     ev = events.select(present).filter(pl.col("occurred_at") < cutoff).sort(["project_id", "occurred_at", "seq"])
     started_at = pl.col("occurred_at").filter(pl.col("stage") >= 4).min()
     dims = [d for d in DIMENSIONS if d in present]
@@ -60,7 +62,7 @@ def project_state(events: pl.DataFrame, cutoff: datetime, colours: tuple[tuple[s
         *[_latest("drop_reason", _is("project_dropped")).alias("drop_reason")] * ("drop_reason" in present),
         pl.len().alias("events"),
     )
-    return _derive(state, cutoff, colours)
+    return _derive(state.collect(), cutoff, colours)
 
 
 def _derive(state: pl.DataFrame, cutoff: datetime, colours) -> pl.DataFrame:

@@ -33,7 +33,8 @@ class Worker:
         env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker", "--topic", self.topic,
-                                      "--app-id", self.app_id, "--web-port", str(self.port)],
+                                      "--app-id", self.app_id, "--web-port", str(self.port),
+                                      "--state-topic", f"{self.topic}.state"],
                                      env=env, stdout=self.log, stderr=subprocess.STDOUT)
         return self
 
@@ -102,6 +103,12 @@ def test_live_summary_equals_replay(bootstrap, topic, tmp_path, workers):
     assert grain["pool"] == "landed" and grain["investment_yuan"] == 41 * 10**8
     assert worker.get("/projects/NO-SUCH") is None  # 404
 
+    states = subprocess.run(["kcat", "-C", "-b", bootstrap, "-t", f"{topic}.state", "-e", "-q", "-f", "%k\t%s\n"],
+                            capture_output=True, text=True, check=True, timeout=60).stdout
+    latest = {k: json.loads(v) for k, v in (line.split("\t", 1) for line in states.splitlines())}
+    assert latest["EQ-N-014"]["reached_at_started"].startswith("2023-10-26")
+    assert latest["EQ-N-014"]["investment_yuan"] == 41 * 10**8
+
     dead = subprocess.run(["kcat", "-C", "-b", bootstrap, "-t", f"{topic}.dlq", "-e", "-q", "-f", "%h\n"],
                           capture_output=True, text=True, check=True, timeout=60).stdout
     assert "rejected_by=worker" in dead and "reason=unsupported_version" in dead
@@ -122,3 +129,13 @@ def test_killed_mid_stream_the_worker_recovers_with_nothing_lost_or_counted_twic
     again = workers(bootstrap, topic, "second", app_id=worker.app_id)  # same group, same changelogs
     live = again.wait_for("/summary?as_of=2024-12-31", lambda d: d["accounting"]["received"] >= total)
     assert live == expected
+
+
+def test_the_worker_checks_its_aggregates(bootstrap, topic, tmp_path, workers, monkeypatch):
+    monkeypatch.setenv("FUNNEL_QUALITY_INTERVAL", "3")
+    feed = tmp_path / "seed.jsonl"
+    synthetic.generate_file(feed, projects=200, seed=5)
+    worker = workers(bootstrap, topic)
+    funnel("ingest", str(feed), "--topic", topic, "--quality", "off", bootstrap=bootstrap)
+    quality = worker.wait_for("/quality", lambda q: q["success"] is not None, timeout=180)
+    assert quality["success"] is True and quality["failures"] == [] and quality["checked_at"]

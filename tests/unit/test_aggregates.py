@@ -78,7 +78,7 @@ def test_pools_over_time_equals_the_pools_of_a_fold_at_every_month_end():
     from streams.core.log import accepted_events
 
     r = fold(list(synthetic.records(150, seed=4)), as_of="2024-06-15")
-    events = accepted_events(r.settled)
+    events = accepted_events(r.settled).collect()
     expected = []
     for end in agg.month_ends(events["occurred_at"].min(), r.view.cutoff):
         label = (end - timedelta(microseconds=1)).astimezone(agg.CST).strftime("%Y-%m")

@@ -1,0 +1,76 @@
+"""The frames the quality suites check, built from feeds and from replay outputs (pure Polars)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from streams.contract.acceptance import Rejection, upcast
+from streams.contract.events import STAGES
+from streams.contract.schemas import parse_timestamp
+from streams.core.fold import reached
+
+FEED_TEXT = ("origin", "contract_reason", "event_id", "project_id", "event_type", "industry", "zone", "axis",
+             "source_region", "channel")
+UTC = pl.Datetime("us", "UTC")
+FEED_SCHEMA = {"row": pl.Int64, **{c: pl.Utf8 for c in FEED_TEXT}, "well_formed": pl.Boolean,
+               "schema_version": pl.Int64, "occurred_at": UTC, "recorded_at": UTC, "amount_yuan": pl.Float64,
+               "lag_hours": pl.Float64, "occurred_year": pl.Int64}
+
+
+def _text(value) -> str | None:
+    return value if isinstance(value, str) else None if value is None else str(value)
+
+
+def feed_row(row: int, origin: str, parsed: dict | Rejection, verdict: dict | Rejection) -> dict:
+    """One record of a feed batch, as the feed suite sees it."""
+    out: dict = {"row": row, "origin": origin, "well_formed": isinstance(parsed, dict),
+                 "contract_reason": verdict.reason if isinstance(verdict, Rejection) else None}
+    if not isinstance(parsed, dict):
+        return out
+    event = upcast(parsed) if not isinstance(verdict, Rejection) else parsed
+    for field in ("event_id", "project_id", "event_type", "industry", "zone", "axis", "source_region", "channel"):
+        out[field] = _text(event.get(field))
+    version = event.get("schema_version")
+    out["schema_version"] = version if isinstance(version, int) and not isinstance(version, bool) else None
+    amount = event.get("investment_yuan")
+    out["amount_yuan"] = float(amount) if isinstance(amount, (int, float)) and not isinstance(amount, bool) else None
+    occurred = parse_timestamp(event.get("occurred_at"))
+    recorded = parse_timestamp(verdict.get("recorded_at")) if isinstance(verdict, dict) else \
+        parse_timestamp(event.get("recorded_at"))
+    out["occurred_at"], out["recorded_at"] = occurred, recorded
+    out["occurred_year"] = occurred.year if occurred else None
+    if occurred and recorded:
+        out["lag_hours"] = (recorded - occurred).total_seconds() / 3600
+    return out
+
+
+def feed_frame(rows: list[dict]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=FEED_SCHEMA, strict=False)
+
+
+def totals_frame(summary: dict, state: pl.DataFrame, pools: dict[str, dict]) -> pl.DataFrame:
+    """One row of reconciliations between the summary, the pools and the project state."""
+    acc = summary["accounting"]
+    in_pools = state.filter(pl.col("in_pools")) if state.height else state
+    by_pool = dict(in_pools.group_by("pool").agg(pl.col("investment_yuan").sum()).iter_rows()) if state.height else {}
+    funnel = {f"reached_{s}": in_pools.filter(pl.col(reached(s)).is_not_null()).height if state.height else 0
+              for s in STAGES}
+    total = summary["projects"]["total"]
+    return pl.DataFrame([{
+        "received": acc["received"],
+        "accounting_balance": acc["received"] - acc["accepted"] - acc["duplicates"] - sum(acc["rejected"].values()),
+        "pools_balance": sum(p["count"] for p in pools.values()) - total,
+        "investment_balance": sum(abs((by_pool.get(name) or 0) - p["investment_yuan"]) for name, p in pools.items()),
+        "orphan_share": summary["projects"]["orphans"] / max(total + summary["projects"]["orphans"], 1),
+        **funnel,
+    }])
+
+
+def cutoff_of(summary: dict) -> datetime:
+    from datetime import date
+
+    from streams.core.log import day_end
+
+    return day_end(date.fromisoformat(summary["as_of"]))

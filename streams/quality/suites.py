@@ -1,0 +1,89 @@
+"""The expectation suites. Severity ``critical`` fails a check; ``warning`` is reported and passes."""
+
+from __future__ import annotations
+
+from streams.contract.events import AXES, CHANNELS, EVENT_TYPES, INDUSTRIES, SOURCE_REGIONS, STAGES, ZONES
+from streams.core.fold import reached
+
+ONE_TRILLION_YUAN = 10**12  # 1 万亿元: no single project in a district plausibly exceeds it
+LATE_HOURS = 24 * 30
+MAX_ORPHAN_SHARE = 0.05
+
+
+def _gxe():
+    import great_expectations.expectations as gxe
+
+    return gxe
+
+
+def feed_suite():
+    """Raw event batches: well-formed, contract-valid, complete, plausible, known dimensions."""
+    import great_expectations as gx
+
+    e = _gxe()
+    suite = gx.ExpectationSuite(name="feed")
+    critical = [
+        e.ExpectColumnValuesToBeInSet(column="well_formed", value_set=[True]),
+        e.ExpectColumnValuesToBeNull(column="contract_reason"),
+        *[e.ExpectColumnValuesToNotBeNull(column=c) for c in
+          ("event_id", "event_type", "schema_version", "project_id", "occurred_at")],
+        e.ExpectColumnValuesToBeInSet(column="event_type", value_set=sorted(EVENT_TYPES)),
+        e.ExpectColumnValuesToBeBetween(column="amount_yuan", min_value=0, max_value=ONE_TRILLION_YUAN),
+        e.ExpectColumnValuesToBeBetween(column="occurred_year", min_value=2000),
+        e.ExpectColumnValuesToBeBetween(column="lag_hours", min_value=-24),
+    ]
+    warnings = [
+        e.ExpectColumnValuesToBeUnique(column="event_id"),
+        e.ExpectColumnValuesToBeInSet(column="industry", value_set=sorted(INDUSTRIES)),
+        e.ExpectColumnValuesToBeInSet(column="zone", value_set=sorted(ZONES)),
+        e.ExpectColumnValuesToBeInSet(column="axis", value_set=sorted(AXES)),
+        e.ExpectColumnValuesToBeInSet(column="source_region", value_set=sorted(SOURCE_REGIONS)),
+        e.ExpectColumnValuesToBeInSet(column="channel", value_set=sorted(CHANNELS)),
+        e.ExpectColumnValuesToBeBetween(column="lag_hours", max_value=LATE_HOURS, mostly=0.9),
+    ]
+    for exp in critical:
+        exp.severity = "critical"
+        suite.add_expectation(exp)
+    for exp in warnings:
+        exp.severity = "warning"
+        suite.add_expectation(exp)
+    return suite
+
+
+def _critical(suite, *expectations):
+    for exp in expectations:
+        exp.severity = "critical"
+        suite.add_expectation(exp)
+    return suite
+
+
+def aggregate_suites() -> dict:
+    """Suite name -> suite, one per aggregate frame (see :mod:`streams.quality.frames`)."""
+    import great_expectations as gx
+
+    e = _gxe()
+    zero = {"min_value": 0, "max_value": 0}
+    totals = _critical(
+        gx.ExpectationSuite(name="aggregates.totals"),
+        e.ExpectColumnValuesToBeBetween(column="accounting_balance", **zero),
+        e.ExpectColumnValuesToBeBetween(column="pools_balance", **zero),
+        e.ExpectColumnValuesToBeBetween(column="investment_balance", **zero),
+        e.ExpectColumnValuesToBeBetween(column="orphan_share", min_value=0, max_value=MAX_ORPHAN_SHARE),
+        *[e.ExpectColumnPairValuesAToBeGreaterThanB(column_A=f"reached_{a}", column_B=f"reached_{b}", or_equal=True)
+          for a, b in zip(STAGES, STAGES[1:])],
+    )
+    state = _critical(
+        gx.ExpectationSuite(name="aggregates.project_state"),
+        e.ExpectColumnValuesToBeUnique(column="project_id"),
+        e.ExpectColumnValuesToBeBetween(column="investment_yuan", min_value=0),
+        *[e.ExpectColumnPairValuesAToBeGreaterThanB(column_A=reached(b), column_B=reached(a), or_equal=True,
+                                                    ignore_row_if="either_value_is_missing")
+          for a, b in zip(STAGES, STAGES[1:])],
+    )
+    flows = _critical(gx.ExpectationSuite(name="aggregates.flows"),
+                      e.ExpectColumnValuesToBeBetween(column="count", min_value=0))
+    cohorts = _critical(gx.ExpectationSuite(name="aggregates.cohorts"),
+                        e.ExpectColumnValuesToBeBetween(column="rate", min_value=0, max_value=1))
+    conversions = _critical(gx.ExpectationSuite(name="aggregates.conversions"),
+                            e.ExpectColumnValuesToBeBetween(column="rate", min_value=0))
+    return {s.name: s for s in (totals, state, flows, cohorts, conversions)}

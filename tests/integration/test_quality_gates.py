@@ -1,0 +1,83 @@
+"""Quality gates through the real broker and the CLI: ingest policies, `funnel check`, Data Docs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from streams import synthetic
+from streams.config import dlq_topic
+from streams.kafkaio.consumer import read_topic
+from tests.integration.test_ingest import funnel, headers
+
+pytestmark = pytest.mark.integration
+
+GOOD = {"event_type": "project_planned", "schema_version": 2, "occurred_at": "2023-01-01T00:00:00+08:00",
+        "recorded_at": "2023-01-02T00:00:00+08:00", "name": "n", "industry": "现代商贸"}
+
+
+def feed(tmp_path, implausible_at: int, n: int = 4):
+    lines = [{**GOOD, "event_id": f"e{i}", "project_id": f"P{i}"} for i in range(n)]
+    lines[implausible_at]["investment_yuan"] = 2 * 10**12  # valid contract, implausible amount (> 1 万亿)
+    path = tmp_path / "feed.jsonl"
+    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
+    return path
+
+
+def test_quarantine_sends_only_the_failing_rows_to_the_dlq(bootstrap, topic, tmp_path):
+    result = json.loads(funnel("ingest", str(feed(tmp_path, 2)), "--topic", topic, "--quality", "quarantine",
+                               "--json", bootstrap=bootstrap).stdout)
+    assert result["rejected"] == {"quality:expect_column_values_to_be_between": 1} and result["produced"] == 3
+    [dead] = list(read_topic(bootstrap, dlq_topic(topic)))
+    assert headers(dead)["origin"].endswith(":3") and "amount_yuan" in headers(dead)["detail"]
+    assert sorted(json.loads(r.value)["event_id"] for r in read_topic(bootstrap, topic)) == ["e0", "e1", "e3"]
+
+
+def test_reject_sends_the_whole_failing_batch_to_the_dlq(bootstrap, topic, tmp_path):
+    result = json.loads(funnel("ingest", str(feed(tmp_path, 3)), "--topic", topic, "--quality", "reject",
+                               "--batch-size", "2", "--json", bootstrap=bootstrap).stdout)
+    assert result["rejected"] == {"quality:batch_rejected": 2} and result["produced"] == 2
+    assert {headers(r)["origin"].rsplit(":", 1)[1] for r in read_topic(bootstrap, dlq_topic(topic))} == {"3", "4"}
+
+
+def test_warn_lets_everything_through_and_reports(bootstrap, topic, tmp_path):
+    result = json.loads(funnel("ingest", str(feed(tmp_path, 0)), "--topic", topic, "--json",
+                               bootstrap=bootstrap).stdout)
+    assert result["produced"] == 4 and not result["rejected"]
+    assert not result["quality"]["success"]
+    assert any(f["column"] == "amount_yuan" for f in result["quality"]["failures"])
+
+
+def test_funnel_check_on_replay_outputs_and_feeds(bootstrap, topic, tmp_path):
+    seed = tmp_path / "seed.jsonl"
+    synthetic.generate_file(seed, projects=600, seed=2023)
+    funnel("ingest", str(seed), "--topic", topic, "--quality", "off", bootstrap=bootstrap)
+    out = tmp_path / "out"
+    funnel("replay", "--topic", topic, "--as-of", "2023-12-31", "--out", str(out), bootstrap=bootstrap)
+    assert json.loads((out / "quality.json").read_text())["success"] is True
+    assert funnel("check", str(out), bootstrap=bootstrap).returncode == 0
+
+    summary = json.loads((out / "summary.json").read_text())
+    summary["pools"]["landed"]["count"] += 3
+    (out / "summary.json").write_text(json.dumps(summary))
+    tampered = funnel("check", str(out), "--json", bootstrap=bootstrap, check=False)
+    assert tampered.returncode == 1
+    failures = json.loads(tampered.stdout)["failures"]
+    assert [(f["suite"], f["column"]) for f in failures] == [("aggregates.totals", "pools_balance")]
+
+    bad_feed = funnel("check", "--feed", str(seed), "--json", bootstrap=bootstrap, check=False)
+    assert bad_feed.returncode == 1
+    malformed = next(f for f in json.loads(bad_feed.stdout)["failures"] if f["column"] == "well_formed")
+    assert malformed["severity"] == "critical" and malformed["examples"][0]["origin"].startswith(str(seed) + ":")
+
+
+def test_data_docs(bootstrap, topic, tmp_path):
+    seed = tmp_path / "seed.jsonl"
+    synthetic.generate_file(seed, projects=100, seed=1)
+    out = tmp_path / "out"
+    funnel("replay", "--from-file", str(seed), "--as-of", "2024-12-31", "--out", str(out), bootstrap=bootstrap)
+    index = funnel("check", "--docs", str(out), "--project-dir", str(tmp_path / "gxp"),
+                   bootstrap=bootstrap).stdout.strip()
+    html = open(index, encoding="utf-8").read()
+    assert "aggregates.totals" in html and (tmp_path / "gxp" / "gx" / "expectations").is_dir()

@@ -29,7 +29,7 @@ from streams.core.aggregates import pools_at
 from streams.core.fold import project_state
 from streams.core.log import accepted_events, log_frame, log_row, rejected_row, settle
 from streams.core.summary import View, fold_log, summary
-from streams.replay import DLQ_SEQ, _header, _recorded_at_in
+from streams.replay import DLQ_SEQ, header_value, recorded_at_in
 
 CST = timezone(timedelta(hours=8))
 
@@ -118,7 +118,7 @@ def create_app() -> faust.App:
             verdict = check_record(event.value or b"", _received_at(msg.timestamp))
             if isinstance(verdict, Rejection):
                 rejections[seq] = {"reason": verdict.reason, "detail": verdict.detail,
-                                   "recorded_at": _jsonable(_recorded_at_in(event.value or b"")),
+                                   "recorded_at": _jsonable(recorded_at_in(event.value or b"")),
                                    "project_id": event.key.decode("utf-8", "replace") if event.key else None}
                 await dead_letters.send(key=event.key, value=event.value, headers=[
                     ("reason", verdict.reason.encode()), ("detail", verdict.detail.encode()),
@@ -135,11 +135,11 @@ def create_app() -> faust.App:
         """Records ingest rejected never reach the topic: count them as received, like replay does."""
         async for event in stream.events():
             msg = event.message
-            if _header(msg, "rejected_by") == "worker":
+            if header_value(msg, "rejected_by") == "worker":
                 continue  # the topic's own record, counted by `keep`
             rejections[str(DLQ_SEQ | _seq(msg.partition, msg.offset))] = {
-                "reason": _header(msg, "reason") or "malformed", "detail": _header(msg, "detail") or "",
-                "recorded_at": _jsonable(_recorded_at_in(event.value or b"")),
+                "reason": header_value(msg, "reason") or "malformed", "detail": header_value(msg, "detail") or "",
+                "recorded_at": _jsonable(recorded_at_in(event.value or b"")),
                 "project_id": event.key.decode("utf-8", "replace") if event.key else None}
 
     @app.timer(interval=1.0)

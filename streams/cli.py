@@ -368,7 +368,8 @@ def replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at,
     from streams.core.tables import aggregate_tables
 
     view = View((as_of or datetime.combine(_today_cst(), datetime.min.time())).date(), known_at and known_at.date())
-    with _counter("replay", _replay_size(files, bootstrap_servers, topic)) as advance:
+    size = ("bytes", sum(Path(f).stat().st_size for f in files)) if files else ("records", 0)
+    with _counter("replay", size) as advance:
         if files:
             log = shell.log_from_files(files, datetime.now(timezone.utc), on_record=advance)
         else:
@@ -402,12 +403,6 @@ def replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at,
     if quality is not None and not quality.success:
         _report_quality(quality, False)
         raise click.ClickException(f"the aggregates failed their quality checks: see {out}/quality.json")
-
-
-def _replay_size(files, bootstrap_servers, topic) -> tuple[str, int]:
-    if files:
-        return "bytes", sum(Path(f).stat().st_size for f in files)
-    return "records", 0
 
 
 def _counter(label: str, size: tuple[str, int]):

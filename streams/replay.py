@@ -35,14 +35,14 @@ def log_from_files(paths: Iterable[str | Path], received_at: datetime,
     return builder.frame()
 
 
-def _header(record, name: str) -> str | None:
+def header_value(record, name: str) -> str | None:
     for key, value in record.headers or ():
         if key == name:
             return value.decode("utf-8", errors="replace")
     return None
 
 
-def _recorded_at_in(raw: bytes) -> datetime | None:
+def recorded_at_in(raw: bytes) -> datetime | None:
     try:
         value = json.loads(raw)
     except (ValueError, RecursionError):
@@ -72,10 +72,10 @@ def log_from_topic(bootstrap: str, topic: str, from_ms: int | None = None, to_ms
             builder.add((record.partition << 40) | record.offset, record.value or b"", received, stamp_missing=True)
     for record in read_topic(bootstrap, dlq_topic(topic)):
         on_record(1)
-        if _in_window(record, from_ms, to_ms) and _header(record, "rejected_by") != "worker":
+        if _in_window(record, from_ms, to_ms) and header_value(record, "rejected_by") != "worker":
             builder.add_rejected(DLQ_SEQ | (record.partition << 40) | record.offset,
-                                 _header(record, "reason") or "malformed", _header(record, "detail") or "",
-                                 _recorded_at_in(record.value or b""),
+                                 header_value(record, "reason") or "malformed", header_value(record, "detail") or "",
+                                 recorded_at_in(record.value or b""),
                                  record.key.decode("utf-8", "replace") if record.key else None)
     return builder.frame()
 

@@ -4,14 +4,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
-.PHONY: setup tools demo test test-unit test-integration bench clean-state lock
+.PHONY: setup tools demo lab test test-unit test-integration bench clean-state lock
 
 setup: $(STAMP) tools  ## virtualenv, pinned packages, Kafka's jars, kcat (idempotent)
 	$(BIN)/funnel kafka fetch
 
-tools:  ## kcat, the independent Kafka client the interop tests use (Debian package)
-	@command -v kcat >/dev/null || { apt-get update -qq && apt-get install -y -qq kcat >/dev/null; } \
-	  || { echo "install kcat (Debian/Ubuntu: apt-get install kcat)" >&2; exit 1; }
+tools:  ## Debian packages: kcat (interop tests), a CJK font (charts), chromium (report screenshots)
+	@missing=""; command -v kcat >/dev/null || missing="$$missing kcat"; \
+	  fc-list 2>/dev/null | grep -qi "WenQuanYi Micro Hei" || missing="$$missing fonts-wqy-microhei fontconfig"; \
+	  command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  if [ -n "$$missing" ]; then \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; } \
+	    || { echo "please install:$$missing (Debian/Ubuntu packages)" >&2; exit 1; }; \
+	  fi
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +30,7 @@ demo: setup  ## start the broker, generate the seed data set, ingest it, replay 
 	$(BIN)/funnel ingest data/seed.jsonl
 	$(BIN)/funnel replay --as-of 2023-12-31 --out out/demo-2023
 	$(BIN)/funnel replay --as-of 2024-12-31 --out out/demo-2024
+	$(BIN)/funnel report --out report --source out/demo-2024
 
 test: setup  ## all tests; integration tests start their own broker
 	$(BIN)/pytest
@@ -39,6 +45,9 @@ bench:  ## the benchmarks (minutes; not part of make test)
 	$(BIN)/python -m bench.ingest --events 1000000
 	$(BIN)/python -m bench.replay --events 1000000
 	$(BIN)/python -m bench.fold --events 10000000
+
+lab: setup  ## JupyterLab on the notebooks, with the project's kernel
+	$(BIN)/funnel lab
 
 clean-state:  ## stop the local broker and delete its data
 	-$(BIN)/funnel kafka down

@@ -207,3 +207,14 @@ def pools_over_time(events: pl.DataFrame | pl.LazyFrame, cutoff: datetime, by: s
         frames.append(pools_at(current, by).select(pl.lit(label).alias("month"), pl.all()))
         start = end
     return pl.concat(frames)
+
+
+def arrival_lags(settled: pl.DataFrame, late_days: int = 30) -> pl.DataFrame:
+    """Per month of arrival (recorded_at, CST): events, median and p90 lag after occurred_at, late share."""
+    checked = settled.filter(pl.col("outcome").is_in(["accepted", "duplicate"]) & pl.col("recorded_at").is_not_null())
+    lag = (pl.col("recorded_at") - pl.col("occurred_at")).dt.total_hours() / 24
+    return (checked.select(month=_label(pl.col("recorded_at"), "month"), lag_days=lag)
+            .group_by("month").agg(events=pl.len().cast(pl.Int64), median_lag_days=pl.col("lag_days").median(),
+                                   p90_lag_days=pl.col("lag_days").quantile(0.9),
+                                   late_share=(pl.col("lag_days") > late_days).mean())
+            .sort("month"))

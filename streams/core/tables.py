@@ -45,6 +45,7 @@ def aggregate_tables(result: Result, targets: dict) -> dict[str, pl.DataFrame]:
         "time_in_stage": agg.time_in_stage(state),
         "supervision": agg.supervision(state),
         "targets": target_attainment(state, targets, cutoff),
+        "arrival_lags": agg.arrival_lags(result.settled),
         "rejections": result.settled.filter(~pl.col("outcome").is_in(["accepted", "duplicate"]))
                       .select("seq", "outcome", "detail", "project_id", "recorded_at"),
     }

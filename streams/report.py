@@ -1,0 +1,88 @@
+"""``funnel report``: execute every notebook headless on one data set and write HTML pages and an index."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def notebooks() -> list[Path]:
+    return sorted(NOTEBOOKS.glob("*.ipynb"))
+
+
+def prepare_data(out: Path, source: str | None, as_of: str | None) -> Path:
+    """A replay output directory for the notebooks: ``source`` itself if it is one, else a fresh replay."""
+    if source and Path(source).is_dir():
+        return Path(source)
+    from streams.analysis.load import load
+    from streams.quality.gate import check_aggregates
+
+    data = load(source, as_of)
+    target = out / "data"
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "summary.json").write_text(json.dumps(data.summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    for name, table in data.tables.items():
+        table.write_parquet(target / f"{name}.parquet")
+    quality = check_aggregates(data.summary, data.tables).as_dict()
+    (target / "quality.json").write_text(json.dumps(quality, ensure_ascii=False, indent=2, default=str),
+                                         encoding="utf-8")
+    return target
+
+
+def run_notebook(path: Path, data_dir: Path, timeout: int = 600):
+    """Execute a notebook top to bottom (raises on the first failing cell); returns it with outputs."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    os.environ["FUNNEL_SOURCE"] = str(data_dir)  # the kernel inherits it: load() reads this data set
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    return nb
+
+
+def to_html(nb) -> str:
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab")
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+def build(out: Path, source: str | None = None, as_of: str | None = None) -> Path:
+    """Execute all notebooks on one data set; write ``out/<notebook>.html`` and ``out/index.html``."""
+    out.mkdir(parents=True, exist_ok=True)
+    data_dir = prepare_data(out, source, as_of).resolve()
+    pages = []
+    for path in notebooks():
+        nb = run_notebook(path, data_dir)
+        (out / f"{path.stem}.html").write_text(to_html(nb), encoding="utf-8")
+        title = next((c.source.splitlines()[0].lstrip("# ") for c in nb.cells if c.cell_type == "markdown"), path.stem)
+        pages.append((f"{path.stem}.html", title))
+    summary = json.loads((data_dir / "summary.json").read_text(encoding="utf-8"))
+    (out / "index.html").write_text(_index(pages, summary, str(data_dir)), encoding="utf-8")
+    return out / "index.html"
+
+
+def _index(pages: list[tuple[str, str]], summary: dict, source: str) -> str:
+    flows = summary["flows"]
+    stages = ["planned", "negotiating", "signed", "started", "completed", "operating"]
+    rows = "".join(f"<tr><td>{y}</td>" + "".join(f"<td>{f[s]:,}</td>" for s in stages) + "</tr>"
+                   for y, f in flows.items())
+    links = "".join(f'<li><a href="{href}">{html.escape(title)}</a></li>' for href, title in pages)
+    made = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return f"""<!doctype html><html lang="zh"><head><meta charset="utf-8">
+<title>二七区招商项目四库报告 · Erqi investment funnel report</title>
+<style>body{{font-family:"WenQuanYi Micro Hei","Noto Sans CJK SC",sans-serif;margin:2em;max-width:960px}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}</style></head>
+<body><h1>二七区招商项目四库报告 · Erqi investment funnel report</h1>
+<p>As of {summary['as_of']} · known at {summary['known_at'] or 'now'} · {summary['projects']['total']:,} projects
+ · data: {html.escape(source)} · made {made}</p>
+<h2>Stage flows by year · 各阶段年度流量</h2>
+<table><tr><th>year</th>{''.join(f'<th>{s}</th>' for s in stages)}</tr>{rows}</table>
+<h2>Notebooks</h2><ul>{links}</ul></body></html>
+"""

@@ -42,18 +42,17 @@ plt.show()
 # %%
 year = "2023" if "2023" in summary["flows"] else sorted(summary["flows"])[-1]
 f = summary["flows"][year]
-fig = plt.figure(figsize=(11, 4.5))
+fig = plt.figure(figsize=(12, 5))
 ax = fig.add_subplot(1, 1, 1, xticks=[], yticks=[], title=f"{year} 年阶段流量 Stage flows in {year} (projects)")
-scale = 1 / max(f["planned"], 1)
-sankey = Sankey(ax=ax, scale=scale, unit=None, gap=0.4)
+sankey = Sankey(ax=ax, scale=1 / max(f["planned"], 1), unit=None, gap=0.4)
 steps = [("planned", "negotiating"), ("negotiating", "signed"), ("signed", "started")]
-prior = None
 for i, (a, b) in enumerate(steps):
     sankey.add(flows=[f[a], -f[b], -(f[a] - f[b])],
-               labels=[charts.STAGE_LABELS[a] + f"\n{f[a]}", charts.STAGE_LABELS[b] + f"\n{f[b]}", f"未转化 {f[a] - f[b]}"],
-               orientations=[0, 0, -1], prior=prior, connect=(1, 0) if prior is not None else (0, 0))
-    prior = i
+               labels=[charts.STAGE_LABELS[a] + f"\n{f[a]}" if i == 0 else None,
+                       charts.STAGE_LABELS[b] + f"\n{f[b]}", f"未转化 not converted\n{f[a] - f[b]}"],
+               orientations=[0, 0, -1], prior=i - 1 if i else None, connect=(1, 0))
 sankey.finish()
+ax.set_aspect("auto")  # Sankey asks for equal aspect on fixed limits; the diagram reads the same
 plt.show()
 
 # %% [markdown]

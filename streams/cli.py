@@ -388,7 +388,7 @@ def replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at,
     from datetime import datetime, timezone
 
     from streams import replay as shell
-    from streams.core.summary import View, fold_log
+    from streams.core.summary import View, fold_log, summary
     from streams.core.tables import aggregate_tables
 
     view = View((as_of or datetime.combine(_today_cst(), datetime.min.time())).date(), known_at and known_at.date())
@@ -404,20 +404,12 @@ def replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at,
             except (LookupError, TimeoutError) as e:
                 raise click.ClickException(str(e)) from e
     result = fold_log(log, view)
-    quality = None
+    doc, quality = summary(result), None
     if out:
         tables = aggregate_tables(result, config.targets(targets_file))
-        doc = shell.write_outputs(result, tables, out)
+        shell.write_outputs(doc, tables, out)
         if check:
-            from streams.quality.gate import check_aggregates
-
-            quality = check_aggregates(doc, tables)
-            (out / "quality.json").write_text(json.dumps(quality.as_dict(), ensure_ascii=False, indent=2,
-                                                         default=str) + "\n", encoding="utf-8")
-    else:
-        from streams.core.summary import summary
-
-        doc = summary(result)
+            quality = shell.write_quality(doc, tables, out)
     if as_json:
         click.echo(json.dumps(doc, ensure_ascii=False))
     else:

@@ -16,7 +16,6 @@ import polars as pl
 from streams.config import dlq_topic
 from streams.contract.schemas import parse_timestamp
 from streams.core.log import LogBuilder
-from streams.core.summary import Result, summary
 from streams.feeds import read_feed
 
 DLQ_SEQ = 1 << 62  # dead letters sort after every topic record; their order does not matter
@@ -80,11 +79,19 @@ def log_from_topic(bootstrap: str, topic: str, from_ms: int | None = None, to_ms
     return builder.frame()
 
 
-def write_outputs(result: Result, tables: dict[str, pl.DataFrame], out: Path) -> dict:
-    """``summary.json`` and one Parquet file per table in ``out``; returns the summary."""
+def write_outputs(doc: dict, tables: dict[str, pl.DataFrame], out: Path) -> None:
+    """``summary.json`` and one Parquet file per table in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    doc = summary(result)
     (out / "summary.json").write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     for name, table in tables.items():
         table.write_parquet(out / f"{name}.parquet")
-    return doc
+
+
+def write_quality(doc: dict, tables: dict[str, pl.DataFrame], out: Path):
+    """Run the aggregate suites on what was written and record the result in ``quality.json``."""
+    from streams.quality.gate import check_aggregates
+
+    report = check_aggregates(doc, tables)
+    (out / "quality.json").write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str)
+                                      + "\n", encoding="utf-8")
+    return report

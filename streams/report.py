@@ -20,17 +20,12 @@ def prepare_data(out: Path, source: str | None, as_of: str | None) -> Path:
     if source and Path(source).is_dir():
         return Path(source)
     from streams.analysis.load import load
-    from streams.quality.gate import check_aggregates
+    from streams.replay import write_outputs, write_quality
 
     data = load(source, as_of)
     target = out / "data"
-    target.mkdir(parents=True, exist_ok=True)
-    (target / "summary.json").write_text(json.dumps(data.summary, ensure_ascii=False, indent=2), encoding="utf-8")
-    for name, table in data.tables.items():
-        table.write_parquet(target / f"{name}.parquet")
-    quality = check_aggregates(data.summary, data.tables).as_dict()
-    (target / "quality.json").write_text(json.dumps(quality, ensure_ascii=False, indent=2, default=str),
-                                         encoding="utf-8")
+    write_outputs(data.summary, data.tables, target)
+    write_quality(data.summary, data.tables, target)
     return target
 
 

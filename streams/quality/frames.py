@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import polars as pl
 
 from streams.contract.acceptance import Rejection, upcast
@@ -67,10 +65,3 @@ def totals_frame(summary: dict, state: pl.DataFrame, pools: dict[str, dict]) -> 
         **funnel,
     }])
 
-
-def cutoff_of(summary: dict) -> datetime:
-    from datetime import date
-
-    from streams.core.log import day_end
-
-    return day_end(date.fromisoformat(summary["as_of"]))

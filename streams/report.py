@@ -36,6 +36,7 @@ def run_notebook(path: Path, data_dir: Path, timeout: int = 600):
 
     nb = nbformat.read(path, as_version=4)
     os.environ["FUNNEL_SOURCE"] = str(data_dir)  # the kernel inherits it: load() reads this data set
+    os.environ["FUNNEL_REPORT"] = "1"  # static charts for HTML, not widgets
     NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     return nb
 

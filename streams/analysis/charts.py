@@ -19,10 +19,27 @@ def bilingual(value: str) -> str:
     return STAGE_LABELS.get(value) or POOL_LABELS.get(value) or value
 
 
+def interactive() -> bool:
+    """In JupyterLab charts are widgets (zoom, pan); the headless report (FUNNEL_REPORT=1) keeps static PNGs."""
+    import os
+
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return get_ipython() is not None and not os.environ.get("FUNNEL_REPORT")
+
+
 def setup() -> str:
-    """Use the first installed CJK font; returns its name (raises if none: labels would be boxes)."""
+    """Use the first installed CJK font (returns its name; raises if none: labels would be boxes),
+    and the interactive ipympl backend when a person runs the notebook in JupyterLab."""
     import matplotlib
     from matplotlib import font_manager
+
+    if interactive():
+        from IPython import get_ipython
+
+        get_ipython().run_line_magic("matplotlib", "widget")
 
     installed = {f.name for f in font_manager.fontManager.ttflist}
     for name in CJK_FONTS:

@@ -64,3 +64,17 @@ def test_a_headless_chromium_screenshot_shows_the_charts(report, tmp_path):
     pixels = [tuple(raw[i:i + 3]) for i in range(0, len(raw), 3)]
     coloured = sum(1 for r, g, b in pixels if max(r, g, b) - min(r, g, b) > 60)  # chart lines and bars, not text
     assert coloured > 0.01 * len(pixels), "no chart colours on the rendered page"
+
+
+def test_in_jupyterlab_the_charts_are_interactive_widgets(report, monkeypatch):
+    """Run as a person would in JupyterLab (no FUNNEL_REPORT): matplotlib draws ipympl widgets."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    out, _, _ = report
+    monkeypatch.delenv("FUNNEL_REPORT", raising=False)
+    monkeypatch.setenv("FUNNEL_SOURCE", str(out.parent / "data"))
+    nb = nbformat.read(next(p for p in notebooks() if p.stem == "03_targets_2024"), as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3").execute()
+    mimes = {m for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) for m in o.get("data", {})}
+    assert "application/vnd.jupyter.widget-view+json" in mimes

@@ -356,6 +356,31 @@ def lab(port: int) -> None:
                                f"--notebook-dir={Path(__file__).resolve().parents[1] / 'notebooks'}"])
 
 
+# ---- bench --------------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--quick", is_flag=True, help="Small sizes: a few minutes.")
+@click.option("--events", type=int, help="Events to ingest and replay (default 1,000,000; --quick 20,000).")
+@_as_json
+def bench(quick: bool, events: int | None, as_json: bool) -> None:
+    """Benchmarks, each a ratio against a reference measured in the same run (Kafka's perf tools, pandas)."""
+    repo = Path(__file__).resolve().parents[1]
+    if not (repo / "bench").is_dir():
+        raise click.ClickException("the benchmarks live in the repository's bench/: run from a clone")
+    sys.path.insert(0, str(repo))
+    from bench.run import main as run_bench
+
+    figures = run_bench(quick=quick, events=events)
+    if as_json:
+        click.echo(json.dumps(figures, ensure_ascii=False))
+    else:
+        keys = ("ingest_vs_kafka_producer", "replay_vs_kafka_consumer", "worker_vs_raw_aiokafka",
+                "fold_vs_pandas_speedup")
+        _print_table("benchmark ratios (same run)", [(k, "not measured" if figures[k] is None else figures[k])
+                                                      for k in keys])
+        click.echo(json.dumps(figures["raw"], ensure_ascii=False))
+
+
 # ---- replay -------------------------------------------------------------------------------------
 
 def _today_cst():

@@ -24,7 +24,6 @@ import faust
 import polars as pl
 
 from streams import config
-from streams.contract.acceptance import Rejection, check_record
 from streams.core.aggregates import pools_at
 from streams.core.fold import project_state
 from streams.core.log import accepted_events, log_frame, log_row, rejected_row, settle
@@ -114,19 +113,21 @@ def create_app() -> faust.App:
         """Check each record with the one validator; keep it in its project's log, or dead-letter it."""
         async for event in stream.events():
             msg = event.message
-            seq = str(_seq(msg.partition, msg.offset))
-            verdict = check_record(event.value or b"", _received_at(msg.timestamp))
-            if isinstance(verdict, Rejection):
-                rejections[seq] = {"reason": verdict.reason, "detail": verdict.detail,
-                                   "recorded_at": _jsonable(recorded_at_in(event.value or b"")),
-                                   "project_id": event.key.decode("utf-8", "replace") if event.key else None}
+            seq = _seq(msg.partition, msg.offset)
+            # Checked once, by the one validator; the row is cached so /summary never re-checks it.
+            row = log_row(seq, event.value or b"", _received_at(msg.timestamp), stamp_missing=True)
+            live.rows[seq] = row
+            if row.get("reason"):
+                rejections[str(seq)] = {"reason": row["reason"], "detail": row["detail"],
+                                        "recorded_at": _jsonable(row.get("recorded_at")),
+                                        "project_id": event.key.decode("utf-8", "replace") if event.key else None}
                 await dead_letters.send(key=event.key, value=event.value, headers=[
-                    ("reason", verdict.reason.encode()), ("detail", verdict.detail.encode()),
+                    ("reason", row["reason"].encode()), ("detail", row["detail"].encode()),
                     ("origin", f"{topic_name}:{msg.partition}:{msg.offset}".encode()), ("rejected_by", b"worker")])
                 continue
-            pid = verdict["project_id"]
+            pid = row["project_id"]
             records = dict(projects[pid])
-            records[seq] = {"v": event.value.decode("utf-8"), "ts": msg.timestamp}
+            records[str(seq)] = {"v": event.value.decode("utf-8"), "ts": msg.timestamp}
             projects[pid] = records
             live.dirty.add(pid)
 

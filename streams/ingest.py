@@ -29,6 +29,12 @@ class Undelivered:
     error: str
 
 
+def _no_quality_yet():
+    from streams.quality.gate import QualityReport  # GX itself is imported only when a batch is checked
+
+    return QualityReport()
+
+
 @dataclass
 class IngestReport:
     """Every record received is produced or rejected; each send ends delivered or undelivered."""
@@ -42,17 +48,11 @@ class IngestReport:
     undelivered: dict[int, Undelivered] = field(default_factory=dict)
     #: records read but never sent because ingest stopped at a delivery failure
     not_sent: int = 0
-    quality: object = None  #: the feed suite's merged results (a gate.QualityReport), when it ran
+    quality: "QualityReport" = field(default_factory=_no_quality_yet)  #: the feed suite's merged results
 
     @property
     def ok(self) -> bool:
         return not self.undelivered and self.delivered + self.dead_lettered == self.received
-
-    def __post_init__(self) -> None:
-        if self.quality is None:
-            from streams.quality.gate import QualityReport  # GX itself is imported only when a batch is checked
-
-            self.quality = QualityReport()
 
     def first_undelivered(self) -> Undelivered | None:
         return self.undelivered[min(self.undelivered)] if self.undelivered else None

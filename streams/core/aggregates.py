@@ -81,9 +81,13 @@ def _month_range(first: str, last: str) -> list[str]:
     return out
 
 
-def conversion_rolling(state: pl.DataFrame, a: str, b: str, window: int, by: str | None = None) -> pl.DataFrame:
-    """Rolling conversion at each month m: flows of the ``window`` months ending with m."""
-    wide = flows_wide(flows(state, "month", by), by)
+def conversion_rolling(state: pl.DataFrame, a: str, b: str, window: int, by: str | None = None,
+                       monthly: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Rolling conversion at each month m: flows of the ``window`` months ending with m.
+
+    ``monthly`` is ``flows(state, "month", by)`` when the caller already has it.
+    """
+    wide = flows_wide(flows(state, "month", by) if monthly is None else monthly, by)
     if wide.is_empty():
         return pl.DataFrame(schema={"period": pl.Utf8, **({by: state.schema[by]} if by else {}), "from": pl.Int64,
                                     "to": pl.Int64, "rate": pl.Float64})
@@ -187,25 +191,24 @@ def pools_over_time(events: pl.DataFrame | pl.LazyFrame, cutoff: datetime, by: s
     projects that had events in it, with the one fold, and carries the others over.
     """
     columns = ["project_id", "occurred_at", "seq", "stage", "event_type", "amount"]
-    events = events.lazy().select(columns + ([by] if by and by not in columns else [])).collect()
+    events = events.lazy().select(columns + ([by] if by and by not in columns else [])).sort("occurred_at").collect()
     if events.is_empty():
         return pl.DataFrame(schema={"month": pl.Utf8, "pool": pl.Utf8, **({by: pl.Utf8} if by else {}),
                                     "count": pl.Int64, "investment_yuan": pl.Int64})
     current = pl.DataFrame(schema={"project_id": pl.Utf8, "pool": pl.Utf8, "investment_yuan": pl.Int64,
                                    **({by: events.schema[by]} if by else {})})
-    frames, start = [], None
+    frames, done = [], 0
     for end in month_ends(events["occurred_at"].min(), cutoff):
-        in_month = pl.col("occurred_at") < end
-        if start is not None:
-            in_month &= pl.col("occurred_at") >= start
-        active = events.filter(in_month).select("project_id").unique()
+        # sorted by occurred_at: the events before ``end`` are a prefix, this month's its tail
+        upto = events["occurred_at"].search_sorted(end, side="left")
+        active = events.slice(done, upto - done).select("project_id").unique()
+        done = upto
         if active.height:
-            changed = project_state(events.join(active, on="project_id", how="semi"), end)
+            changed = project_state(events.head(upto).join(active, on="project_id", how="semi"), end)
             changed = changed.select(current.columns)
             current = pl.concat([current.join(active, on="project_id", how="anti"), changed])
         label = (end - timedelta(microseconds=1)).astimezone(CST).strftime("%Y-%m")
         frames.append(pools_at(current, by).select(pl.lit(label).alias("month"), pl.all()))
-        start = end
     return pl.concat(frames)
 
 

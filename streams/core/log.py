@@ -142,7 +142,7 @@ def settle(log: pl.DataFrame, known_at: datetime | None = None) -> pl.DataFrame:
     group = ["project_id", "event_id"]
     return log.with_columns(
         outcome=pl.when(pl.col("reason").is_not_null()).then(pl.col("reason").cast(pl.Utf8))
-        .when(pl.int_range(pl.len()).over(group) == 0).then(pl.lit("accepted"))
+        .when(pl.struct(group).is_first_distinct()).then(pl.lit("accepted"))
         .when(pl.col("content") == pl.col("content").first().over(group)).then(pl.lit("duplicate"))
         .otherwise(pl.lit("event_id_conflict"))
     )

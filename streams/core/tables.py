@@ -26,7 +26,8 @@ def conversions(state: pl.DataFrame) -> pl.DataFrame:
 
 
 def rolling_conversions(state: pl.DataFrame) -> pl.DataFrame:
-    return pl.concat([agg.conversion_rolling(state, a, b, w).with_columns(pair=pl.lit(f"{a}→{b}"))
+    monthly = agg.flows(state, "month")
+    return pl.concat([agg.conversion_rolling(state, a, b, w, monthly=monthly).with_columns(pair=pl.lit(f"{a}→{b}"))
                       for a, b in CONVERSION_PAIRS for w in ROLLING_WINDOWS])
 
 

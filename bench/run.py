@@ -3,9 +3,10 @@
 - ingest  : `funnel ingest` (kafka-python, acks=all, idempotent)  vs Kafka's ProducerPerformance, same record size
 - replay  : `funnel replay --topic` to the summary                  vs Kafka's ConsumerPerformance on the same topic
 - fold    : the Polars fold + summary                                vs a plain pandas version (bench/pandas_fold.py)
+- live    : `funnel worker` catching up with the topic           vs a bare aiokafka loop doing the same checks
+- fold    : (above) at 10k, 1M and 10M events; the headline is 1M
 - quality : GX per ingest batch and per aggregate write
-
-Not yet measured (open work): the live worker vs a bare aiokafka loop, the scaling curve chart.
+- scale   : `funnel replay` and the fold alone, time and peak memory, 10k … 10M events (bench/scale.py)
 """
 
 from __future__ import annotations
@@ -78,11 +79,24 @@ def tiled(log: pl.DataFrame, events: int) -> pl.DataFrame:
                       for i in range(copies)]).head(events)
 
 
+def broker_cpu_s() -> float | None:
+    """CPU seconds the local broker has used so far (None when the broker is not ours)."""
+    import psutil
+
+    from streams.kafkaio.local_broker import LocalBroker
+
+    pid = LocalBroker(config.state_dir(), config.cache_dir()).pid()
+    if pid is None:
+        return None
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
 def main(quick: bool = False, events: int | None = None) -> dict:
     from streams.core.log import received_log
     from streams.kafkaio.local_broker import LocalBroker
 
-    n = events or (20_000 if quick else 1_000_000)
+    n = events or (100_000 if quick else 1_000_000)
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or LocalBroker(config.state_dir(), config.cache_dir()).up()
     env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap}
     data = Path("data/bench")
@@ -93,11 +107,17 @@ def main(quick: bool = False, events: int | None = None) -> dict:
     size = round(feed.stat().st_size / lines)
 
     topic = f"bench-run-{uuid.uuid4().hex[:6]}"
+    broker_cpu_at_start = broker_cpu_s()
     ingest_s, out = run_funnel("ingest", str(feed), "--topic", topic, "--quality", "off", "--json", env=env)
     produced = json.loads(out)["produced"]  # the topic's records; the rest went to the DLQ
     kafka_producer = producer_performance(bootstrap, lines, size)
     replay_s, _ = run_funnel("replay", "--topic", topic, "--as-of", "2024-12-31", "--json", env=env)
     kafka_consumer = consumer_performance(bootstrap, topic, produced)
+    broker_cpu = broker_cpu_at_start and round(broker_cpu_s() - broker_cpu_at_start, 1)
+    from bench import live, scale
+
+    worker = live.worker(bootstrap, topic)
+    bare = live.raw_aiokafka(bootstrap, topic)
 
     with feed.open("rb") as f:
         log = received_log(((i, line.rstrip(b"\n")) for i, line in enumerate(f, 1)), datetime.now(timezone.utc))
@@ -106,15 +126,18 @@ def main(quick: bool = False, events: int | None = None) -> dict:
     headline = next((f for f in folds if f["events"] == 1_000_000), folds[-1])
     from bench.quality import measure as quality
 
+    scaled = [scale.measure(s) for s in ([10_000, 100_000] if quick else [10_000, 100_000, 1_000_000, 10_000_000])]
     return {
         "ingest_vs_kafka_producer": round(lines / ingest_s / kafka_producer, 4),
         "replay_vs_kafka_consumer": round(lines / replay_s / kafka_consumer, 4),
-        "worker_vs_raw_aiokafka": None,  # not measured yet
+        "worker_vs_raw_aiokafka": round(worker["records_per_s"] / bare, 4),
         "fold_vs_pandas_speedup": headline["speedup"],
         "quality": quality(),
         "raw": {"events": lines, "record_bytes": size, "ingest_records_per_s": round(lines / ingest_s),
                 "kafka_producer_records_per_s": round(kafka_producer), "replay_records_per_s": round(lines / replay_s),
-                "kafka_consumer_records_per_s": round(kafka_consumer), "fold": folds},
+                "kafka_consumer_records_per_s": round(kafka_consumer),
+                "worker_records_per_s": round(worker["records_per_s"]), "raw_aiokafka_records_per_s": round(bare),
+                "fold": folds, "scale": scaled, "broker_cpu_s_ingest_and_replay": broker_cpu},
         "machine": machine(),
     }
 

@@ -360,7 +360,7 @@ def lab(port: int) -> None:
 
 @main.command()
 @click.option("--quick", is_flag=True, help="Small sizes: a few minutes.")
-@click.option("--events", type=int, help="Events to ingest and replay (default 1,000,000; --quick 20,000).")
+@click.option("--events", type=int, help="Events to ingest and replay (default 1,000,000; --quick 100,000).")
 @_as_json
 def bench(quick: bool, events: int | None, as_json: bool) -> None:
     """Benchmarks, each a ratio against a reference measured in the same run (Kafka's perf tools, pandas)."""

@@ -1,0 +1,110 @@
+"""The live worker vs a bare aiokafka loop doing the same decoding and checks, on the same topic.
+
+    python -m bench.live --topic bench-run-xxxxxx
+
+The worker's rate is read from its consumer group's committed offsets while it catches up
+with a full topic (its start-up and rebalance are left out); the bare loop times itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timezone
+
+from streams import config
+from streams.core.log import log_row
+from streams.kafkaio.offsets import end_offsets, group_lag
+
+
+async def _raw_loop(bootstrap: str, topic: str, ends: dict[int, int]) -> float:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in ends]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        seen, total, started = 0, sum(ends.values()), time.perf_counter()
+        while seen < total:
+            batches = await consumer.getmany(timeout_ms=10_000, max_records=5000)
+            if not batches:
+                raise TimeoutError(f"bare loop stalled at {seen} of {total}")
+            for records in batches.values():
+                for msg in records:  # what the worker's agent does to each record before storing it
+                    received = datetime.fromtimestamp(msg.timestamp / 1000, timezone.utc)
+                    log_row((msg.partition << 40) | msg.offset, msg.value or b"", received, stamp_missing=True)
+                    seen += 1
+        return seen / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+
+
+def raw_aiokafka(bootstrap: str, topic: str) -> float:
+    """Records per second of a bare aiokafka loop decoding and checking every record."""
+    return asyncio.run(_raw_loop(bootstrap, topic, end_offsets(bootstrap, topic)))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def worker(bootstrap: str, topic: str, timeout_s: float = 1800) -> dict:
+    """Records per second of `funnel worker` catching up with ``topic`` (committed offsets over time)."""
+    group = f"bench-worker-{uuid.uuid4().hex[:6]}"
+    with tempfile.TemporaryDirectory() as tmp:
+        log = open(os.path.join(tmp, "worker.log"), "wb")
+        proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker", "--topic", topic, "--app-id", group,
+                                 "--web-port", str(_free_port()), "--state-topic", f"{group}.state"],
+                                env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                                     "FUNNEL_QUALITY_INTERVAL": "100000"},
+                                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            return _catch_up(bootstrap, group, topic, proc, timeout_s)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+            log.close()
+
+
+def _catch_up(bootstrap: str, group: str, topic: str, proc: subprocess.Popen, timeout_s: float) -> dict:
+    deadline, first = time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the worker exited with {proc.returncode}")
+        lag = group_lag(bootstrap, group, topic)
+        now = time.monotonic()
+        if first is None and lag.committed > 0:
+            first = (now, lag.committed)
+        if first and lag.lag == 0 and now > first[0]:
+            return {"records": lag.end, "timed_records": lag.end - first[1],
+                    "records_per_s": (lag.end - first[1]) / (now - first[0])}
+        time.sleep(0.5)
+    raise TimeoutError(f"the worker did not catch up with {topic} in {timeout_s:.0f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--topic", required=True)
+    args = parser.parse_args()
+    bootstrap = config.bootstrap_servers()
+    live = worker(bootstrap, args.topic)
+    bare = raw_aiokafka(bootstrap, args.topic)
+    print(json.dumps({"worker": live, "raw_aiokafka_records_per_s": round(bare),
+                      "worker_vs_raw_aiokafka": round(live["records_per_s"] / bare, 3)}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

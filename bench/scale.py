@@ -1,0 +1,115 @@
+"""How cost grows with the log: `funnel replay` of a feed file and the fold alone, time and peak memory.
+
+    python -m bench.scale --sizes 10000,100000,1000000,10000000
+
+Each size runs in fresh child processes, so each peak resident memory is that run's own
+(read with ``os.wait4``). The replay figure is the whole command: read, check, fold, every
+aggregate table, Parquet; the fold figure is settle + fold + summary on the checked log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from bench.common import EVENTS_PER_PROJECT, RESULTS, machine
+from streams import synthetic
+
+DATA = Path("data/bench")
+
+
+def feed_of(events: int) -> Path:
+    path = DATA / f"events-{events}.jsonl"
+    if not path.exists():
+        DATA.mkdir(parents=True, exist_ok=True)
+        synthetic.generate_file(path, projects=int(events / EVENTS_PER_PROJECT), seed=1)
+    return path
+
+
+def _child(args: list[str]) -> tuple[float, float, str]:
+    """(seconds, peak RSS MB, stdout) of one child process."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen([sys.executable, *args], stdout=out, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        err = proc.stderr.read().decode(errors="replace")
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read().decode()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed: {err[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024, text
+
+
+def fold_only(feed: str) -> dict:
+    """In the child: check the feed into a log (not timed), then time settle + fold + summary."""
+    from datetime import datetime, timezone
+
+    from streams.core.log import received_log
+    from streams.core.summary import View, fold_log, summary
+
+    with open(feed, "rb") as f:
+        log = received_log(((i, line.rstrip(b"\n")) for i, line in enumerate(f, 1)), datetime.now(timezone.utc))
+    started = time.perf_counter()
+    summary(fold_log(log, View(date(2024, 12, 31))))
+    return {"records": log.height, "fold_s": time.perf_counter() - started}
+
+
+def measure(events: int) -> dict:
+    feed = feed_of(events)
+    with tempfile.TemporaryDirectory() as out:
+        replay_s, replay_mb, _ = _child(["-m", "streams.cli", "replay", "--from-file", str(feed), "--as-of",
+                                         "2024-12-31", "--out", out, "--no-check", "--json"])
+    _, fold_mb, text = _child(["-m", "bench.scale", "--fold-only", str(feed)])
+    fold = json.loads(text)
+    return {"events": fold["records"], "replay_s": round(replay_s, 2), "replay_events_per_s": round(fold["records"] / replay_s),
+            "replay_peak_mb": round(replay_mb), "fold_s": round(fold["fold_s"], 3), "fold_peak_mb": round(fold_mb)}
+
+
+def chart(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    events = [r["events"] for r in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.loglog(events, [r["replay_s"] for r in rows], "o-", label="funnel replay (file → all tables)")
+    left.loglog(events, [r["fold_s"] for r in rows], "s-", label="fold + summary")
+    left.set(xlabel="events in the log", ylabel="seconds", title="Time")
+    right.loglog(events, [r["replay_peak_mb"] for r in rows], "o-", label="funnel replay")
+    right.loglog(events, [r["fold_peak_mb"] for r in rows], "s-", label="fold (log in memory)")
+    right.set(xlabel="events in the log", ylabel="peak RSS, MB", title="Peak memory")
+    for ax in (left, right):
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="10000,100000,1000000,10000000")
+    parser.add_argument("--fold-only", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.fold_only:
+        print(json.dumps(fold_only(args.fold_only)))
+        return
+    rows = [measure(int(n)) for n in args.sizes.split(",")]
+    doc = {"benchmark": "scale", "command": f"python -m bench.scale --sizes {args.sizes}", "machine": machine(),
+           "rows": rows}
+    (RESULTS / "scale.json").write_text(json.dumps(doc, indent=2) + "\n")
+    chart(rows, RESULTS / "scale.png")
+    print(json.dumps(doc, indent=2))
+
+
+if __name__ == "__main__":
+    main()

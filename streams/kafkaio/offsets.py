@@ -1,0 +1,50 @@
+"""Where a topic ends and how far a consumer group is behind: what the operator and the benchmarks watch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class GroupLag:
+    """A consumer group on one topic: committed and end offsets summed over partitions."""
+
+    group: str
+    topic: str
+    committed: int
+    end: int
+
+    @property
+    def lag(self) -> int:
+        return self.end - self.committed
+
+
+def end_offsets(bootstrap: str, topic: str, *, client_config: dict | None = None) -> dict[int, int]:
+    """The next offset of every partition of ``topic`` ({} when the topic does not exist)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), group_id=None, enable_auto_commit=False,
+                             **(client_config or {}))
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        ends = consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+        return {tp.partition: offset for tp, offset in ends.items()}
+    finally:
+        consumer.close()
+
+
+def group_lag(bootstrap: str, group: str, topic: str, *, client_config: dict | None = None) -> GroupLag:
+    """How many records of ``topic`` the group has not committed yet."""
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import CoordinatorNotAvailableError, GroupIdNotFoundError
+
+    ends = end_offsets(bootstrap, topic, client_config=client_config)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), **(client_config or {}))
+    try:
+        committed = admin.list_group_offsets(group).get(group, {})
+    except (CoordinatorNotAvailableError, GroupIdNotFoundError):
+        committed = {}  # the group has not committed (or even joined) yet
+    finally:
+        admin.close()
+    done = {tp.partition: meta.offset for tp, meta in committed.items() if tp.topic == topic and meta.offset >= 0}
+    return GroupLag(group, topic, sum(done.get(p, 0) for p in ends), sum(ends.values()))

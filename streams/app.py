@@ -11,11 +11,15 @@ aggregate quality suites, run every ``FUNNEL_QUALITY_INTERVAL`` seconds on the l
 
 Settings come from the environment (``funnel worker`` sets them from its flags):
 ``KAFKA_BOOTSTRAP_SERVERS``, ``FUNNEL_TOPIC``, ``FUNNEL_APP_ID``, ``FUNNEL_PARTITIONS``,
-``FUNNEL_STATE_TOPIC``, ``FUNNEL_WEB_HOST``, ``FUNNEL_WEB_PORT``, ``FUNNEL_SESSION_TIMEOUT``. Creating the app connects to nothing.
+``FUNNEL_STATE_TOPIC``, ``FUNNEL_WEB_HOST`` (127.0.0.1 unless set), ``FUNNEL_WEB_PORT``, ``FUNNEL_WEB_TOKEN``
+(when set, every page requires ``Authorization: Bearer <token>``), ``FUNNEL_SESSION_TIMEOUT``.
+Creating the app connects to nothing.
 """
 
 from __future__ import annotations
 
+import functools
+import hmac
 import json
 import os
 from datetime import date, datetime, timedelta, timezone
@@ -45,31 +49,47 @@ def _received_at(timestamp_ms: float | None) -> datetime:
     return datetime.fromtimestamp((timestamp_ms or 0) / 1000, timezone.utc)
 
 
+def _bearer_matches(header: str, token: str) -> bool:
+    scheme, _, given = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
 def _seq(partition: int, offset: int) -> int:
     return (partition << 40) | offset  # the same arrival order as `funnel replay --topic`
 
 
 class LiveLog:
-    """The log as the worker knows it: rows derived from the changelog-backed tables, cached by seq."""
+    """The log as the worker knows it: rows derived from the changelog-backed tables, cached by seq.
 
-    def __init__(self, projects, rejections):
-        self.projects, self.rejections = projects, rejections
+    The tables hold one entry per record (keyed by its topic position), so a flood of one
+    project's events costs one small changelog record each.
+    """
+
+    def __init__(self, events, rejections):
+        self.events, self.rejections = events, rejections
         self.rows: dict[int, dict] = {}
+        self.by_project: dict[str, list[int]] = {}
         self.dirty: set[str] = set()
+
+    def add(self, seq: int, row: dict) -> None:
+        self.rows[seq] = row
+        if not row.get("reason"):
+            self.by_project.setdefault(row["project_id"], []).append(seq)
 
     def _refresh(self) -> None:
         # After a restart the tables come back from their changelogs; rows are derived lazily here.
-        for records in self.projects.values():
-            for seq_text, rec in records.items():
-                seq = int(seq_text)
-                if seq not in self.rows:
-                    self.rows[seq] = log_row(seq, rec["v"].encode(), _received_at(rec["ts"]), stamp_missing=True)
+        if len(self.rows) == len(self.events) + len(self.rejections):
+            return
+        for seq_text, rec in self.events.items():
+            seq = int(seq_text)
+            if seq not in self.rows:
+                self.add(seq, log_row(seq, rec["v"].encode(), _received_at(rec["ts"]), stamp_missing=True))
         for seq_text, rej in self.rejections.items():
             seq = int(seq_text)
             if seq not in self.rows:
                 recorded = rej.get("recorded_at")
-                self.rows[seq] = rejected_row(seq, rej["reason"], rej["detail"],
-                                              recorded and datetime.fromisoformat(recorded), rej.get("project_id"))
+                self.add(seq, rejected_row(seq, rej["reason"], rej["detail"],
+                                           recorded and datetime.fromisoformat(recorded), rej.get("project_id")))
 
     def frame(self) -> pl.DataFrame:
         self._refresh()
@@ -77,8 +97,7 @@ class LiveLog:
 
     def project_frame(self, pids: set[str]) -> pl.DataFrame:
         self._refresh()
-        seqs = {int(s) for pid in pids for s in self.projects.get(pid, {})}
-        return log_frame([self.rows[s] for s in seqs])
+        return log_frame([self.rows[s] for pid in pids for s in self.by_project.get(pid, ())])
 
 
 def create_app() -> faust.App:
@@ -103,9 +122,9 @@ def create_app() -> faust.App:
     events = app.topic(topic_name, **raw)
     dead_letters = app.topic(config.dlq_topic(topic_name), **raw)
     states = app.topic(os.environ.get("FUNNEL_STATE_TOPIC", config.STATE_TOPIC), **raw)
-    projects = app.Table("project-logs", default=dict)
+    kept = app.Table("event-log", default=dict)  # str(seq) → {"v": record text, "ts": Kafka timestamp}
     rejections = app.Table("rejections", default=dict)
-    live = LiveLog(projects, rejections)
+    live = LiveLog(kept, rejections)
     app.live_log = live
 
     @app.agent(events)
@@ -116,8 +135,8 @@ def create_app() -> faust.App:
             seq = _seq(msg.partition, msg.offset)
             # Checked once, by the one validator; the row is cached so /summary never re-checks it.
             row = log_row(seq, event.value or b"", _received_at(msg.timestamp), stamp_missing=True)
-            live.rows[seq] = row
             if row.get("reason"):
+                live.add(seq, row)
                 rejections[str(seq)] = {"reason": row["reason"], "detail": row["detail"],
                                         "recorded_at": _jsonable(row.get("recorded_at")),
                                         "project_id": event.key.decode("utf-8", "replace") if event.key else None}
@@ -125,11 +144,9 @@ def create_app() -> faust.App:
                     ("reason", row["reason"].encode()), ("detail", row["detail"].encode()),
                     ("origin", f"{topic_name}:{msg.partition}:{msg.offset}".encode()), ("rejected_by", b"worker")])
                 continue
-            pid = row["project_id"]
-            records = dict(projects[pid])
-            records[str(seq)] = {"v": event.value.decode("utf-8"), "ts": msg.timestamp}
-            projects[pid] = records
-            live.dirty.add(pid)
+            kept[str(seq)] = {"v": event.value.decode("utf-8"), "ts": msg.timestamp}
+            live.add(seq, row)
+            live.dirty.add(row["project_id"])
 
     @app.agent(dead_letters)
     async def count_dead_letters(stream):
@@ -160,7 +177,20 @@ def create_app() -> faust.App:
         as_of = date.fromisoformat(q["as_of"]) if q.get("as_of") else datetime.now(CST).date()
         return View(as_of, date.fromisoformat(q["known_at"]) if q.get("known_at") else None)
 
+    token = os.environ.get("FUNNEL_WEB_TOKEN") or None
+
+    def guarded(page):
+        """With FUNNEL_WEB_TOKEN set, a page answers only ``Authorization: Bearer <token>``."""
+        @functools.wraps(page)
+        async def check(self, request, *args, **kwargs):
+            if token is not None and not _bearer_matches(request.headers.get("Authorization", ""), token):
+                return self.json({"error": "unauthorised: send Authorization: Bearer <FUNNEL_WEB_TOKEN>"},
+                                 status=401, headers={"WWW-Authenticate": "Bearer"})
+            return await page(self, request, *args, **kwargs)
+        return check
+
     @app.page("/summary")
+    @guarded
     async def summary_page(self, request):
         """The summary.json document; ``?as_of=YYYY-MM-DD&known_at=YYYY-MM-DD``."""
         return self.json(summary(fold_log(live.frame(), _view(request))))
@@ -170,7 +200,7 @@ def create_app() -> faust.App:
     @app.timer(interval=float(os.environ.get("FUNNEL_QUALITY_INTERVAL", "60")))
     async def check_quality():
         """Run the aggregate suites on the live aggregates (in a thread: GX is slow to import and run)."""
-        if not projects:
+        if not kept:
             return
         import asyncio
 
@@ -186,16 +216,19 @@ def create_app() -> faust.App:
         app.quality = {**report, "checked_at": datetime.now(CST).isoformat(timespec="seconds")}
 
     @app.page("/quality")
+    @guarded
     async def quality_page(self, request):
         """The last aggregate quality check of the live aggregates."""
         return self.json(app.quality)
 
     @app.page("/pools")
+    @guarded
     async def pools_page(self, request):
         result = fold_log(live.frame(), _view(request))
         return self.json(pools_at(result.state).to_dicts())
 
     @app.page("/projects/{project_id}")
+    @guarded
     async def project_page(self, request, project_id):
         result = fold_log(live.frame(), _view(request))
         rows = result.state.filter(pl.col("project_id") == project_id).to_dicts()

@@ -297,6 +297,15 @@ def _report_quality(report, as_json: bool) -> None:
 
 # ---- worker -------------------------------------------------------------------------------------
 
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 @main.command()
 @_bootstrap
 @_topic
@@ -311,11 +320,17 @@ def _report_quality(report, as_json: bool) -> None:
               show_envvar=True, help="Compacted topic of each project's latest state.")
 @click.option("--loglevel", default="info", show_default=True)
 def worker(bootstrap_servers, topic, app_id, web_port, web_host, partitions, state_topic, loglevel) -> None:
-    """Run the live Faust worker: check, keep, fold and serve /summary, /projects/{id}, /pools."""
+    """Run the live Faust worker: check, keep, fold and serve /summary, /projects/{id}, /pools, /quality.
+
+    The web server listens on 127.0.0.1; on any other interface it requires FUNNEL_WEB_TOKEN.
+    """
     import os
 
     from streams.kafkaio import topics
 
+    if web_port and not _is_loopback(web_host) and not os.environ.get("FUNNEL_WEB_TOKEN"):
+        raise click.ClickException(f"the web server would listen on {web_host}, beyond this machine: set "
+                                   "FUNNEL_WEB_TOKEN (clients send Authorization: Bearer <token>) or use 127.0.0.1")
     bootstrap = bootstrap_servers or config.bootstrap_servers()
     os.environ.update(KAFKA_BOOTSTRAP_SERVERS=bootstrap, FUNNEL_TOPIC=topic, FUNNEL_APP_ID=app_id,
                       FUNNEL_WEB_PORT=str(web_port), FUNNEL_WEB_HOST=web_host, FUNNEL_PARTITIONS=str(partitions),
@@ -330,6 +345,46 @@ def worker(bootstrap_servers, topic, app_id, web_port, web_host, partitions, sta
     sys.argv = ["funnel worker", "worker", "--loglevel", loglevel, "--web-port", str(web_port),
                 "--web-host", web_host, "--web-bind", web_host, "--without-web" if web_port == 0 else "--with-web"]
     app.main()
+
+
+# ---- status -------------------------------------------------------------------------------------
+
+@main.command("status")
+@_bootstrap
+@_topic
+@click.option("--app-id", envvar="FUNNEL_APP_ID", default="funnel-worker", show_default=True, show_envvar=True,
+              help="The worker's consumer group.")
+@click.option("--state-topic", envvar="FUNNEL_STATE_TOPIC", default=config.STATE_TOPIC, show_default=True)
+@click.option("--worker-url", envvar="FUNNEL_WORKER_URL", default="http://127.0.0.1:6066", show_default=True,
+              show_envvar=True, help="The worker's web server (sends FUNNEL_WEB_TOKEN when set).")
+@_as_json
+def operator_status(bootstrap_servers, topic, app_id, state_topic, worker_url, as_json) -> None:
+    """Broker reachability, topic offsets, the worker's lag, dead letters by reason, the last quality check.
+
+    Exits 1 when the broker is unreachable or the last quality check failed.
+    """
+    from streams.status import status as read_status
+
+    doc = read_status(bootstrap_servers or config.bootstrap_servers(), topic, app_id, state_topic, worker_url)
+    if as_json:
+        click.echo(json.dumps(doc, ensure_ascii=False, default=str))
+    else:
+        rows: list[tuple[str, object]] = [("broker", f"{doc['bootstrap']} ({'reachable' if doc['broker_reachable'] else 'NOT reachable'})")]
+        if doc["broker_reachable"]:
+            rows += [(f"topic {name}", f"{t['records']:,} records in {t['partitions']} partitions" if t["exists"]
+                      else "missing") for name, t in doc["topics"].items()]
+            g = doc["worker_group"]
+            rows += [(f"worker group {g['group']}", f"lag {g['lag']:,} (committed {g['committed']:,} of {g['end']:,})")]
+            rows += [(f"dead letters: {reason}", n) for reason, n in doc["dead_letters"].items()]
+            q = doc["quality"]
+            rows += [("last quality check", q.get("error") or
+                      f"{'passed' if q.get('success') else 'FAILED' if q.get('success') is False else 'not run yet'}"
+                      f" at {q.get('checked_at')}")]
+        else:
+            rows += [("error", doc["error"])]
+        _print_table("funnel status", rows)
+    failed = not doc["broker_reachable"] or doc.get("quality", {}).get("success") is False
+    sys.exit(1 if failed else 0)
 
 
 # ---- report and lab -----------------------------------------------------------------------------

@@ -59,7 +59,11 @@ class Worker:
     def kill(self, sig=signal.SIGKILL) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
-            self.proc.wait(timeout=60)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:  # e.g. a clean shutdown waiting for a broker that is gone
+                self.proc.kill()
+                self.proc.wait(timeout=60)
         self.log.close()
 
 

@@ -1,0 +1,90 @@
+"""The live worker under faults: killed again and again, a second worker joining and leaving, the broker
+restarting under it. Each scenario ends with the accounting identity and a summary equal to a clean replay."""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+
+import pytest
+
+from streams import synthetic
+from tests.conftest import start_broker
+from tests.integration.test_ingest import funnel
+from tests.integration.test_worker import replayed
+from tests.workers import workers  # noqa: F401  (fixture)
+
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
+AS_OF = "2024-12-31"
+SUMMARY = f"/summary?as_of={AS_OF}"
+
+
+def balanced(doc: dict) -> bool:
+    """received = accepted + duplicates + every rejection: nothing lost, nothing counted twice."""
+    a = doc["accounting"]
+    return a["received"] == a["accepted"] + a["duplicates"] + sum(a["rejected"].values())
+
+
+def ingested(bootstrap: str, topic: str, tmp_path, projects: int, seed: int) -> dict:
+    feed = tmp_path / f"feed-{seed}.jsonl"
+    synthetic.generate_file(feed, projects=projects, seed=seed)
+    funnel("ingest", str(feed), "--topic", topic, "--quality", "off", bootstrap=bootstrap)
+    expected = replayed(bootstrap, topic, AS_OF)
+    assert balanced(expected)
+    return expected
+
+
+@pytest.mark.timeout(600)
+def test_worker_killed_at_random_points_three_times(bootstrap, topic, tmp_path, workers):
+    expected = ingested(bootstrap, topic, tmp_path, projects=6_000, seed=7)
+    total = expected["accounting"]["received"]
+    rng = random.Random(7)
+    worker = workers(bootstrap, topic, "first")
+    for kill in range(3):
+        at = rng.randint(total * (kill + 1) // 5, total * (kill + 2) // 5)  # later each time, never the end
+        seen = worker.wait_for(SUMMARY, lambda d: d["accounting"]["received"] >= at)
+        worker.kill(signal.SIGKILL)
+        assert seen["accounting"]["received"] < total, "killed after the end: nothing to recover"
+        worker = workers(bootstrap, topic, f"after-kill-{kill}", app_id=worker.app_id)
+
+    live = worker.wait_for(SUMMARY, lambda d: d["accounting"]["received"] >= total)
+    assert live == expected and balanced(live)
+
+
+@pytest.mark.timeout(600)
+def test_a_second_worker_joins_and_leaves_mid_stream(bootstrap, topic, tmp_path, workers):
+    expected = ingested(bootstrap, topic, tmp_path, projects=6_000, seed=8)
+    total = expected["accounting"]["received"]
+    first = workers(bootstrap, topic, "first")
+    first.wait_for(SUMMARY, lambda d: d["accounting"]["received"] >= total // 5)
+
+    second = workers(bootstrap, topic, "second", app_id=first.app_id)  # joins the group: a rebalance
+    second.wait_for(SUMMARY, lambda d: d["accounting"]["received"] > 0)  # it owns partitions now
+    second.kill(signal.SIGTERM)  # leaves cleanly: another rebalance hands everything back
+
+    live = first.wait_for(SUMMARY, lambda d: d["accounting"]["received"] >= total)
+    assert live == expected and balanced(live)
+
+
+@pytest.mark.timeout(600)
+def test_the_broker_restarts_under_a_consuming_worker(tmp_path, workers):
+    broker = start_broker(tmp_path / "kafka")  # our own broker: this test stops it
+    try:
+        topic = "events-restart"
+        from streams.kafkaio.topics import ensure_topics, event_topics
+
+        ensure_topics(broker.bootstrap, event_topics(topic))
+        expected = ingested(broker.bootstrap, topic, tmp_path, projects=6_000, seed=9)
+        total = expected["accounting"]["received"]
+        worker = workers(broker.bootstrap, topic, "through-restart")
+        worker.wait_for(SUMMARY, lambda d: d["accounting"]["received"] >= total // 4)
+        broker.down()
+        time.sleep(5)
+        broker.up()
+
+        live = worker.wait_for(SUMMARY, lambda d: d["accounting"]["received"] >= total, timeout=300)
+        assert live == expected and balanced(live)
+        worker.kill(signal.SIGTERM)  # while the broker is still there to leave the group cleanly
+    finally:
+        broker.down()

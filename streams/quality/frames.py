@@ -14,7 +14,9 @@ FEED_TEXT = ("origin", "contract_reason", "event_id", "project_id", "event_type"
 UTC = pl.Datetime("us", "UTC")
 FEED_SCHEMA = {"row": pl.Int64, **{c: pl.Utf8 for c in FEED_TEXT}, "well_formed": pl.Boolean,
                "schema_version": pl.Int64, "occurred_at": UTC, "recorded_at": UTC, "amount_yuan": pl.Float64,
-               "lag_hours": pl.Float64, "occurred_year": pl.Int64}
+               "lag_hours": pl.Float64, "occurred_year": pl.Int64, "formula_like_text": pl.Boolean}
+#: What a spreadsheet would run as a formula if a cell began with it (CSV injection, OWASP).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _text(value) -> str | None:
@@ -39,6 +41,7 @@ def feed_row(row: int, origin: str, parsed: dict | Rejection, verdict: dict | Re
         parse_timestamp(event.get("recorded_at"))
     out["occurred_at"], out["recorded_at"] = occurred, recorded
     out["occurred_year"] = occurred.year if occurred else None
+    out["formula_like_text"] = any(isinstance(v, str) and v.startswith(FORMULA_PREFIXES) for v in event.values())
     if occurred and recorded:
         out["lag_hours"] = (recorded - occurred).total_seconds() / 3600
     return out

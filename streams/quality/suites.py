@@ -40,6 +40,8 @@ def feed_suite():
         e.ExpectColumnValuesToBeInSet(column="source_region", value_set=sorted(SOURCE_REGIONS)),
         e.ExpectColumnValuesToBeInSet(column="channel", value_set=sorted(CHANNELS)),
         e.ExpectColumnValuesToBeBetween(column="lag_hours", max_value=LATE_HOURS, mostly=0.9),
+        # kept verbatim (an official record), but an analyst opening an export in a spreadsheet should know
+        e.ExpectColumnValuesToBeInSet(column="formula_like_text", value_set=[False]),
     ]
     for exp in critical:
         exp.severity = "critical"

@@ -28,6 +28,7 @@ import faust
 import polars as pl
 
 from streams import config
+from streams.kafkaio import security
 from streams.core.aggregates import pools_at
 from streams.core.fold import project_state
 from streams.core.log import accepted_events, log_frame, log_row, rejected_row, settle
@@ -108,6 +109,7 @@ def create_app() -> faust.App:
     app = faust.App(
         os.environ.get("FUNNEL_APP_ID", "funnel-worker"),
         broker=[f"kafka://{b}" for b in bootstrap.split(",")],
+        broker_credentials=security.from_environment().faust_credentials(),  # TLS / SASL from the environment
         store="memory://",  # tables are rebuilt from their changelog topics on start
         topic_partitions=partitions,
         web_bind=host, web_host=host, web_port=int(os.environ.get("FUNNEL_WEB_PORT", "6066")),

@@ -125,6 +125,19 @@ def topics(bootstrap_servers: str | None, topic: str, partitions: int, replicati
     click.echo(json.dumps({"bootstrap": bootstrap, "created": created}))
 
 
+@kafka.command("grant-feed")
+@click.argument("user")
+@_bootstrap
+@_topic
+def grant_feed(user: str, bootstrap_servers: str | None, topic: str) -> None:
+    """Let USER write events (and dead letters) to TOPIC and nothing else; run as a super user."""
+    from streams.kafkaio.acls import feed_account_acls, grant
+
+    bootstrap = bootstrap_servers or config.bootstrap_servers()
+    for line in grant(bootstrap, feed_account_acls(user, topic)):
+        click.echo(line)
+
+
 # ---- generate -----------------------------------------------------------------------------------
 
 @main.command()
@@ -171,7 +184,9 @@ def ingest(files: tuple[str, ...], bootstrap_servers: str | None, topic: str, st
         ensure_topics(bootstrap, event_topics(topic))
         producer = event_producer(bootstrap, DeliverySettings(delivery_timeout_ms=ms, max_block_ms=ms))
     except Exception as e:
-        raise click.ClickException(f"cannot reach Kafka at {bootstrap}: {e}") from e
+        from streams.kafkaio.security import explain
+
+        raise click.ClickException(explain(e, bootstrap)) from e
     run = Ingest(producer, topic, quality=quality, batch_size=batch_size)
     with _progress(files) as advance:
         report = run.run(feed_records(files, start_line), on_progress=advance, flush_timeout=delivery_timeout + 5)
@@ -339,7 +354,9 @@ def worker(bootstrap_servers, topic, app_id, web_port, web_host, partitions, sta
         topics.ensure_topics(bootstrap, topics.event_topics(topic, partitions)
                              + [topics.state_topic(state_topic, partitions)])
     except Exception as e:
-        raise click.ClickException(f"cannot reach Kafka at {bootstrap}: {e}") from e
+        from streams.kafkaio.security import explain
+
+        raise click.ClickException(explain(e, bootstrap)) from e
     from streams.app import app
 
     sys.argv = ["funnel worker", "worker", "--loglevel", loglevel, "--web-port", str(web_port),
@@ -483,6 +500,14 @@ def replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at,
                 log = shell.log_from_topic(bootstrap, topic, *ms, on_record=advance)
             except (LookupError, TimeoutError) as e:
                 raise click.ClickException(str(e)) from e
+            except Exception as e:
+                from kafka.errors import KafkaError
+
+                from streams.kafkaio.security import explain
+
+                if isinstance(e, KafkaError):
+                    raise click.ClickException(explain(e, bootstrap)) from e
+                raise
     result = fold_log(log, view)
     doc, quality = summary(result), None
     if out:

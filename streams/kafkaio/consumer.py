@@ -12,13 +12,16 @@ def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 60.0, max_poll_
     """
     from kafka import KafkaConsumer, TopicPartition
 
+    from streams.kafkaio.security import client_config
+
     consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False, group_id=None,
+                             **client_config(),
                              max_poll_records=max_poll_records, fetch_max_bytes=64 * 1024 * 1024,
                              max_partition_fetch_bytes=32 * 1024 * 1024)
     try:
         partitions = consumer.partitions_for_topic(topic)
         if not partitions:
-            raise LookupError(f"topic {topic!r} does not exist")
+            raise LookupError(f"topic {topic!r} does not exist, or this account may not describe it")
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)

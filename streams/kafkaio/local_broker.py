@@ -14,7 +14,7 @@ import signal
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 BROKER_FILES = Path(__file__).resolve().parents[2] / "broker"
@@ -89,12 +89,59 @@ def _alive(pid: int) -> bool:
         return True
 
 
+@dataclass(frozen=True)
+class SaslSslListener:
+    """In place of PLAINTEXT: a SASL_SSL listener (SCRAM-SHA-512 over TLS) with ACLs enforced.
+
+    ``keystore`` is a PEM file with the broker's private key and certificate, ``truststore`` a PEM
+    file with the CA. ``users`` (name → password) get SCRAM credentials when the storage is
+    formatted; ``admin`` is a super user and the broker's own identity.
+    """
+
+    keystore: Path
+    truststore: Path
+    admin: tuple[str, str]
+    users: dict[str, str] = field(default_factory=dict)
+
+    def broker_properties(self) -> dict[str, str]:
+        user, password = self.admin
+        return {
+            "listeners": "SASL_SSL://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+            "advertised.listeners": "SASL_SSL://127.0.0.1:{port}",
+            "inter.broker.listener.name": "SASL_SSL",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL",
+            "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config":
+                "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                f'username="{user}" password="{password}";',
+            "ssl.keystore.type": "PEM", "ssl.keystore.location": str(self.keystore),
+            "ssl.truststore.type": "PEM", "ssl.truststore.location": str(self.truststore),
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            # ANONYMOUS is the broker itself on the loopback-only CONTROLLER listener
+            "super.users": f"User:{user};User:ANONYMOUS",
+            "allow.everyone.if.no.acl.found": "false",
+        }
+
+    def scram_arguments(self) -> list[str]:
+        out = []
+        for name, password in {self.admin[0]: self.admin[1], **self.users}.items():
+            out += ["--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]"]
+        return out
+
+    def admin_client_config(self) -> dict:
+        from streams.kafkaio.security import KafkaSecurity
+
+        return KafkaSecurity("SASL_SSL", "SCRAM-SHA-512", *self.admin, cafile=str(self.truststore)).kafka_python()
+
+
 @dataclass
 class LocalBroker:
     state: Path
     cache: Path
     port: int = 9092
     heap: str = "1g"
+    secure: SaslSslListener | None = None
 
     @property
     def controller_port(self) -> int:
@@ -128,10 +175,15 @@ class LocalBroker:
                 "answering": _port_open(port), "state_dir": str(self.state), "kafka_version": kafka_version()}
 
     def _write_config(self) -> Path:
-        template = (BROKER_FILES / "server.properties.template").read_text()
+        lines = (BROKER_FILES / "server.properties.template").read_text().splitlines()
+        overrides = self.secure.broker_properties() if self.secure else {}
+        lines = [line for line in lines if line.split("=", 1)[0] not in overrides]
+        lines += [f"{key}={value}" for key, value in overrides.items()]
         config = self.state / "server.properties"
-        config.write_text(template.format(port=self.port, controller_port=self.controller_port,
-                                          data_dir=self.state / "data"))
+        config.touch(mode=0o600)  # it may hold the broker's own SCRAM password
+        ports = {"port": self.port, "controller_port": self.controller_port, "data_dir": self.state / "data"}
+        config.write_text("\n".join(line.format(**ports) if not line.startswith("listener.name.") else line
+                                     for line in lines) + "\n")
         return config
 
     def _format(self, lib: Path, config: Path) -> None:
@@ -141,7 +193,8 @@ class LocalBroker:
                                  capture_output=True, text=True, check=True)
             id_file.write_text(out.stdout.strip().splitlines()[-1])
         done = subprocess.run(["java", "-cp", f"{lib}/*", "kafka.tools.StorageTool", "format",
-                               "-t", id_file.read_text().strip(), "-c", str(config), "--ignore-formatted"],
+                               "-t", id_file.read_text().strip(), "-c", str(config), "--ignore-formatted",
+                               *(self.secure.scram_arguments() if self.secure else [])],
                               capture_output=True, text=True)
         if done.returncode != 0:
             raise BrokerError(f"formatting {self.state / 'data'} failed: {done.stdout}{done.stderr}"
@@ -192,7 +245,8 @@ class LocalBroker:
         from kafka.admin import KafkaAdminClient
 
         try:
-            admin = KafkaAdminClient(bootstrap_servers=[self.bootstrap], request_timeout_ms=5000)
+            admin = KafkaAdminClient(bootstrap_servers=[self.bootstrap], request_timeout_ms=5000,
+                                     **(self.secure.admin_client_config() if self.secure else {}))
             admin.list_topics()
             admin.close()
             return True

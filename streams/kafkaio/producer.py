@@ -22,8 +22,11 @@ def event_producer(bootstrap: str, settings: DeliverySettings = DeliverySettings
     """A producer for the event and dead-letter topics. Connects when created: call it late."""
     from kafka import KafkaProducer
 
+    from streams.kafkaio.security import client_config
+
     return KafkaProducer(
         bootstrap_servers=bootstrap.split(","),
+        **client_config(),
         acks="all",
         enable_idempotence=True,  # retries never duplicate or reorder a partition
         linger_ms=settings.linger_ms,

@@ -41,7 +41,10 @@ def ensure_topics(bootstrap: str, specs: list[TopicSpec], *, client_config: dict
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), **(client_config or {}))
+    from streams.kafkaio.security import client_config as from_environment
+
+    config = from_environment() if client_config is None else client_config
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), **config)
     try:
         existing = set(admin.list_topics())
         missing = [s for s in specs if s.name not in existing]

@@ -386,7 +386,8 @@ def operator_status(bootstrap_servers, topic, app_id, state_topic, worker_url, a
     if as_json:
         click.echo(json.dumps(doc, ensure_ascii=False, default=str))
     else:
-        rows: list[tuple[str, object]] = [("broker", f"{doc['bootstrap']} ({'reachable' if doc['broker_reachable'] else 'NOT reachable'})")]
+        reachable = "reachable" if doc["broker_reachable"] else "NOT reachable"
+        rows: list[tuple[str, object]] = [("broker", f"{doc['bootstrap']} ({reachable})"), ("client", doc["client"])]
         if doc["broker_reachable"]:
             rows += [(f"topic {name}", f"{t['records']:,} records in {t['partitions']} partitions" if t["exists"]
                       else "missing") for name, t in doc["topics"].items()]

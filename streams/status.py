@@ -48,7 +48,9 @@ def status(bootstrap: str, topic: str, group: str, state_topic: str, worker_url:
 
     from streams.kafkaio.offsets import end_offsets, group_lag
 
-    doc: dict = {"bootstrap": bootstrap, "topic": topic}
+    from streams.kafkaio.security import from_environment
+
+    doc: dict = {"bootstrap": bootstrap, "client": from_environment().describe(), "topic": topic}
     try:
         offsets = {name: end_offsets(bootstrap, name) for name in (topic, dlq_topic(topic), state_topic)}
     except KafkaError as e:

@@ -25,7 +25,7 @@ import psutil
 from bench.common import RESULTS, machine
 from bench.live import _free_port
 from streams import config, synthetic
-from streams.kafkaio.offsets import end_offsets, group_lag
+from streams.kafkaio.offsets import group_lag
 from streams.kafkaio.topics import ensure_topics, event_topics
 
 

@@ -15,10 +15,10 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import psutil
 
@@ -50,12 +50,15 @@ def soak(bootstrap: str, minutes: float, rate: float) -> dict:
     synthetic.write(buffer, synthetic.records(20_000, 5))
     lines = [line + b"\n" for line in buffer.getvalue().splitlines()]
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "FUNNEL_QUALITY_INTERVAL": "60"}
-    with tempfile.TemporaryDirectory() as tmp:
+    logs = Path("data/bench")
+    logs.mkdir(parents=True, exist_ok=True)
+    with open(logs / "soak-worker.log", "wb") as worker_log, open(logs / "soak-ingest.log", "wb") as ingest_log:
         worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker", "--topic", topic, "--app-id", group,
                                    "--web-port", str(_free_port()), "--state-topic", f"{group}.state"],
-                                  env=env, stdout=open(os.path.join(tmp, "worker.log"), "wb"), stderr=subprocess.STDOUT)
+                                  env=env, stdout=worker_log, stderr=subprocess.STDOUT)
         ingest = subprocess.Popen([sys.executable, "-m", "streams.cli", "ingest", "-", "--topic", topic, "--quality",
-                                   "warn", "--batch-size", "1000", "--json"], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                                   "warn", "--batch-size", "1000", "--json"], env=env, stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=ingest_log)
         try:
             time.sleep(15)  # let the worker join its group first
             feeder = threading.Thread(target=_feed, args=(ingest.stdin, lines, rate, minutes * 60))
@@ -85,7 +88,7 @@ def _sample(bootstrap, group, topic, worker, feeding, started, drain_timeout=600
     deadline = None
     while True:
         if worker.poll() is not None:
-            raise RuntimeError("the worker died during the soak")
+            raise RuntimeError("the worker died during the soak; see data/bench/soak-worker.log")
         lag = group_lag(bootstrap, group, topic)
         t = time.monotonic() - started
         samples.append({"t": round(t, 1), "produced": lag.end, "lag": lag.lag,

@@ -209,8 +209,12 @@ def create_app() -> faust.App:
         from streams.core.tables import aggregate_tables
         from streams.quality.gate import check_aggregates
 
+        # The log is copied here, on the event loop, where no agent changes the tables meanwhile;
+        # the thread then works on its own immutable frame.
+        log = live.frame()
+
         def run() -> dict:
-            result = fold_log(live.frame(), View(datetime.now(CST).date()))
+            result = fold_log(log, View(datetime.now(CST).date()))
             tables = aggregate_tables(result, config.targets())
             return check_aggregates(summary(result), tables).as_dict()
 

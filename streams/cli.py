@@ -444,6 +444,8 @@ def bench(quick: bool, events: int | None, as_json: bool) -> None:
     from bench.run import main as run_bench
 
     figures = run_bench(quick=quick, events=events)
+    results = repo / "bench" / "results" / ("bench-quick.json" if quick else "bench.json")
+    results.write_text(json.dumps(figures, ensure_ascii=False, indent=2) + "\n")
     if as_json:
         click.echo(json.dumps(figures, ensure_ascii=False))
     else:

@@ -108,7 +108,8 @@ def test_a_foreign_producer_floods_and_attacks_the_worker(bootstrap, topic, tmp_
     total = expected["accounting"]["received"]
     assert total == 1 + len(flood) + len(HOSTILE) + 1 and balanced(expected)
     assert expected["accounting"]["accepted"] == 1 + len(flood)
-    worker = workers(bootstrap, topic, "attacked")
+    # quality checks every second run beside the agents: they must never see the tables change under them
+    worker = workers(bootstrap, topic, "attacked", env={"FUNNEL_QUALITY_INTERVAL": "1"})
     live = worker.wait_for(SUMMARY, lambda d: d["accounting"]["received"] >= total, timeout=400)
     assert live == expected and worker.proc.poll() is None, "the worker must keep running"
     assert live["accounting"]["rejected"]["malformed"] == sum(r == "malformed" for _, r in HOSTILE.values()) + 1

@@ -31,7 +31,7 @@ from streams import config
 from streams.kafkaio import security
 from streams.core.aggregates import pools_at
 from streams.core.fold import project_state
-from streams.core.log import accepted_events, log_frame, log_row, rejected_row, settle
+from streams.core.log import LogBuilder, accepted_events, log_row, rejected_row, settle
 from streams.core.summary import View, fold_log, summary
 from streams.replay import DLQ_SEQ, header_value, recorded_at_in
 
@@ -60,45 +60,45 @@ def _seq(partition: int, offset: int) -> int:
 
 
 class LiveLog:
-    """The log as the worker knows it: rows derived from the changelog-backed tables, cached by seq.
+    """The log as the worker knows it: rows derived from the changelog-backed tables, once per seq.
 
     The tables hold one entry per record (keyed by its topic position), so a flood of one
-    project's events costs one small changelog record each.
+    project's events costs one small changelog record each. The rows are kept as Polars
+    chunks, not Python dicts: a few hundred bytes per event.
     """
 
     def __init__(self, events, rejections):
         self.events, self.rejections = events, rejections
-        self.rows: dict[int, dict] = {}
-        self.by_project: dict[str, list[int]] = {}
+        self.log = LogBuilder()
+        self.seen: set[int] = set()  # a record reprocessed after a crash is kept once
         self.dirty: set[str] = set()
 
     def add(self, seq: int, row: dict) -> None:
-        self.rows[seq] = row
-        if not row.get("reason"):
-            self.by_project.setdefault(row["project_id"], []).append(seq)
+        if seq not in self.seen:
+            self.seen.add(seq)
+            self.log.add_row(row)
 
     def _refresh(self) -> None:
         # After a restart the tables come back from their changelogs; rows are derived lazily here.
-        if len(self.rows) == len(self.events) + len(self.rejections):
+        if len(self.seen) == len(self.events) + len(self.rejections):
             return
         for seq_text, rec in self.events.items():
             seq = int(seq_text)
-            if seq not in self.rows:
+            if seq not in self.seen:
                 self.add(seq, log_row(seq, rec["v"].encode(), _received_at(rec["ts"]), stamp_missing=True))
         for seq_text, rej in self.rejections.items():
             seq = int(seq_text)
-            if seq not in self.rows:
+            if seq not in self.seen:
                 recorded = rej.get("recorded_at")
                 self.add(seq, rejected_row(seq, rej["reason"], rej["detail"],
                                            recorded and datetime.fromisoformat(recorded), rej.get("project_id")))
 
     def frame(self) -> pl.DataFrame:
         self._refresh()
-        return log_frame(self.rows.values())
+        return self.log.frame()
 
     def project_frame(self, pids: set[str]) -> pl.DataFrame:
-        self._refresh()
-        return log_frame([self.rows[s] for pid in pids for s in self.by_project.get(pid, ())])
+        return self.frame().filter(pl.col("project_id").is_in(list(pids)) & pl.col("reason").is_null())
 
 
 def create_app() -> faust.App:

@@ -110,13 +110,21 @@ class LogBuilder:
     def add(self, seq: int, record: bytes | dict | Rejection, received_at: datetime, *, stamp_missing: bool) -> None:
         self._append(log_row(seq, record, received_at, stamp_missing=stamp_missing))
 
+    def add_row(self, row: dict) -> None:
+        """A row already made by :func:`log_row` or :func:`rejected_row`."""
+        self._append(row)
+
     def add_rejected(self, seq: int, reason: str, detail: str, recorded_at: datetime | None,
                      project_id: str | None = None) -> None:
         self._append(rejected_row(seq, reason, detail, recorded_at, project_id))
 
     def frame(self) -> pl.DataFrame:
-        self._flush()
-        return pl.concat(self.chunks) if len(self.chunks) > 1 else self.chunks[0]
+        """Everything so far, as one frame; the builder can go on collecting after it."""
+        if self.columns["seq"] or not self.chunks:
+            self._flush()
+        if len(self.chunks) > 1:
+            self.chunks = [pl.concat(self.chunks, rechunk=True)]  # so a live log does not pile up small chunks
+        return self.chunks[0]
 
 
 def received_log(records, received_at: datetime, *, stamp_missing: bool = False) -> pl.DataFrame:

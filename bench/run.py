@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from bench.common import EVENTS_PER_PROJECT, machine, run_funnel
+from bench.common import EVENTS_PER_PROJECT, RESULTS, machine, run_funnel
 from streams import config, synthetic
 
 
@@ -125,7 +125,7 @@ def main(quick: bool = False, events: int | None = None) -> dict:
     replay_s = replay_in_process(bootstrap, topic)
     replay_command_s, _ = run_funnel("replay", "--topic", topic, "--as-of", "2024-12-31", "--json", env=env)
     kafka_consumer = consumer_performance(bootstrap, topic, produced)
-    broker_cpu = broker_cpu_at_start and round(broker_cpu_s() - broker_cpu_at_start, 1)
+    broker_cpu = None if broker_cpu_at_start is None else round(broker_cpu_s() - broker_cpu_at_start, 1)
     from bench import live, scale
 
     worker = live.worker(bootstrap, topic)
@@ -139,7 +139,7 @@ def main(quick: bool = False, events: int | None = None) -> dict:
     from bench.quality import measure as quality
 
     scaled = [scale.measure(s) for s in ([10_000, 100_000] if quick else [10_000, 100_000, 1_000_000, 10_000_000])]
-    return {
+    figures = {
         "ingest_vs_kafka_producer": round(lines / ingest_s / kafka_producer, 4),
         "replay_vs_kafka_consumer": round(lines / replay_s / kafka_consumer, 4),
         "worker_vs_raw_aiokafka": round(worker["records_per_s"] / bare, 4),
@@ -153,6 +153,8 @@ def main(quick: bool = False, events: int | None = None) -> dict:
                 "fold": folds, "scale": scaled, "broker_cpu_s_ingest_and_replay": broker_cpu},
         "machine": machine(),
     }
+    (RESULTS / ("bench-quick.json" if quick else "bench.json")).write_text(json.dumps(figures, indent=2) + "\n")
+    return figures
 
 
 if __name__ == "__main__":

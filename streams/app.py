@@ -137,8 +137,8 @@ def create_app() -> faust.App:
             seq = _seq(msg.partition, msg.offset)
             # Checked once, by the one validator; the row is cached so /summary never re-checks it.
             row = log_row(seq, event.value or b"", _received_at(msg.timestamp), stamp_missing=True)
+            live.add(seq, row)
             if row.get("reason"):
-                live.add(seq, row)
                 rejections[str(seq)] = {"reason": row["reason"], "detail": row["detail"],
                                         "recorded_at": _jsonable(row.get("recorded_at")),
                                         "project_id": event.key.decode("utf-8", "replace") if event.key else None}
@@ -147,7 +147,6 @@ def create_app() -> faust.App:
                     ("origin", f"{topic_name}:{msg.partition}:{msg.offset}".encode()), ("rejected_by", b"worker")])
                 continue
             kept[str(seq)] = {"v": event.value.decode("utf-8"), "ts": msg.timestamp}
-            live.add(seq, row)
             live.dirty.add(row["project_id"])
 
     @app.agent(dead_letters)

@@ -444,8 +444,6 @@ def bench(quick: bool, events: int | None, as_json: bool) -> None:
     from bench.run import main as run_bench
 
     figures = run_bench(quick=quick, events=events)
-    results = repo / "bench" / "results" / ("bench-quick.json" if quick else "bench.json")
-    results.write_text(json.dumps(figures, ensure_ascii=False, indent=2) + "\n")
     if as_json:
         click.echo(json.dumps(figures, ensure_ascii=False))
     else:
@@ -499,18 +497,16 @@ def replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at,
         else:
             ms = [None if t is None else int(t.astimezone().timestamp() * 1000) for t in (from_time, to_time)]
             bootstrap = bootstrap_servers or config.bootstrap_servers()
+            from kafka.errors import KafkaError
+
+            from streams.kafkaio.security import explain
+
             try:
                 log = shell.log_from_topic(bootstrap, topic, *ms, on_record=advance)
             except (LookupError, TimeoutError) as e:
                 raise click.ClickException(str(e)) from e
-            except Exception as e:
-                from kafka.errors import KafkaError
-
-                from streams.kafkaio.security import explain
-
-                if isinstance(e, KafkaError):
-                    raise click.ClickException(explain(e, bootstrap)) from e
-                raise
+            except KafkaError as e:
+                raise click.ClickException(explain(e, bootstrap)) from e
     result = fold_log(log, view)
     doc, quality = summary(result), None
     if out:

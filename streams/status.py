@@ -11,21 +11,15 @@ from collections import Counter
 from streams.config import dlq_topic
 
 
-def _header(record, name: str) -> str | None:
-    for key, value in record.headers or ():
-        if key == name:
-            return value.decode("utf-8", "replace")
-    return None
-
-
 def dead_letters_by_reason(bootstrap: str, topic: str) -> dict[str, int]:
     """Every record of ``<topic>.dlq``, counted by its ``reason`` header (and who rejected it)."""
     from streams.kafkaio.consumer import read_topic
+    from streams.replay import header_value
 
     counts: Counter[str] = Counter()
     for record in read_topic(bootstrap, dlq_topic(topic)):
-        by = _header(record, "rejected_by") or "ingest"
-        counts[f"{_header(record, 'reason') or 'unknown'} ({by})"] += 1
+        by = header_value(record, "rejected_by") or "ingest"
+        counts[f"{header_value(record, 'reason') or 'unknown'} ({by})"] += 1
     return dict(sorted(counts.items()))
 
 

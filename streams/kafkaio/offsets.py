@@ -19,18 +19,14 @@ class GroupLag:
         return self.end - self.committed
 
 
-def _config(given: dict | None) -> dict:
-    from streams.kafkaio.security import client_config
-
-    return client_config() if given is None else given
-
-
-def end_offsets(bootstrap: str, topic: str, *, client_config: dict | None = None) -> dict[int, int]:
+def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     """The next offset of every partition of ``topic`` ({} when the topic does not exist)."""
     from kafka import KafkaConsumer, TopicPartition
 
+    from streams.kafkaio.security import client_config
+
     consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), group_id=None, enable_auto_commit=False,
-                             **_config(client_config))
+                             **client_config())
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         ends = consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
@@ -39,13 +35,15 @@ def end_offsets(bootstrap: str, topic: str, *, client_config: dict | None = None
         consumer.close()
 
 
-def group_lag(bootstrap: str, group: str, topic: str, *, client_config: dict | None = None) -> GroupLag:
+def group_lag(bootstrap: str, group: str, topic: str) -> GroupLag:
     """How many records of ``topic`` the group has not committed yet."""
     from kafka.admin import KafkaAdminClient
     from kafka.errors import CoordinatorNotAvailableError, GroupIdNotFoundError
 
-    ends = end_offsets(bootstrap, topic, client_config=client_config)
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), **_config(client_config))
+    from streams.kafkaio.security import client_config
+
+    ends = end_offsets(bootstrap, topic)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), **client_config())
     try:
         committed = admin.list_group_offsets(group).get(group, {})
     except (CoordinatorNotAvailableError, GroupIdNotFoundError):

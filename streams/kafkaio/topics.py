@@ -36,15 +36,14 @@ def event_topics(topic: str, partitions: int = DEFAULT_PARTITIONS, replication: 
     return [TopicSpec(name, partitions, _log_config(), replication) for name in (topic, dlq_topic(topic))]
 
 
-def ensure_topics(bootstrap: str, specs: list[TopicSpec], *, client_config: dict | None = None) -> list[str]:
+def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[str]:
     """Create the topics that do not exist yet; returns the names created."""
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    from streams.kafkaio.security import client_config as from_environment
+    from streams.kafkaio.security import client_config
 
-    config = from_environment() if client_config is None else client_config
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), **config)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), **client_config())
     try:
         existing = set(admin.list_topics())
         missing = [s for s in specs if s.name not in existing]

@@ -13,6 +13,7 @@ import pytest
 from streams import synthetic
 from streams.config import dlq_topic
 from streams.kafkaio.consumer import read_topic
+from streams.kafkaio.offsets import end_offsets
 from streams.kafkaio.topics import ensure_topics, event_topics
 from tests.conftest import start_broker
 from tests.integration.test_ingest import funnel, headers
@@ -21,14 +22,7 @@ pytestmark = pytest.mark.integration
 
 
 def _end_offset(bootstrap: str, topic: str) -> int:
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(bootstrap_servers=[bootstrap])
-    try:
-        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        return sum(consumer.end_offsets(tps).values()) if tps else 0
-    finally:
-        consumer.close()
+    return sum(end_offsets(bootstrap, topic).values())
 
 
 def test_broker_loss_mid_file_then_resume(tmp_path):

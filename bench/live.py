@@ -18,11 +18,11 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
 
 from streams import config
 from streams.core.log import log_row
 from streams.kafkaio.offsets import end_offsets, group_lag
+from streams.kafkaio.records import arrival_seq, received_at
 
 
 async def _raw_loop(bootstrap: str, topic: str, ends: dict[int, int]) -> float:
@@ -42,8 +42,8 @@ async def _raw_loop(bootstrap: str, topic: str, ends: dict[int, int]) -> float:
                 raise TimeoutError(f"bare loop stalled at {seen} of {total}")
             for records in batches.values():
                 for msg in records:  # what the worker's agent does to each record before storing it
-                    received = datetime.fromtimestamp(msg.timestamp / 1000, timezone.utc)
-                    log_row((msg.partition << 40) | msg.offset, msg.value or b"", received, stamp_missing=True)
+                    log_row(arrival_seq(msg.partition, msg.offset), msg.value or b"", received_at(msg.timestamp),
+                            stamp_missing=True)
                     seen += 1
         return seen / (time.perf_counter() - started)
     finally:

@@ -19,6 +19,7 @@ from typing import Callable, Iterable
 from streams.config import dlq_topic
 from streams.contract.acceptance import Rejection, check_event
 from streams.feeds import FeedRecord, read_feed
+from streams.kafkaio.records import dead_letter_headers
 
 CST = timezone(timedelta(hours=8), "CST")
 
@@ -133,9 +134,7 @@ class Ingest:
 
     def _dead_letter(self, record: FeedRecord, reason: str, detail: str) -> None:
         self.report.rejected[reason] += 1
-        headers = [("reason", reason.encode()), ("detail", detail.encode()), ("origin", record.origin.encode()),
-                   ("rejected_by", b"ingest")]
-        self._send(self.dlq, record, record.raw, headers)
+        self._send(self.dlq, record, record.raw, dead_letter_headers(reason, detail, record.origin, "ingest"))
 
     def _holds(self, batch: list[tuple[FeedRecord, dict | Rejection]]) -> dict[int, tuple[str, str]]:
         """Rows of the batch the quality policy keeps out of the topic: row -> (reason, detail)."""

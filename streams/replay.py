@@ -7,18 +7,20 @@ the core, and writes ``summary.json`` and Parquet tables. It commits no offsets.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable
 
 import polars as pl
 
 from streams.config import dlq_topic
-from streams.contract.schemas import parse_timestamp
 from streams.core.log import LogBuilder
 from streams.feeds import read_feed
+from streams.kafkaio import records
 
-DLQ_SEQ = 1 << 62  # dead letters sort after every topic record; their order does not matter
+# TEMPORARY, not an API: streams/app.py still imports these three names from here. The worker rewrite
+# imports them from streams.kafkaio.records; delete this line with it. Nothing else may use it.
+from streams.kafkaio.records import DLQ_SEQ, header_value, recorded_at_in  # noqa: F401
 
 
 def log_from_files(paths: Iterable[str | Path], received_at: datetime,
@@ -32,21 +34,6 @@ def log_from_files(paths: Iterable[str | Path], received_at: datetime,
             builder.add(seq, record.parsed, received_at, stamp_missing=False)
             on_record(len(record.raw) + 1)
     return builder.frame()
-
-
-def header_value(record, name: str) -> str | None:
-    for key, value in record.headers or ():
-        if key == name:
-            return value.decode("utf-8", errors="replace")
-    return None
-
-
-def recorded_at_in(raw: bytes) -> datetime | None:
-    try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
-    return parse_timestamp(value.get("recorded_at")) if isinstance(value, dict) else None
 
 
 def _in_window(record, from_ms: int | None, to_ms: int | None) -> bool:
@@ -67,15 +54,14 @@ def log_from_topic(bootstrap: str, topic: str, from_ms: int | None = None, to_ms
     for record in read_topic(bootstrap, topic):
         on_record(1)
         if _in_window(record, from_ms, to_ms):
-            received = datetime.fromtimestamp(record.timestamp / 1000, timezone.utc)
-            builder.add((record.partition << 40) | record.offset, record.value or b"", received, stamp_missing=True)
+            builder.add(records.arrival_seq(record.partition, record.offset), record.value or b"",
+                        records.received_at(record.timestamp), stamp_missing=True)
     for record in read_topic(bootstrap, dlq_topic(topic)):
         on_record(1)
-        if _in_window(record, from_ms, to_ms) and header_value(record, "rejected_by") != "worker":
-            builder.add_rejected(DLQ_SEQ | (record.partition << 40) | record.offset,
-                                 header_value(record, "reason") or "malformed", header_value(record, "detail") or "",
-                                 recorded_at_in(record.value or b""),
-                                 record.key.decode("utf-8", "replace") if record.key else None)
+        if _in_window(record, from_ms, to_ms) and records.counts_as_received(record):
+            builder.add_rejected(records.dead_letter_seq(record.partition, record.offset),
+                                 *records.dead_letter_reason(record), records.recorded_at_in(record.value or b""),
+                                 records.key_text(record.key))
     return builder.frame()
 
 

@@ -9,17 +9,18 @@ import urllib.request
 from collections import Counter
 
 from streams.config import dlq_topic
+from streams.kafkaio.records import dead_letter_reason, header_value
 
 
 def dead_letters_by_reason(bootstrap: str, topic: str) -> dict[str, int]:
-    """Every record of ``<topic>.dlq``, counted by its ``reason`` header (and who rejected it)."""
+    """Every record of ``<topic>.dlq``, counted by its reason (as replay reads it) and who rejected it."""
     from streams.kafkaio.consumer import read_topic
-    from streams.replay import header_value
 
     counts: Counter[str] = Counter()
     for record in read_topic(bootstrap, dlq_topic(topic)):
         by = header_value(record, "rejected_by") or "ingest"
-        counts[f"{header_value(record, 'reason') or 'unknown'} ({by})"] += 1
+        reason, _ = dead_letter_reason(record)
+        counts[f"{reason} ({by})"] += 1
     return dict(sorted(counts.items()))
 
 

@@ -7,6 +7,7 @@ commands that need them, so ``funnel --help`` and light commands start fast.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -14,12 +15,21 @@ import click
 
 from streams import config
 
+log = logging.getLogger("streams.cli")  # not __name__: `python -m streams.cli` runs this module as __main__
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
 _bootstrap = click.option(
     "--bootstrap-servers", envvar="KAFKA_BOOTSTRAP_SERVERS", default=None, show_envvar=True,
     help="Kafka cluster; default: the local broker of `funnel kafka up`.")
 _topic = click.option("--topic", envvar="FUNNEL_TOPIC", default=config.DEFAULT_TOPIC, show_default=True,
                       show_envvar=True, help="Event topic; its dead-letter topic is <topic>.dlq.")
 _as_json = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines instead of a table.")
+
+
+def _log_failure(where: str, error: BaseException) -> None:
+    """An ERROR record of a failure the command is about to report and exit with (the traceback at debug)."""
+    log.error("%s failed: %s: %s", where, type(error).__name__, error, exc_info=log.isEnabledFor(logging.DEBUG))
 
 
 def _console():
@@ -43,8 +53,14 @@ def _print_table(title: str, rows: list[tuple[str, object]]) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="erqi-funnel")
-def main() -> None:
+@click.option("--loglevel", type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+              default="warning", show_default=True, envvar="FUNNEL_LOGLEVEL", show_envvar=True,
+              help="Log to stderr from this level up (stdout stays for output); `worker` has its own --loglevel.")
+@click.pass_context
+def main(ctx: click.Context, loglevel: str) -> None:
     """Erqi District investment funnel: events → Kafka → project state → aggregates."""
+    if ctx.invoked_subcommand != "worker":  # Faust sets up the worker's logging from the worker's own option
+        logging.basicConfig(level=loglevel.upper(), format=LOG_FORMAT, stream=sys.stderr)
 
 
 # ---- kafka --------------------------------------------------------------------------------------
@@ -84,6 +100,7 @@ def up(port: int, partitions: int, topic: str) -> None:
         try:
             bootstrap = _local_broker(port).up()
         except BrokerError as e:
+            _log_failure("kafka up", e)
             raise click.ClickException(str(e)) from e
     created = ensure_topics(bootstrap, event_topics(topic, partitions))
     for name in created:
@@ -186,6 +203,7 @@ def ingest(files: tuple[str, ...], bootstrap_servers: str | None, topic: str, st
     except Exception as e:
         from streams.kafkaio.security import explain
 
+        _log_failure(f"ingest: connecting to {bootstrap}", e)
         raise click.ClickException(explain(e, bootstrap)) from e
     run = Ingest(producer, topic, quality=quality, batch_size=batch_size)
     with _progress(files) as advance:
@@ -201,8 +219,8 @@ def _close(producer, timeout: float) -> None:
 
     try:
         producer.close(timeout=timeout)
-    except KafkaTimeoutError:
-        pass  # what it still held is already counted as undelivered
+    except KafkaTimeoutError as e:  # what it still held is already counted as undelivered
+        log.warning("ingest: the producer did not close within %.0f s: %s", timeout, e)
 
 
 def _progress(files: tuple[str, ...]):
@@ -280,6 +298,7 @@ def check(outputs, feeds, batch_size, docs, project_dir, as_json) -> None:
         try:
             report.extend(gate.check_output_dir(out))
         except FileNotFoundError as e:
+            _log_failure(f"check {out}", e)
             raise click.ClickException(str(e)) from e
     _report_quality(report, as_json)
     sys.exit(0 if report.success else 1)
@@ -493,7 +512,7 @@ def replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at,
     size = ("bytes", sum(Path(f).stat().st_size for f in files)) if files else ("records", 0)
     with _counter("replay", size) as advance:
         if files:
-            log = shell.log_from_files(files, datetime.now(timezone.utc), on_record=advance)
+            received = shell.log_from_files(files, datetime.now(timezone.utc), on_record=advance)
         else:
             ms = [None if t is None else int(t.astimezone().timestamp() * 1000) for t in (from_time, to_time)]
             bootstrap = bootstrap_servers or config.bootstrap_servers()
@@ -502,12 +521,14 @@ def replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at,
             from streams.kafkaio.security import explain
 
             try:
-                log = shell.log_from_topic(bootstrap, topic, *ms, on_record=advance)
+                received = shell.log_from_topic(bootstrap, topic, *ms, on_record=advance)
             except (LookupError, TimeoutError) as e:
+                _log_failure(f"replay of topic {topic} at {bootstrap}", e)
                 raise click.ClickException(str(e)) from e
             except KafkaError as e:
+                _log_failure(f"replay of topic {topic} at {bootstrap}", e)
                 raise click.ClickException(explain(e, bootstrap)) from e
-    result = fold_log(log, view)
+    result = fold_log(received, view)
     doc, quality = summary(result), None
     if out:
         tables = aggregate_tables(result, config.targets(targets_file))

@@ -10,6 +10,7 @@ are not dropped here: the fold settles them.
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -20,6 +21,8 @@ from streams.config import dlq_topic
 from streams.contract.acceptance import Rejection, check_event
 from streams.feeds import FeedRecord, read_feed
 from streams.kafkaio.records import dead_letter_headers
+
+log = logging.getLogger(__name__)
 
 CST = timezone(timedelta(hours=8), "CST")
 
@@ -118,6 +121,7 @@ class Ingest:
         def errback(exc: BaseException) -> None:
             self._pending.pop(seq, None)
             self.report.undelivered[seq] = Undelivered(origin, f"{type(exc).__name__}: {exc}")
+            log.error("%s could not be delivered: %s: %s", origin, type(exc).__name__, exc)
         return errback
 
     def _send(self, topic: str, record: FeedRecord, value: bytes, headers: list[tuple[str, bytes]]) -> None:
@@ -134,6 +138,7 @@ class Ingest:
 
     def _dead_letter(self, record: FeedRecord, reason: str, detail: str) -> None:
         self.report.rejected[reason] += 1
+        log.warning("%s dead-lettered to %s: %s (%s)", record.origin, self.dlq, reason, detail)
         self._send(self.dlq, record, record.raw, dead_letter_headers(reason, detail, record.origin, "ingest"))
 
     def _holds(self, batch: list[tuple[FeedRecord, dict | Rejection]]) -> dict[int, tuple[str, str]]:
@@ -192,8 +197,11 @@ class Ingest:
 
         try:
             self.producer.flush(timeout=flush_timeout)
-        except KafkaTimeoutError:
-            pass  # records still pending are reported below as undelivered, never silently lost
+        except KafkaTimeoutError as e:
+            # records still pending are reported below as undelivered, never silently lost
+            first = self._pending[min(self._pending)] if self._pending else "none"
+            log.error("the broker did not confirm %d record(s) within %.0f s (the first: %s): %s",
+                      len(self._pending), flush_timeout, first, e)
         for seq, origin in list(self._pending.items()):
             self.report.undelivered.setdefault(seq, Undelivered(origin, "no answer from the broker"))
         unsent = self.report.received - self._sent

@@ -7,6 +7,7 @@ the core, and writes ``summary.json`` and Parquet tables. It commits no offsets.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable
@@ -22,10 +23,14 @@ from streams.kafkaio import records
 # imports them from streams.kafkaio.records; delete this line with it. Nothing else may use it.
 from streams.kafkaio.records import DLQ_SEQ, header_value, recorded_at_in  # noqa: F401
 
+log = logging.getLogger(__name__)
+
 
 def log_from_files(paths: Iterable[str | Path], received_at: datetime,
                    on_record: Callable[[int], None] = lambda n: None) -> pl.DataFrame:
     """The received log of feed files, in file order; records are judged as received at ``received_at``."""
+    paths = list(paths)
+    log.info("replay of %d file(s) started: %s", len(paths), ", ".join(map(str, paths)))
     builder = LogBuilder()
     seq = 0
     for path in paths:
@@ -33,6 +38,7 @@ def log_from_files(paths: Iterable[str | Path], received_at: datetime,
             seq += 1
             builder.add(seq, record.parsed, received_at, stamp_missing=False)
             on_record(len(record.raw) + 1)
+    log.info("replay of %d file(s) read %d records", len(paths), seq)
     return builder.frame()
 
 
@@ -50,18 +56,28 @@ def log_from_topic(bootstrap: str, topic: str, from_ms: int | None = None, to_ms
     """
     from streams.kafkaio.consumer import read_topic
 
+    window = f" (produced in [{from_ms}, {to_ms}) ms)" if from_ms is not None or to_ms is not None else ""
+    log.info("replay of topic %s at %s started%s", topic, bootstrap, window)
     builder = LogBuilder()
+    topic_read = topic_kept = dlq_read = dlq_kept = 0
     for record in read_topic(bootstrap, topic):
         on_record(1)
+        topic_read += 1
         if _in_window(record, from_ms, to_ms):
+            topic_kept += 1
             builder.add(records.arrival_seq(record.partition, record.offset), record.value or b"",
                         records.received_at(record.timestamp), stamp_missing=True)
     for record in read_topic(bootstrap, dlq_topic(topic)):
         on_record(1)
+        dlq_read += 1
         if _in_window(record, from_ms, to_ms) and records.counts_as_received(record):
+            dlq_kept += 1
             builder.add_rejected(records.dead_letter_seq(record.partition, record.offset),
                                  *records.dead_letter_reason(record), records.recorded_at_in(record.value or b""),
                                  records.key_text(record.key))
+    log.info("replay of topic %s ended: %d of %d topic records and %d of %d dead letters counted as received "
+             "(the others fall outside the time window or are the worker's own rejections)",
+             topic, topic_kept, topic_read, dlq_kept, dlq_read)
     return builder.frame()
 
 

@@ -4,12 +4,15 @@ what is in the dead-letter topic and why, and did the last quality check pass.""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import urllib.request
 from collections import Counter
 
 from streams.config import dlq_topic
 from streams.kafkaio.records import dead_letter_reason, header_value
+
+log = logging.getLogger(__name__)
 
 
 def dead_letters_by_reason(bootstrap: str, topic: str) -> dict[str, int]:
@@ -34,6 +37,7 @@ def worker_quality(url: str, timeout_s: float = 5.0) -> dict:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             return json.loads(response.read())
     except OSError as e:
+        log.warning("the worker's /quality at %s could not be read: %s", url, e)
         return {"success": None, "error": f"worker web server not reachable at {url}: {e}"}
 
 
@@ -49,6 +53,8 @@ def status(bootstrap: str, topic: str, group: str, state_topic: str, worker_url:
     try:
         offsets = {name: end_offsets(bootstrap, name) for name in (topic, dlq_topic(topic), state_topic)}
     except KafkaError as e:
+        log.error("status: the broker at %s did not answer for the end offsets of %s: %s: %s",
+                  bootstrap, topic, type(e).__name__, e)
         return doc | {"broker_reachable": False, "error": f"{type(e).__name__}: {e}"}
     lag = group_lag(bootstrap, group, topic)
     return doc | {

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Iterator
+
+log = logging.getLogger(__name__)
 
 
 def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 60.0, max_poll_records: int = 5000) -> Iterator:
@@ -26,6 +29,7 @@ def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 60.0, max_poll_
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
         remaining = {tp: end for tp, end in consumer.end_offsets(tps).items() if end > consumer.position(tp)}
+        log.debug("reading %s: %d of %d partitions hold records", topic, len(remaining), len(tps))
         while remaining:
             batches = consumer.poll(timeout_ms=int(timeout_s * 1000))
             if not batches:

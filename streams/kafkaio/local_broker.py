@@ -8,6 +8,7 @@ Config, data, logs and the pid live in a state directory.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import signal
@@ -19,6 +20,8 @@ from pathlib import Path
 
 BROKER_FILES = Path(__file__).resolve().parents[2] / "broker"
 POM = BROKER_FILES / "pom.xml"
+
+log = logging.getLogger(__name__)
 
 
 class BrokerError(RuntimeError):
@@ -49,6 +52,7 @@ def fetch_jars(cache: Path, *, quiet: bool = True) -> Path:
     lib = cache / f"kafka-{version}" / "lib"
     sums_file = BROKER_FILES / f"jars-{version}.sha256"
     if not (lib / f"kafka_2.13-{version}.jar").exists():
+        log.info("resolving Kafka %s's jars from Maven Central into %s", version, lib)
         tmp = lib.with_name("lib.partial")
         subprocess.run(["rm", "-rf", str(tmp)], check=True)
         cmd = ["mvn", "-B", "-f", str(POM),
@@ -62,6 +66,7 @@ def fetch_jars(cache: Path, *, quiet: bool = True) -> Path:
     actual = {p.name: _sha256(p) for p in sorted(lib.glob("*.jar"))}
     if not sums_file.exists():  # first resolution of a new version: record, to be committed
         sums_file.write_text("".join(f"{d}  {n}\n" for n, d in actual.items()))
+        log.warning("recorded the checksums of Kafka %s's jars in %s: commit it", version, sums_file)
     expected = _read_sums(sums_file)
     if actual != expected:
         bad = sorted(n for n in expected.keys() | actual.keys() if expected.get(n) != actual.get(n))
@@ -204,6 +209,7 @@ class LocalBroker:
         """Start the broker unless it runs; return its bootstrap address once it answers."""
         if self.pid():
             self.port = self._running_port()
+            log.info("the local broker already runs (pid %s) on %s", self.pid(), self.bootstrap)
             self._wait_ready(timeout)
             return self.bootstrap
         lib = fetch_jars(self.cache)
@@ -223,25 +229,39 @@ class LocalBroker:
         self._pid_file.write_text(str(proc.pid))
         (self.state / "broker.port").write_text(str(self.port))
         (self.state / "bootstrap").write_text(self.bootstrap)
+        log.info("started the local broker (Kafka %s, pid %d) on %s, state in %s",
+                 kafka_version(), proc.pid, self.bootstrap, self.state)
         try:
             self._wait_ready(timeout)
-        except BrokerError:
+        except BrokerError as e:
+            log.error("the local broker (pid %d) on %s did not come up, stopping it: %s",
+                      proc.pid, self.bootstrap, str(e).splitlines()[0])
             self.down()
             raise
         return self.bootstrap
 
     def _wait_ready(self, timeout: float) -> None:
         # The PLAINTEXT port opens only once the broker is unfenced; then one metadata call.
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline, attempts, why = started + timeout, 0, "not tried"
         while time.monotonic() < deadline:
             if not self.pid():
                 raise BrokerError(f"the broker exited while starting; see {self.log_tail()}")
-            if _port_open(self.port) and self._answers_metadata():
+            attempts += 1
+            why = self._not_answering()
+            if why is None:
+                log.info("the local broker answers on %s (after %.1f s)", self.bootstrap, time.monotonic() - started)
                 return
+            log.debug("the local broker on %s does not answer yet (attempt %d, %s); retrying in 0.5 s",
+                      self.bootstrap, attempts, why)
             time.sleep(0.5)
-        raise BrokerError(f"the broker did not answer within {timeout:.0f} s; see {self.log_tail()}")
+        raise BrokerError(f"the broker did not answer within {timeout:.0f} s ({attempts} attempts, the last: {why}); "
+                          f"see {self.log_tail()}")
 
-    def _answers_metadata(self) -> bool:
+    def _not_answering(self) -> str | None:
+        """None once the broker answers a metadata request, else why it does not (yet)."""
+        if not _port_open(self.port):
+            return f"port {self.port} closed"
         from kafka.admin import KafkaAdminClient
 
         try:
@@ -249,9 +269,9 @@ class LocalBroker:
                                      **(self.secure.admin_client_config() if self.secure else {}))
             admin.list_topics()
             admin.close()
-            return True
-        except Exception:  # not ready yet: the caller polls again until its deadline
-            return False
+            return None
+        except Exception as e:  # not ready yet: the caller polls again until its deadline, and reports this
+            return f"{type(e).__name__}: {e}"
 
     def log_tail(self, lines: int = 20) -> str:
         log = self.state / "logs" / "server.log"
@@ -264,17 +284,23 @@ class LocalBroker:
         """Controlled shutdown by SIGTERM to the recorded pid, SIGKILL after ``timeout``."""
         pid = self.pid()
         if pid:
+            log.info("stopping the local broker (pid %d) on %s", pid, self.bootstrap)
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + timeout
             while _alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.2)
             if _alive(pid):
+                log.warning("the local broker (pid %d) did not stop within %.0f s of SIGTERM: sending SIGKILL",
+                            pid, timeout)
                 os.kill(pid, signal.SIGKILL)
             try:  # reap it if it is our child (tests start it in-process)
                 os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
                 pass
         self._pid_file.unlink(missing_ok=True)
+        if pid:
+            log.info("stopped the local broker (pid %d)", pid)
         if wipe:
             subprocess.run(["rm", "-rf", str(self.state / "data"), str(self.state / "cluster.id")], check=True)
+            log.info("wiped the local broker's data in %s", self.state / "data")
         return pid is not None

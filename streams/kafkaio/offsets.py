@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,8 @@ def group_lag(bootstrap: str, group: str, topic: str) -> GroupLag:
     admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), **client_config())
     try:
         committed = admin.list_group_offsets(group).get(group, {})
-    except (CoordinatorNotAvailableError, GroupIdNotFoundError):
+    except (CoordinatorNotAvailableError, GroupIdNotFoundError) as e:
+        log.info("group %s has committed nothing yet (%s): its lag is the whole topic", group, type(e).__name__)
         committed = {}  # the group has not committed (or even joined) yet
     finally:
         admin.close()

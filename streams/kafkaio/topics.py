@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from streams.config import dlq_topic
+
+log = logging.getLogger(__name__)
 
 #: Large enough for a hostile 10 MB record to reach the dead-letter topic untouched.
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
@@ -52,8 +55,10 @@ def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[str]:
             try:
                 admin.create_topics([NewTopic(spec.name, spec.partitions, spec.replication, topic_configs=spec.config)])
                 created.append(spec.name)
+                log.info("created topic %s (%d partitions, replication %d)", spec.name, spec.partitions,
+                         spec.replication)
             except TopicAlreadyExistsError:
-                pass  # created by someone else meanwhile
+                log.info("topic %s was created by another client meanwhile", spec.name)
         return created
     finally:
         admin.close()

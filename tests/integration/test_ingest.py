@@ -103,3 +103,20 @@ def test_an_unreachable_cluster_is_a_clear_error(tmp_path):
     path.write_bytes(b"{}\n")
     done = funnel("ingest", str(path), "--delivery-timeout", "3", bootstrap="127.0.0.1:1", check=False)
     assert done.returncode != 0 and "cannot reach Kafka at 127.0.0.1:1" in done.stderr
+
+
+def test_every_dead_letter_is_logged_with_its_line_and_reason_on_stderr_only(bootstrap, topic, tmp_path):
+    path = tmp_path / "feed.jsonl"
+    synthetic.generate_file(path, projects=5, seed=7)
+    now = datetime.now(timezone.utc)
+    good = [line for line in path.read_bytes().splitlines() if not isinstance(check_record(line, now), Rejection)]
+    path.write_bytes(b"\n".join([good[0], b'{"broken": ', good[1], b"[1, 2]"]) + b"\n")
+    done = funnel("--loglevel", "warning", "ingest", str(path), "--topic", topic, "--json", bootstrap=bootstrap)
+    result = json.loads(done.stdout)  # stdout holds the JSON document and nothing else
+    assert result["dead_lettered"] == 2 and result["rejected"] == {"malformed": 2}
+    logged = [line for line in done.stderr.splitlines() if " WARNING streams.ingest: " in line]
+    assert len(logged) == 2
+    assert f"{path}:2 " in logged[0] and "malformed" in logged[0] and "not JSON" in logged[0]
+    assert f"{path}:4 " in logged[1] and "malformed" in logged[1] and "not a JSON object" in logged[1]
+    quiet = funnel("--loglevel", "error", "ingest", str(path), "--topic", topic, "--json", bootstrap=bootstrap)
+    assert "streams.ingest" not in quiet.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import namedtuple
 from datetime import datetime, timezone
 
@@ -9,6 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from streams.contract.acceptance import Rejection
+from streams.feeds import FeedRecord
+from streams.ingest import Ingest
 from streams.kafkaio.records import (DLQ_SEQ, arrival_seq, counts_as_received, dead_letter_headers,
                                      dead_letter_reason, dead_letter_seq, header_value, key_text, received_at,
                                      recorded_at_in)
@@ -98,3 +102,40 @@ def test_key_text():
     assert key_text("项目".encode()) == "项目"
     assert key_text(b"\xffP") == "\ufffdP"
     assert key_text(None) is None and key_text(b"") is None
+
+
+class _Future:
+    def add_callback(self, f):
+        f(None)  # delivered at once
+        return self
+
+    def add_errback(self, f):
+        return self
+
+
+class _Producer:
+    def __init__(self):
+        self.sent = []
+
+    def send(self, topic, key, value, headers):
+        self.sent.append((topic, value, headers))
+        return _Future()
+
+    def flush(self, timeout):
+        pass
+
+
+def test_ingest_logs_every_dead_letter_with_its_origin_and_reason(caplog):
+    producer = _Producer()
+    feed = [FeedRecord("feeds/bureau.jsonl:1", b"{oops", Rejection("malformed", "not JSON: Expecting property")),
+            FeedRecord("feeds/bureau.jsonl:2", b"[]", Rejection("malformed", "not a JSON object but a JSON list"))]
+    with caplog.at_level(logging.WARNING, logger="streams.ingest"):
+        report = Ingest(producer, "events", quality="off").run(feed)
+    assert report.ok and report.dead_lettered == 2
+    warnings = [r for r in caplog.records if r.name == "streams.ingest" and r.levelno == logging.WARNING]
+    assert len(warnings) == 2
+    for line, text in ((1, "not JSON: Expecting property"), (2, "not a JSON object but a JSON list")):
+        message = warnings[line - 1].getMessage()
+        assert f"feeds/bureau.jsonl:{line}" in message and "malformed" in message and text in message
+    assert [h for _, _, h in producer.sent][0] == dead_letter_headers(
+        "malformed", "not JSON: Expecting property", "feeds/bureau.jsonl:1", "ingest")

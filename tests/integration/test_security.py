@@ -149,7 +149,16 @@ def test_the_worker_runs_over_sasl_ssl_and_its_web_needs_a_token_when_exposed(se
     assert not any(secret in log for secret in (*SECRETS, token)), "a secret leaked into the worker's log"
 
 
-def test_plain_brokers_still_need_no_settings(bootstrap, tmp_path):
+def test_plain_brokers_still_need_no_settings(bootstrap, topic, tmp_path, monkeypatch):
+    for name in [n for n in os.environ if n.startswith(("KAFKA_SECURITY", "KAFKA_SASL", "KAFKA_SSL"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.delenv("FUNNEL_KAFKA_CONFIG", raising=False)
+    assert from_environment() == KafkaSecurity()  # no security setting of any kind
     feed = tmp_path / "feed.jsonl"
     synthetic.generate_file(feed, projects=10, seed=2)
-    funnel_plain("ingest", str(feed), "--topic", "plain-events", bootstrap=bootstrap)
+    sent = json.loads(funnel_plain("ingest", str(feed), "--topic", topic, "--json", bootstrap=bootstrap).stdout)
+    lines = len(feed.read_bytes().splitlines())
+    assert sent["ok"] and sent["received"] == lines and sent["delivered"] + sent["dead_lettered"] == lines
+    replayed = json.loads(funnel_plain("replay", "--topic", topic, "--json", "--as-of", "2024-12-31",
+                                       bootstrap=bootstrap).stdout)
+    assert replayed["accounting"]["received"] == lines

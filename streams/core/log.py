@@ -15,8 +15,8 @@ import polars as pl
 from streams.contract.acceptance import REASONS, Rejection, check_event, content_of, parse_json, upcast
 from streams.contract.events import EVENT_STAGE
 from streams.contract.schemas import parse_timestamp
+from streams.core.clock import CST, day_end  # noqa: F401  (day_end: re-exported for callers of the log)
 
-CST = timezone(timedelta(hours=8))
 UTC_TIME = pl.Datetime("us", "UTC")
 DIMENSIONS: tuple[str, ...] = ("industry", "lead_industry", "zone", "axis", "town", "source_region", "channel",
                                "department", "leader")
@@ -30,11 +30,6 @@ LOG_SCHEMA: dict[str, pl.DataType] = {
     "investor": pl.Utf8, "drop_reason": _CAT,
 }
 _EVENT_FIELDS = ("project_id", "event_id", "event_type", "name", *DIMENSIONS, "investor")
-
-
-def day_end(day: date) -> datetime:
-    """``--as-of 2023-12-31`` means before 2024-01-01T00:00:00+08:00: the exclusive cut-off."""
-    return datetime.combine(day + timedelta(days=1), time(), CST)
 
 
 def _content_hash(event: dict) -> int:
@@ -161,10 +156,21 @@ def accepted_events(settled: pl.DataFrame) -> pl.LazyFrame:
     return settled.lazy().filter(pl.col("outcome") == "accepted")
 
 
+def outcome_counts(settled: pl.DataFrame) -> dict[str, int]:
+    """How many records of a settled log ended in each outcome (accepted, duplicate, a reason)."""
+    return dict(settled.group_by("outcome").len().iter_rows())
+
+
 def accounting(settled: pl.DataFrame) -> dict:
     """received = accepted + duplicates + sum(rejected), with only the reasons that occurred."""
-    counts = dict(settled.group_by("outcome").len().iter_rows())
+    return accounting_of(outcome_counts(settled))
+
+
+def accounting_of(outcomes: dict[str, int]) -> dict:
+    """The accounting document of outcome counts (e.g. summed over several parts of a log)."""
+    counts = {outcome: n for outcome, n in outcomes.items() if n}
+    received = sum(counts.values())
     accepted, duplicates = counts.pop("accepted", 0), counts.pop("duplicate", 0)
     rejected = {r: counts[r] for r in REASONS if r in counts}
     rejected |= {r: n for r, n in sorted(counts.items()) if r not in rejected}  # e.g. quality:* reasons
-    return {"received": settled.height, "accepted": accepted, "duplicates": duplicates, "rejected": rejected}
+    return {"received": received, "accepted": accepted, "duplicates": duplicates, "rejected": rejected}

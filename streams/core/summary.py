@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -9,7 +10,7 @@ import polars as pl
 
 from streams.core.aggregates import flows, flows_wide, pools_at
 from streams.core.fold import project_state
-from streams.core.log import accepted_events, accounting, day_end, settle
+from streams.core.log import accepted_events, accounting_of, day_end, outcome_counts, settle
 from streams.contract.events import STAGES
 
 
@@ -50,17 +51,48 @@ def fold_log(log: pl.DataFrame, view: View) -> Result:
 
 def summary(result: Result) -> dict:
     """The summary.json document."""
-    state = result.state
+    return summary_of(result.view, outcome_counts(result.settled), result.state)
+
+
+def summary_of(view: View, outcomes: dict[str, int], state: pl.DataFrame) -> dict:
+    """The summary.json document of a view, from the outcome counts of its records and its project state."""
     pools = {row["pool"]: {"count": row["count"], "investment_yuan": row["investment_yuan"]}
              for row in pools_at(state).iter_rows(named=True)}
-    yearly = flows_wide(flows(state, "year")) if state.height else pl.DataFrame({"period": []})
+    in_pools = state.filter(pl.col("in_pools"))
+    yearly = flows_wide(flows(in_pools, "year")) if in_pools.height else pl.DataFrame({"period": []})
     flow_doc = {row["period"]: {s: row[s] for s in STAGES} for row in yearly.iter_rows(named=True)}
     return {
-        "as_of": result.view.as_of.isoformat(),
-        "known_at": result.view.known_at and result.view.known_at.isoformat(),
-        "accounting": accounting(result.settled),
+        "as_of": view.as_of.isoformat(),
+        "known_at": view.known_at and view.known_at.isoformat(),
+        "accounting": accounting_of(outcomes),
         "projects": {"total": int(state["in_pools"].sum()) if state.height else 0,
                      "orphans": int(state["orphan"].sum()) if state.height else 0},
         "pools": pools,
         "flows": flow_doc,
+    }
+
+
+def merge_summaries(parts: list[dict]) -> dict:
+    """The summary of a log split into parts that share no project (e.g. partitions): every figure adds up."""
+    views = {(p["as_of"], p["known_at"]) for p in parts}
+    if len(views) != 1:
+        raise ValueError(f"summaries of different views cannot be merged: {sorted(views, key=str)}")
+    outcomes: Counter[str] = Counter()
+    pools: dict[str, Counter[str]] = {}
+    flow_doc: dict[str, Counter[str]] = {}
+    projects: Counter[str] = Counter()
+    for part in parts:
+        a = part["accounting"]
+        outcomes.update({"accepted": a["accepted"], "duplicate": a["duplicates"], **a["rejected"]})
+        projects.update(part["projects"])
+        for pool, figures in part["pools"].items():
+            pools.setdefault(pool, Counter()).update(figures)
+        for year, by_stage in part["flows"].items():
+            flow_doc.setdefault(year, Counter()).update(by_stage)
+    return {
+        "as_of": parts[0]["as_of"], "known_at": parts[0]["known_at"],
+        "accounting": accounting_of(dict(outcomes)),
+        "projects": {"total": projects["total"], "orphans": projects["orphans"]},
+        "pools": {pool: {"count": f["count"], "investment_yuan": f["investment_yuan"]} for pool, f in pools.items()},
+        "flows": {year: {s: by_stage[s] for s in STAGES} for year, by_stage in sorted(flow_doc.items())},
     }

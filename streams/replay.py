@@ -19,10 +19,6 @@ from streams.core.log import LogBuilder
 from streams.feeds import read_feed
 from streams.kafkaio import records
 
-# TEMPORARY, not an API: streams/app.py still imports these three names from here. The worker rewrite
-# imports them from streams.kafkaio.records; delete this line with it. Nothing else may use it.
-from streams.kafkaio.records import DLQ_SEQ, header_value, recorded_at_in  # noqa: F401
-
 log = logging.getLogger(__name__)
 
 

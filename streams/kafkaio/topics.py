@@ -68,3 +68,18 @@ def state_topic(name: str, partitions: int = DEFAULT_PARTITIONS, replication: in
     """The compacted topic of each project's latest state, keyed by project_id."""
     config = {"cleanup.policy": "compact", "min.insync.replicas": "1", "max.message.bytes": str(MAX_MESSAGE_BYTES)}
     return TopicSpec(name, partitions, config, replication)
+
+
+def partition_count(bootstrap: str, topic: str) -> int | None:
+    """How many partitions ``topic`` has, or None when it does not exist."""
+    from kafka.admin import KafkaAdminClient
+
+    from streams.kafkaio.security import client_config
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), **client_config())
+    try:
+        described = admin.describe_topics([topic])
+    finally:
+        admin.close()
+    found = [t for t in described if t.get("name") == topic and not t.get("error_code")]
+    return len(found[0]["partitions"]) if found else None

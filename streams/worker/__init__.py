@@ -1,0 +1,1 @@
+"""The live worker: settings, per-project state store, Faust app, web pages and the global view."""

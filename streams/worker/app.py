@@ -1,0 +1,232 @@
+"""The live worker (faust-streaming): the same contract and fold as ``funnel replay``, kept up to date.
+
+``create_app(settings)`` builds it; nothing connects until it runs. Agents take the event
+topic in batches, check each record with the one validator, dead-letter the bad ones,
+and hand each partition's checked records to the :class:`ProjectStore` as one chunk,
+which is also written, once per partition per batch, to the changelog of the
+``checked-log`` table. A restarted worker, or one given a partition in a rebalance,
+rebuilds its store from those chunks before it consumes (Faust's table recovery). The
+event topic stays the source of truth; the store holds only what the fold needs.
+
+Every second the projects that changed are folded into today's state and published to
+the compacted state topic. The web pages are in :mod:`streams.worker.web`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+from datetime import date, datetime
+
+import faust
+
+from streams.core.clock import day_end, today_cst
+from streams.core.log import log_row, rejected_row
+from streams.kafkaio import security
+from streams.kafkaio.records import (arrival_seq, counts_as_received, dead_letter_headers, dead_letter_reason,
+                                     dead_letter_seq, key_text, received_at, recorded_at_in)
+from streams.worker import compact
+from streams.worker.settings import WorkerSettings
+from streams.worker.store import EVENT, REJECTED, ProjectStore, fold_changed, replace_rows
+
+log = logging.getLogger(__name__)
+_RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+
+
+class CheckedLogTable(faust.Table):
+    """A table whose changelog carries chunks of checked records; restoring it fills the store.
+
+    Its own key/value data stays empty: the store is the state, the changelog its backup.
+    """
+
+    store: ProjectStore
+
+    def apply_changelog_batch(self, batch) -> None:
+        for event in batch:
+            msg = event.message
+            try:
+                self.store.apply(msg.partition, compact.decode(msg.value))
+            except Exception:  # Faust would log a warning and go on: say exactly what the store is missing
+                log.exception("changelog record %s:%d:%d could not be restored into the store", msg.topic,
+                              msg.partition, msg.offset)
+                raise
+
+    async def on_recovery_completed(self, active_tps, standby_tps) -> None:
+        owned = {tp.partition for tp in active_tps}
+        self.store.keep_only(owned)
+        self.store.assigned = owned
+        self.store.ready = True
+        log.info("store ready: partitions %s of %s restored", sorted(owned), self.changelog_topic_name)
+        await super().on_recovery_completed(active_tps, standby_tps)
+
+
+def _jsonable(value):
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
+
+
+def _advertised_host(host: str) -> str:
+    """The host name peers use to reach this worker (a wildcard bind is not an address)."""
+    return socket.gethostname() if host in ("0.0.0.0", "::", "") else host
+
+
+def faust_options(settings: WorkerSettings) -> dict:
+    """The Faust configuration of the worker (the benchmark's do-nothing agent runs with the same)."""
+    host = _advertised_host(settings.web_host)
+    return dict(
+        broker=[f"kafka://{b}" for b in settings.bootstrap.split(",")],
+        broker_credentials=security.from_environment().faust_credentials(),  # TLS / SASL
+        store="memory://",
+        topic_partitions=settings.partitions,
+        table_standby_replicas=0,  # a standby's chunks would enter the store as if owned
+        web_enabled=settings.web_enabled,
+        web_bind=settings.web_host, web_host=host, web_port=settings.web_port,
+        canonical_url=f"http://{host}:{settings.web_port}",
+        consumer_auto_offset_reset="earliest",
+        # A worker killed mid-stream leaves the group after this long, so its successor starts soon.
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=2.0,
+        producer_max_request_size=16 * 1024 * 1024,
+        consumer_max_fetch_size=16 * 1024 * 1024,
+    )
+
+
+def create_app(settings: WorkerSettings) -> faust.App:
+    """The Faust app of the live worker, configured from ``settings``."""
+    app = faust.App(settings.app_id, **faust_options(settings))
+    events = app.topic(settings.topic, **_RAW)
+    dead_letters = app.topic(settings.dead_letter_topic, **_RAW)
+    states = app.topic(settings.state_topic, **_RAW)
+    store = ProjectStore()
+    table = app.tables.add(CheckedLogTable(app, name="checked-log", default=None, beacon=app.tables.beacon,
+                                           key_type=bytes, value_type=bytes,  # raw: chunks are msgpack
+                                           help="Chunks of checked records, one per partition per batch."))
+    table.store = store
+    app.store, app.settings = store, settings
+    app.pending_states = {}  # project → its latest state document, until the state topic has it
+
+    def write(partition: int, chunk: list) -> None:
+        """One changelog record for a partition's share of a batch, then into the store."""
+        first = chunk[0][2][0]
+        table.send_changelog(partition, f"{partition}:{first}".encode(), compact.encode(chunk),
+                             key_serializer="raw", value_serializer="raw")
+        store.apply(partition, chunk)
+
+    async def acknowledge(stream, batch) -> None:
+        """Acknowledge a batch once it is in the store and its changelog records are on their way.
+
+        Only then may its offsets be committed (Faust flushes the producer before it commits):
+        a worker stopped or killed mid-batch reads the batch again, and the store skips what it has.
+        """
+        for event in batch:
+            await stream.ack(event)
+
+    @app.agent(events)
+    async def check_and_keep(stream):
+        """Check each record with the one validator; keep it in its project's log, or dead-letter it."""
+        async for batch in stream.noack_take(settings.batch_size, within=settings.batch_within_s):
+            chunks: dict[int, list] = {}
+            for n, event in enumerate(batch, start=1):
+                if not n % 256:
+                    await asyncio.sleep(0)  # let the web pages in: a batch takes tens of milliseconds to check
+                msg = event.message
+                seq = arrival_seq(msg.partition, msg.offset)
+                if not store.fresh(msg.partition, seq):
+                    continue  # already in the store (restored from the changelog after a crash)
+                row = log_row(seq, event.value or b"", received_at(msg.timestamp), stamp_missing=True)
+                if row.get("reason"):
+                    await _dead_letter(msg, row)
+                    chunks.setdefault(msg.partition, []).append((REJECTED, None, compact.rejection_record(row)))
+                else:
+                    chunks.setdefault(msg.partition, []).append(
+                        (EVENT, row["project_id"], compact.event_record(row)))
+            for partition, chunk in chunks.items():
+                write(partition, chunk)
+            await acknowledge(stream, batch)
+
+    async def _dead_letter(msg, row: dict) -> None:
+        origin = f"{settings.topic}:{msg.partition}:{msg.offset}"
+        log.warning("%s dead-lettered to %s: %s (%s)", origin, settings.dead_letter_topic, row["reason"],
+                    row["detail"])
+        await dead_letters.send(key=msg.key, value=msg.value,
+                                headers=dead_letter_headers(row["reason"], row["detail"], origin, "worker"))
+
+    @app.agent(dead_letters)
+    async def count_dead_letters(stream):
+        """Records ingest rejected never reach the topic: count them as received, like replay does."""
+        async for batch in stream.noack_take(settings.batch_size, within=settings.batch_within_s):
+            chunks: dict[int, list] = {}
+            for event in batch:
+                msg = event.message
+                seq = dead_letter_seq(msg.partition, msg.offset)
+                if not counts_as_received(msg) or not store.fresh(msg.partition, seq):
+                    continue  # the worker's own dead letters are the topic's records, counted there
+                reason, detail = dead_letter_reason(msg)
+                row = rejected_row(seq, reason, detail, recorded_at_in(msg.value or b""), key_text(msg.key))
+                chunks.setdefault(msg.partition, []).append((REJECTED, None, compact.rejection_record(row)))
+            for partition, chunk in chunks.items():
+                write(partition, chunk)
+            await acknowledge(stream, batch)
+
+    refreshing = asyncio.Lock()
+
+    async def refresh() -> None:
+        """Fold the projects that changed into today's state (in a thread); a new day refolds them all."""
+        async with refreshing:
+            day = today_cst()
+            everything = store.today is None or store.today.day != day
+            if not everything and not store.dirty:
+                return
+            changed = ({pid: n for n, part in store.partitions.items() for pid in part.projects} if everything
+                       else dict(store.dirty))
+            projects = [(pid, n, store.partitions[n].projects[pid]) for pid, n in changed.items()
+                        if n in store.partitions and pid in store.partitions[n].projects]
+            rows, state = await asyncio.get_running_loop().run_in_executor(None, fold_changed, projects,
+                                                                           day_end(day))
+            owned = list(store.partitions)
+            rows = rows.filter(rows["partition"].is_in(owned))  # a rebalance may have taken some meanwhile
+            store.today = replace_rows(store.today, day, rows, everything)
+            for pid, n, blob in projects:
+                if store.partitions.get(n) and store.partitions[n].projects.get(pid) is blob:
+                    store.dirty.pop(pid, None)  # unchanged while it was folded
+            for doc in state.iter_rows(named=True):
+                app.pending_states[doc["project_id"]] = doc
+
+    app.refresh = refresh
+
+    @app.timer(interval=settings.publish_interval_s)
+    async def publish_states():
+        """Fold the projects that changed and publish their state to the compacted state topic."""
+        await refresh()
+        pending = dict(app.pending_states)
+        if not pending:
+            return
+        try:
+            sent = [await states.send(key=pid.encode(), value=json.dumps(
+                {k: _jsonable(v) for k, v in doc.items()}, ensure_ascii=False).encode())
+                for pid, doc in pending.items()]
+            await asyncio.gather(*sent)
+        except Exception:
+            log.exception("publishing %d project states to %s failed; retrying in %.0f s", len(pending),
+                          settings.state_topic, settings.publish_interval_s)
+            return
+        for pid, doc in pending.items():
+            if app.pending_states.get(pid) is doc:
+                del app.pending_states[pid]  # only what was sent: a newer state waits for the next round
+
+    app.quality = {"success": None, "checked_at": None, "failures": []}
+
+    @app.timer(interval=settings.quality_interval_s)
+    async def check_quality():
+        """Run the aggregate suites on this worker's aggregates (in a thread: GX is slow to import and run)."""
+        if not store.partitions:
+            return
+        from streams.worker.web import check_store_quality
+
+        app.quality = await check_store_quality(store)
+
+    from streams.worker import web
+
+    web.add_pages(app, settings, store)
+    return app

@@ -1,0 +1,98 @@
+"""Checked log rows in a compact binary form (msgpack arrays), and back to a log frame.
+
+The worker keeps each project's checked records this way instead of their JSON text:
+the fold needs only a few fields of each, and timestamps as integers. A row is the
+:func:`streams.core.log.log_row` dict; a decoded batch is a frame of ``LOG_SCHEMA``, so
+the one settle and fold of :mod:`streams.core` read it exactly as they read a replay.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import msgspec
+import polars as pl
+
+from streams.contract.events import EVENT_STAGE
+from streams.core.log import DIMENSIONS, LOG_SCHEMA
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_US = timedelta(microseconds=1)
+_TYPES: tuple[str, ...] = tuple(EVENT_STAGE)
+_TYPE_CODE = {t: i for i, t in enumerate(_TYPES)}
+#: Fields only some events carry (planning, reassignment, signing, dropping): stored together or not at all.
+_EXTRAS: tuple[str, ...] = ("name", *DIMENSIONS, "investor", "drop_reason")
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder()
+
+
+def _us(at: datetime | None) -> int | None:
+    return None if at is None else (at - _EPOCH) // _US
+
+
+def event_record(row: dict) -> tuple:
+    """A checked event's row (no ``reason``) as a compact tuple; its project is the key it is kept under."""
+    extras = [row.get(f) for f in _EXTRAS]
+    return (row["seq"], _us(row.get("recorded_at")), row["event_id"], _TYPE_CODE[row["event_type"]],
+            _us(row["occurred_at"]), row.get("amount"), row["content"], extras if any(v is not None for v in extras)
+            else None)
+
+
+def rejection_record(row: dict) -> tuple:
+    """A rejected record's row as a compact tuple."""
+    return (row["seq"], row["reason"], row.get("detail") or "", _us(row.get("recorded_at")), row.get("project_id"))
+
+
+def encode(records: list[tuple]) -> bytes:
+    return _encoder.encode(records)
+
+
+def decode(blob: bytes) -> list[list]:
+    return _decoder.decode(blob) if blob else []
+
+
+def _times(values: list) -> pl.Series:
+    return pl.Series(values, dtype=pl.Int64).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+
+
+def events_frame(projects: list[tuple[str, list[list]]]) -> pl.DataFrame:
+    """The log frame (``LOG_SCHEMA``) of decoded event records, project by project."""
+    columns: dict[str, list] = {name: [] for name in ("project_id", "seq", "recorded_at", "event_id", "event_type",
+                                                      "occurred_at", "amount", "content", *_EXTRAS)}
+    for project_id, records in projects:
+        for seq, recorded, event_id, code, occurred, amount, content, extras in records:
+            columns["project_id"].append(project_id)
+            columns["seq"].append(seq)
+            columns["recorded_at"].append(recorded)
+            columns["event_id"].append(event_id)
+            columns["event_type"].append(_TYPES[code])
+            columns["occurred_at"].append(occurred)
+            columns["amount"].append(amount)
+            columns["content"].append(content)
+            for name, value in zip(_EXTRAS, extras or (None,) * len(_EXTRAS)):
+                columns[name].append(value)
+    frame = pl.DataFrame({k: v for k, v in columns.items() if k not in ("recorded_at", "occurred_at")},
+                         schema={k: LOG_SCHEMA[k] for k in columns if k not in ("recorded_at", "occurred_at")},
+                         strict=False)
+    frame = frame.with_columns(recorded_at=_times(columns["recorded_at"]), occurred_at=_times(columns["occurred_at"]),
+                               stage=pl.col("event_type").cast(pl.Utf8).replace_strict(
+                                   EVENT_STAGE, return_dtype=pl.Int8))
+    return _complete(frame)
+
+
+def _complete(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every ``LOG_SCHEMA`` column, in its order (nulls where a kind of row has none)."""
+    return frame.select([pl.col(c) if c in frame.columns else pl.lit(None, t).alias(c) for c, t in LOG_SCHEMA.items()])
+
+
+def rejections_frame(records: list) -> pl.DataFrame:
+    """The log frame (``LOG_SCHEMA``) of decoded rejection records."""
+    seq, reason, detail, recorded, project = (list(c) for c in zip(*records)) if records else ([],) * 5
+    frame = pl.DataFrame({"seq": seq, "reason": reason, "detail": detail, "project_id": project},
+                         schema={k: LOG_SCHEMA[k] for k in ("seq", "reason", "detail", "project_id")})
+    return _complete(frame.with_columns(recorded_at=_times(recorded)))
+
+
+def log_frame(events: pl.DataFrame, rejections: pl.DataFrame) -> pl.DataFrame:
+    """Events and rejections as one log in arrival order."""
+    return pl.concat([events, rejections]).sort("seq")

@@ -1,0 +1,221 @@
+"""The worker's pages: answers from the store, never a fold of the whole log on the event loop,
+and one global view across workers.
+
+Kafka Streams' interactive queries are the model: a key lookup (``/projects/{id}``) is
+answered by the instance that owns the key's partition, found from the group's assignment
+and forwarded there; a global query (``/summary``, ``/pools``) gathers every instance's
+part (``/parts/summary``) and adds them up (:func:`streams.core.summary.merge_summaries`:
+a project lives in one partition, so every figure is additive). An answer is whole or it
+is not given: when the parts do not cover every partition exactly once (a rebalance, a
+restoring peer), the page answers 503 with ``Retry-After``.
+
+Today's summary comes from the maintained state (the projects that changed since the
+last fold are folded first, in a thread); any other view is folded from a snapshot of the
+store in a thread and cached per store version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hmac
+import logging
+from datetime import date, datetime
+
+from kafka.partitioner.default import murmur2
+
+from streams.core.clock import now_cst, today_cst
+from streams.core.summary import View, merge_summaries, summary
+from streams.worker.settings import WorkerSettings
+from streams.worker.store import ProjectStore, fold_snapshot, project_result, today_project, today_summary
+
+log = logging.getLogger(__name__)
+RETRY_AFTER_S = 1
+
+
+class NotWhole(Exception):
+    """The answer would miss partitions or count some twice: the caller should retry shortly."""
+
+
+def key_partition(project_id: str, partitions: int) -> int:
+    """The partition a project's events go to: Kafka's default partitioner for keyed records (murmur2)."""
+    return (murmur2(project_id.encode()) & 0x7FFFFFFF) % partitions
+
+
+def _bearer_matches(header: str, token: str) -> bool:
+    scheme, _, given = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def _jsonable(value):
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
+
+
+def _is_today(view: View) -> bool:
+    return view.known_at is None and view.as_of == today_cst()
+
+
+def view_of(query) -> View:
+    """``?as_of=YYYY-MM-DD&known_at=YYYY-MM-DD``; as of today (CST) by default."""
+    as_of = date.fromisoformat(query["as_of"]) if query.get("as_of") else today_cst()
+    return View(as_of, date.fromisoformat(query["known_at"]) if query.get("known_at") else None)
+
+
+class Views:
+    """This worker's answers from its own store: today's from the maintained state, others cached per version."""
+
+    def __init__(self, app, store: ProjectStore) -> None:
+        self.app, self.store = app, store
+        self.cache: dict[View, tuple[int, asyncio.Future]] = {}
+
+    def _ensure_ready(self) -> None:
+        if not self.store.ready or self.app.rebalancing:
+            raise NotWhole("this worker is rebalancing or restoring its store")
+
+    async def summary(self, view: View) -> dict:
+        self._ensure_ready()
+        if _is_today(view):
+            await self.app.refresh()
+            return today_summary(self.store.today, self.store.rejected(), view)
+        version = self.store.version
+        cached = self.cache.get(view)
+        if cached is None or cached[0] != version:
+            # One fold per view and version, however many requests wait for it.
+            snapshot = self.store.snapshot()
+            future = asyncio.get_running_loop().run_in_executor(
+                None, lambda: summary(fold_snapshot(*snapshot, view)))
+            self.cache = {v: c for v, c in self.cache.items() if c[0] == version}  # drop stale versions
+            self.cache[view] = cached = (version, future)
+        return await asyncio.shield(cached[1])
+
+    async def project(self, project_id: str, view: View) -> dict | None:
+        self._ensure_ready()
+        loop = asyncio.get_running_loop()
+        if _is_today(view):  # from the maintained state, brought up to date first
+            await self.app.refresh()
+            row = await loop.run_in_executor(None, today_project, self.store.today, project_id)
+        else:
+            records = self.store.project(project_id)
+            if records is None:
+                return None
+            rows = (await loop.run_in_executor(None, project_result, records, project_id, view)).state.to_dicts()
+            row = rows[0] if rows else None
+        return None if row is None else {k: _jsonable(v) for k, v in row.items()}
+
+
+async def check_store_quality(store: ProjectStore) -> dict:
+    """The aggregate suites on this worker's aggregates as of today, folded in a thread."""
+    from streams import config
+    from streams.core.tables import aggregate_tables
+    from streams.quality.gate import check_aggregates
+
+    snapshot = store.snapshot()  # taken on the event loop, where no agent changes the store meanwhile
+
+    def run() -> dict:
+        result = fold_snapshot(*snapshot, View(today_cst()))
+        return check_aggregates(summary(result), aggregate_tables(result, config.targets())).as_dict()
+
+    report = await asyncio.get_running_loop().run_in_executor(None, run)
+    return {**report, "checked_at": now_cst().isoformat(timespec="seconds")}
+
+
+def add_pages(app, settings: WorkerSettings, store: ProjectStore) -> None:
+    """``/summary``, ``/pools``, ``/projects/{id}``, ``/quality`` and the peers' ``/parts/summary``."""
+    views = Views(app, store)
+    token = settings.web_token
+    own_url = str(app.conf.canonical_url).rstrip("/")
+
+    def guarded(page):
+        """With a web token set, a page answers only ``Authorization: Bearer <token>``."""
+        @functools.wraps(page)
+        async def check(self, request, *args, **kwargs):
+            if token is not None and not _bearer_matches(request.headers.get("Authorization", ""), token):
+                return self.json({"error": "unauthorised: send Authorization: Bearer <FUNNEL_WEB_TOKEN>"},
+                                 status=401, headers={"WWW-Authenticate": "Bearer"})
+            try:
+                return await page(self, request, *args, **kwargs)
+            except NotWhole as e:
+                return self.json({"error": f"not available right now: {e}", "retry_after_s": RETRY_AFTER_S},
+                                 status=503, headers={"Retry-After": str(RETRY_AFTER_S)})
+            except ValueError as e:
+                return self.json({"error": f"bad request: {e}"}, status=400)
+        return check
+
+    def owners() -> dict[str, list[int]]:
+        """Each member's URL and the event-topic partitions the group gave it."""
+        distribution = app.assignor.external_topics_metadata()
+        return {str(url).rstrip("/"): sorted(topics.get(settings.topic, ())) for url, topics in distribution.items()}
+
+    async def peer(url: str, path: str, request) -> tuple[int, dict]:
+        headers = {"Authorization": request.headers["Authorization"]} if "Authorization" in request.headers else {}
+        try:
+            async with app.http_client.get(f"{url}{path}", headers=headers,
+                                           timeout=settings.peer_timeout_s) as response:
+                return response.status, await response.json()
+        except Exception as e:  # a peer that is gone or slow: the answer would not be whole
+            log.warning("peer %s did not answer %s: %s", url, path, e)
+            raise NotWhole(f"peer {url} did not answer") from e
+
+    async def local_part(view: View) -> dict:
+        return {"partitions": sorted(store.assigned), "summary": await views.summary(view)}
+
+    async def part_of(url: str, view: View, request) -> dict:
+        if url == own_url:
+            return await local_part(view)
+        query = f"?as_of={view.as_of.isoformat()}" + (f"&known_at={view.known_at.isoformat()}" if view.known_at else "")
+        status, body = await peer(url, f"/parts/summary{query}", request)
+        if status != 200:
+            raise NotWhole(f"peer {url}: {body.get('error', status)}")
+        return body
+
+    async def global_summary(view: View, request) -> dict:
+        members = owners()
+        if not members:
+            raise NotWhole("no partition assignment yet")
+        parts = await asyncio.gather(*(part_of(url, view, request) for url in members))
+        covered = sorted(p for part in parts for p in part["partitions"])
+        if covered != list(range(settings.partitions)):
+            raise NotWhole(f"the workers' parts cover partitions {covered} of {settings.partitions}")
+        return merge_summaries([part["summary"] for part in parts])
+
+    @app.page("/summary")
+    @guarded
+    async def summary_page(self, request):
+        """The summary.json document of every partition; ``?as_of=YYYY-MM-DD&known_at=YYYY-MM-DD``."""
+        return self.json(await global_summary(view_of(request.query), request))
+
+    @app.page("/pools")
+    @guarded
+    async def pools_page(self, request):
+        """Count and investment of every pool, across every partition."""
+        doc = await global_summary(view_of(request.query), request)
+        return self.json([{"pool": pool, **figures} for pool, figures in doc["pools"].items()])
+
+    @app.page("/parts/summary")
+    @guarded
+    async def part_page(self, request):
+        """This worker's part of the summary, with the partitions it covers (for its peers)."""
+        return self.json(await local_part(view_of(request.query)))
+
+    @app.page("/projects/{project_id}")
+    @guarded
+    async def project_page(self, request, project_id):
+        """One project's state, answered by the worker that owns its partition."""
+        view = view_of(request.query)
+        doc = await views.project(project_id, view)
+        if doc is not None:
+            return self.json(doc)
+        partition = key_partition(project_id, settings.partitions)
+        owner = next((url for url, parts in owners().items() if partition in parts), None)
+        if owner is None:
+            raise NotWhole(f"partition {partition} has no owner right now")
+        if owner != own_url:
+            status, body = await peer(owner, request.path_qs, request)
+            return self.json(body, status=status)
+        return self.json({"error": f"no project {project_id!r}"}, status=404)
+
+    @app.page("/quality")
+    @guarded
+    async def quality_page(self, request):
+        """The last aggregate quality check of this worker's aggregates."""
+        return self.json(app.quality)

@@ -64,10 +64,24 @@ def _free_port() -> int:
 def worker(bootstrap: str, topic: str, timeout_s: float = 1800) -> dict:
     """Records per second of `funnel worker` catching up with ``topic`` (committed offsets over time)."""
     group = f"bench-worker-{uuid.uuid4().hex[:6]}"
+    return _timed(bootstrap, topic, group, ["-m", "streams.cli", "worker", "--topic", topic, "--app-id", group,
+                                            "--web-port", str(_free_port()), "--state-topic", f"{group}.state",
+                                            "--loglevel", "warning"], timeout_s)
+
+
+def faust_floor(bootstrap: str, topic: str, timeout_s: float = 1800) -> dict:
+    """Records per second of the worker's Faust configuration with an agent that does nothing (bench/faust_floor.py)."""
+    from streams.kafkaio.topics import partition_count
+
+    group = f"bench-floor-{uuid.uuid4().hex[:6]}"
+    return _timed(bootstrap, topic, group, ["-m", "bench.faust_floor", "--topic", topic, "--app-id", group,
+                                            "--partitions", str(partition_count(bootstrap, topic))], timeout_s)
+
+
+def _timed(bootstrap: str, topic: str, group: str, args: list[str], timeout_s: float) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         log = open(os.path.join(tmp, "worker.log"), "wb")
-        proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker", "--topic", topic, "--app-id", group,
-                                 "--web-port", str(_free_port()), "--state-topic", f"{group}.state"],
+        proc = subprocess.Popen([sys.executable, *args],
                                 env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
                                      "FUNNEL_QUALITY_INTERVAL": "100000"},
                                 stdout=log, stderr=subprocess.STDOUT)
@@ -101,9 +115,11 @@ def main() -> None:
     args = parser.parse_args()
     bootstrap = config.bootstrap_servers()
     live = worker(bootstrap, args.topic)
+    floor = faust_floor(bootstrap, args.topic)
     bare = raw_aiokafka(bootstrap, args.topic)
-    print(json.dumps({"worker": live, "raw_aiokafka_records_per_s": round(bare),
-                      "worker_vs_raw_aiokafka": round(live["records_per_s"] / bare, 3)}, indent=2))
+    print(json.dumps({"worker": live, "faust_floor": floor, "raw_aiokafka_records_per_s": round(bare),
+                      "worker_vs_raw_aiokafka": round(live["records_per_s"] / bare, 3),
+                      "worker_vs_faust_floor": round(live["records_per_s"] / floor["records_per_s"], 3)}, indent=2))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 - ingest  : `funnel ingest` (kafka-python, acks=all, idempotent)  vs Kafka's ProducerPerformance, same record size
 - replay  : `funnel replay --topic`'s path to the summary          vs Kafka's ConsumerPerformance on the same topic
 - fold    : the Polars fold + summary                                vs a plain pandas version (bench/pandas_fold.py)
-- live    : `funnel worker` catching up with the topic           vs a bare aiokafka loop doing the same checks
+- live    : `funnel worker` catching up with the topic           vs a bare aiokafka loop doing the same checks,
+            and vs the same Faust configuration with an agent that does nothing (bench/faust_floor.py)
+- worker  : memory per event, page latency under load, recovery after SIGKILL, two workers (bench/worker.py)
 - fold    : (above) at 10k, 1M and 10M events; the headline is 1M
 - quality : GX per ingest batch and per aggregate write
 - scale   : `funnel replay` and the fold alone, time and peak memory, 10k … 10M events (bench/scale.py)
@@ -129,7 +131,11 @@ def main(quick: bool = False, events: int | None = None) -> dict:
     from bench import live, scale
 
     worker = live.worker(bootstrap, topic)
+    floor = live.faust_floor(bootstrap, topic)
     bare = live.raw_aiokafka(bootstrap, topic)
+    from bench import worker as live_at_scale
+
+    at_scale = live_at_scale.main(n, load_s=20 if quick else 30)
 
     with feed.open("rb") as f:
         log = received_log(((i, line.rstrip(b"\n")) for i, line in enumerate(f, 1)), datetime.now(timezone.utc))
@@ -143,6 +149,12 @@ def main(quick: bool = False, events: int | None = None) -> dict:
         "ingest_vs_kafka_producer": round(lines / ingest_s / kafka_producer, 4),
         "replay_vs_kafka_consumer": round(lines / replay_s / kafka_consumer, 4),
         "worker_vs_raw_aiokafka": round(worker["records_per_s"] / bare, 4),
+        "worker_vs_faust_floor": round(worker["records_per_s"] / floor["records_per_s"], 4),
+        "worker_rss_bytes_per_event": at_scale["one_worker"]["rss_growth_bytes_per_event"],
+        "worker_project_p99_ms_under_load": at_scale["one_worker"]["load"]["project_p99_ms"],
+        "worker_summary_p99_ms_under_load": at_scale["one_worker"]["load"]["summary_p99_ms"],
+        "worker_recovery_s_after_sigkill": at_scale["recovery_s_after_sigkill"],
+        "two_workers_vs_one": at_scale["two_workers"]["vs_one"],
         "fold_vs_pandas_speedup": headline["speedup"],
         "quality": quality(),
         "raw": {"events": lines, "record_bytes": size, "ingest_records_per_s": round(lines / ingest_s),
@@ -150,6 +162,7 @@ def main(quick: bool = False, events: int | None = None) -> dict:
                 "replay_command_records_per_s_with_start_up": round(lines / replay_command_s),
                 "kafka_consumer_records_per_s": round(kafka_consumer),
                 "worker_records_per_s": round(worker["records_per_s"]), "raw_aiokafka_records_per_s": round(bare),
+                "faust_floor_records_per_s": round(floor["records_per_s"]), "worker_at_scale": at_scale,
                 "fold": folds, "scale": scaled, "broker_cpu_s_ingest_and_replay": broker_cpu},
         "machine": machine(),
     }

@@ -481,6 +481,8 @@ def bench(quick: bool, events: int | None, as_json: bool) -> None:
         click.echo(json.dumps(figures, ensure_ascii=False))
     else:
         keys = ("ingest_vs_kafka_producer", "replay_vs_kafka_consumer", "worker_vs_raw_aiokafka",
+                "worker_vs_faust_floor", "worker_rss_bytes_per_event", "worker_project_p99_ms_under_load",
+                "worker_summary_p99_ms_under_load", "worker_recovery_s_after_sigkill", "two_workers_vs_one",
                 "fold_vs_pandas_speedup")
         _print_table("benchmark ratios (same run)", [(k, "not measured" if figures[k] is None else figures[k])
                                                       for k in keys])
@@ -490,9 +492,9 @@ def bench(quick: bool, events: int | None, as_json: bool) -> None:
 # ---- replay -------------------------------------------------------------------------------------
 
 def _today_cst():
-    from datetime import datetime, timedelta, timezone
+    from streams.core.clock import today_cst
 
-    return datetime.now(timezone(timedelta(hours=8))).date()
+    return today_cst()
 
 
 _date = click.DateTime(formats=["%Y-%m-%d"])

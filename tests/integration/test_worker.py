@@ -15,8 +15,10 @@ from tests.workers import Worker, workers  # noqa: F401  (fixture)
 pytestmark = pytest.mark.integration
 
 
-def replayed(bootstrap, topic, as_of) -> dict:
-    return json.loads(funnel("replay", "--topic", topic, "--as-of", as_of, "--json", bootstrap=bootstrap).stdout)
+def replayed(bootstrap, topic, as_of, known_at=None) -> dict:
+    known = ("--known-at", known_at) if known_at else ()
+    return json.loads(funnel("replay", "--topic", topic, "--as-of", as_of, *known, "--json",
+                             bootstrap=bootstrap).stdout)
 
 
 def test_live_summary_equals_replay(bootstrap, topic, tmp_path, workers):
@@ -33,14 +35,25 @@ def test_live_summary_equals_replay(bootstrap, topic, tmp_path, workers):
                                lambda doc: doc["accounting"]["received"] == expected["accounting"]["received"])
         assert live == expected
     assert expected["accounting"]["rejected"]["unsupported_version"] >= 1
-    known = replayed(bootstrap, topic, "2023-12-31")  # and the bitemporal view
-    assert worker.get("/summary?as_of=2023-12-31") == known
+    # The bitemporal view: only what had been recorded by mid-2023, as a replay sees it.
+    known = replayed(bootstrap, topic, "2023-12-31", known_at="2023-06-30")
+    assert known["accounting"]["received"] < expected["accounting"]["received"]
+    assert 0 < known["projects"]["total"] < replayed(bootstrap, topic, "2023-12-31")["projects"]["total"]
+    assert worker.get("/summary?as_of=2023-12-31&known_at=2023-06-30") == known
 
+    year_end = replayed(bootstrap, topic, "2023-12-31")
     pools = worker.get("/pools?as_of=2023-12-31")
-    assert {p["pool"]: p["count"] for p in pools} == {k: v["count"] for k, v in known["pools"].items()}
+    assert {p["pool"]: p["count"] for p in pools} == {k: v["count"] for k, v in year_end["pools"].items()}
     grain = worker.get("/projects/EQ-N-014?as_of=2023-12-31")
     assert grain["pool"] == "landed" and grain["investment_yuan"] == 41 * 10**8
     assert worker.get("/projects/NO-SUCH") is None  # 404
+    # Today's answers come from the maintained state; a view with a knowledge time is folded afresh:
+    # with every record known, both must agree.
+    maintained, folded = worker.get("/summary"), worker.get("/summary?known_at=2099-12-31")
+    assert maintained["as_of"] == folded["as_of"]
+    assert {k: maintained[k] for k in ("projects", "pools", "flows")} == {k: folded[k] for k in ("projects", "pools",
+                                                                                              "flows")}
+    assert worker.get("/projects/EQ-N-014") == worker.get("/projects/EQ-N-014?known_at=2099-12-31") is not None
 
     states = subprocess.run(["kcat", "-C", "-b", bootstrap, "-t", f"{topic}.state", "-e", "-q", "-f", "%k\t%s\n"],
                             capture_output=True, text=True, check=True, timeout=60).stdout

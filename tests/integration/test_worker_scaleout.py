@@ -1,0 +1,84 @@
+"""Two workers on a 6-partition topic: either answers for every partition, whole or not at all."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+import uuid
+
+import pytest
+
+from streams import synthetic
+from streams.kafkaio.offsets import end_offsets
+from streams.kafkaio.topics import ensure_topics, event_topics
+from streams.worker.web import key_partition
+from tests.integration.test_ingest import funnel
+from tests.integration.test_worker import replayed
+from tests.workers import workers  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.integration
+AS_OF = "2024-12-31"
+SUMMARY = f"/summary?as_of={AS_OF}"
+
+
+def planned_projects(feed) -> list[str]:
+    ids = []
+    for line in feed.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and event.get("event_type") == "project_planned" and \
+                isinstance(event.get("project_id"), str) and event["project_id"] not in ids:
+            ids.append(event["project_id"])
+    return ids
+
+
+def watch(workers_, seconds: float, total: int, smallest: int) -> int:
+    """Poll every worker's summary for a while: any whole answer must count every partition."""
+    answered = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for w in workers_:
+            doc = w.get(SUMMARY)  # None: 503 while rebalancing or restoring
+            if doc is not None:
+                answered += 1
+                assert doc["accounting"]["received"] > total - smallest, "an answer missed a partition"
+        time.sleep(0.3)
+    return answered
+
+
+@pytest.mark.timeout(900)
+def test_two_workers_answer_for_every_partition_and_survive_a_sigkill(bootstrap, tmp_path, workers):
+    topic = f"six-{uuid.uuid4().hex[:6]}"
+    ensure_topics(bootstrap, event_topics(topic, 6))
+    feed = tmp_path / "feed.jsonl"
+    synthetic.generate_file(feed, projects=3_000, seed=61)
+    funnel("ingest", str(feed), "--topic", topic, "--quality", "off", bootstrap=bootstrap)
+    expected = replayed(bootstrap, topic, AS_OF)
+    total = expected["accounting"]["received"]
+    smallest = min(end_offsets(bootstrap, topic).values())
+
+    first = workers(bootstrap, topic, "first")
+    assert first.wait_for(SUMMARY, lambda d: d["accounting"]["received"] >= total) == expected
+    second = workers(bootstrap, topic, "second", app_id=first.app_id)  # a rebalance: three partitions each
+    assert watch([first, second], 20, total, smallest) > 0
+    for w in (first, second):
+        assert w.wait_for(SUMMARY, lambda d: d == expected, timeout=120) == expected
+        pools = w.get(f"/pools?as_of={AS_OF}")
+        assert {p["pool"]: p["count"] for p in pools} == {k: v["count"] for k, v in expected["pools"].items()}
+
+    # A project answers from either worker, whichever owns its partition.
+    found = []
+    for project_id in planned_projects(feed)[:60]:
+        mine = first.get(f"/projects/{project_id}?as_of={AS_OF}")  # None: 404, e.g. its planning was rejected
+        assert mine == second.get(f"/projects/{project_id}?as_of={AS_OF}")
+        if mine is not None:
+            assert mine["project_id"] == project_id
+            found.append(project_id)
+    assert len(found) >= 50 and len({key_partition(p, 6) for p in found}) == 6
+
+    second.kill(signal.SIGKILL)  # the first takes every partition back once the group notices
+    watch([first], 15, total, smallest)
+    assert first.wait_for(SUMMARY, lambda d: d == expected, timeout=180) == expected

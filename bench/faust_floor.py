@@ -9,10 +9,9 @@ from __future__ import annotations
 import argparse
 
 import faust
-from faust.worker import Worker
 
 from streams import config
-from streams.worker.app import faust_options
+from streams.worker.app import faust_options, run
 from streams.worker.settings import WorkerSettings
 
 _RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
@@ -38,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = WorkerSettings(bootstrap=config.bootstrap_servers(), topic=args.topic, app_id=args.app_id,
                               partitions=args.partitions, web_port=0)
-    Worker(floor_app(settings), loglevel="warn").execute_from_commandline()
+    run(floor_app(settings), "warning")
 
 
 if __name__ == "__main__":

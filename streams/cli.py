@@ -389,12 +389,9 @@ def worker(bootstrap_servers, topic, app_id, web_port, web_host, partitions, sta
                               state_topic=state_topic, web_host=web_host, web_port=web_port, web_token=token,
                               session_timeout_s=float(os.environ.get("FUNNEL_SESSION_TIMEOUT", "10")),
                               quality_interval_s=quality_interval, batch_size=batch_size)
-    from faust.worker import Worker
+    from streams.worker.app import create_app, run
 
-    from streams.worker.app import create_app
-
-    faust_level = {"warning": "warn"}.get(loglevel.lower(), loglevel.lower())  # Faust spells it "warn"
-    Worker(create_app(settings), loglevel=faust_level).execute_from_commandline()
+    run(create_app(settings), loglevel)
 
 
 # ---- status -------------------------------------------------------------------------------------

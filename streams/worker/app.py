@@ -15,12 +15,12 @@ the compacted state topic. The web pages are in :mod:`streams.worker.web`.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import socket
-from datetime import date, datetime
 
 import faust
+import orjson
+from faust.worker import Worker
 
 from streams.core.clock import day_end, today_cst
 from streams.core.log import log_row, rejected_row
@@ -62,10 +62,6 @@ class CheckedLogTable(faust.Table):
         await super().on_recovery_completed(active_tps, standby_tps)
 
 
-def _jsonable(value):
-    return value.isoformat() if isinstance(value, (date, datetime)) else value
-
-
 def _advertised_host(host: str) -> str:
     """The host name peers use to reach this worker (a wildcard bind is not an address)."""
     return socket.gethostname() if host in ("0.0.0.0", "::", "") else host
@@ -81,8 +77,9 @@ def faust_options(settings: WorkerSettings) -> dict:
         topic_partitions=settings.partitions,
         table_standby_replicas=0,  # a standby's chunks would enter the store as if owned
         web_enabled=settings.web_enabled,
-        web_bind=settings.web_host, web_host=host, web_port=settings.web_port,
-        canonical_url=f"http://{host}:{settings.web_port}",
+        # Faust wants a valid port even with the web server off (--web-port 0).
+        web_bind=settings.web_host, web_host=host, web_port=settings.web_port or 6066,
+        canonical_url=f"http://{host}:{settings.web_port or 6066}",
         consumer_auto_offset_reset="earliest",
         # A worker killed mid-stream leaves the group after this long, so its successor starts soon.
         broker_session_timeout=settings.session_timeout_s,
@@ -97,7 +94,6 @@ def create_app(settings: WorkerSettings) -> faust.App:
     app = faust.App(settings.app_id, **faust_options(settings))
     events = app.topic(settings.topic, **_RAW)
     dead_letters = app.topic(settings.dead_letter_topic, **_RAW)
-    states = app.topic(settings.state_topic, **_RAW)
     store = ProjectStore()
     table = app.tables.add(CheckedLogTable(app, name="checked-log", default=None, beacon=app.tables.beacon,
                                            key_type=bytes, value_type=bytes,  # raw: chunks are msgpack
@@ -203,9 +199,9 @@ def create_app(settings: WorkerSettings) -> faust.App:
         if not pending:
             return
         try:
-            sent = [await states.send(key=pid.encode(), value=json.dumps(
-                {k: _jsonable(v) for k, v in doc.items()}, ensure_ascii=False).encode())
-                for pid, doc in pending.items()]
+            # Straight to the producer: Faust's channel layer costs more than the send itself here.
+            sent = [await app.producer.send(settings.state_topic, pid.encode(), orjson.dumps(doc), None, None, None)
+                    for pid, doc in pending.items()]
             await asyncio.gather(*sent)
         except Exception:
             log.exception("publishing %d project states to %s failed; retrying in %.0f s", len(pending),
@@ -230,3 +226,12 @@ def create_app(settings: WorkerSettings) -> faust.App:
 
     web.add_pages(app, settings, store)
     return app
+
+
+def run(app: faust.App, loglevel: str = "info") -> None:
+    """Run the worker until it is stopped (SIGTERM, Ctrl-C); ``loglevel``: debug, info, warning or error."""
+    worker = Worker(app, loglevel={"warning": "warn"}.get(loglevel.lower(), loglevel.lower()))
+    # At warn and above Faust's start-up spinner sets the root logger to DEBUG so that it spins on
+    # every record: aiokafka's and Faust's debug records for every message would be built.
+    worker.spinner = None
+    worker.execute_from_commandline()

@@ -2,7 +2,8 @@
 
 Pure functions, no I/O. ``check_record`` applies the stateless reasons in the
 order of the table; ``event_id_conflict`` and ``duplicate`` need the history of
-accepted events and are settled by :func:`settle` (used by the fold).
+accepted events and are settled by :func:`streams.core.log.settle`, which compares
+what :func:`content_of` returns.
 """
 
 from __future__ import annotations
@@ -161,18 +162,10 @@ def upcast(event: dict) -> dict:
 
 
 def content_of(event: dict) -> dict:
-    """What must match for a re-send to count as a duplicate: all but recorded_at and source."""
+    """What must match for a re-send to count as a duplicate: all but recorded_at and source, after the
+    upcast, with occurred_at as an instant. The log compares it as JSON text, so 30000 and 30000.0 differ."""
     current = upcast(event)
     content = {k: v for k, v in current.items() if k not in NON_CONTENT_FIELDS}
     content["occurred_at"] = parse_timestamp(current["occurred_at"]).astimezone(timezone.utc)
     return content
 
-
-def settle(first: dict, later: dict) -> str | Rejection:
-    """A later event with the same (project_id, event_id) as an accepted one."""
-    if content_of(first) == content_of(later):
-        return "duplicate"
-    return Rejection(
-        "event_id_conflict",
-        f"event_id {later['event_id']!r} of project {later['project_id']!r} was accepted before with different content",
-    )

@@ -1,4 +1,4 @@
-"""DOMAIN.md §3: every stateless reason, their precedence, the upcast and duplicate settling."""
+"""DOMAIN.md §3: every stateless reason, their precedence and the upcast (duplicates: test_settle.py)."""
 
 import json
 from datetime import datetime, timedelta, timezone
@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from streams.contract.acceptance import (
-    MAX_DEPTH, REASONS, Rejection, check_record, content_of, settle, upcast, wan_to_yuan,
+    MAX_DEPTH, REASONS, Rejection, check_record, upcast, wan_to_yuan,
 )
 from streams.contract.events import EVENT_TYPES
 from streams.contract.schemas import event_types_in_schema
@@ -182,26 +182,3 @@ def test_upcast_leaves_v2_and_amountless_v1_alone():
     assert upcast(planned()) == planned()
     assert upcast(planned(schema_version=1, investment_yuan=...)) == planned(schema_version=2, investment_yuan=...)
 
-
-# ---- duplicates and conflicts (settled by the fold) ---------------------------------------------
-
-def test_a_resend_with_other_recorded_at_and_source_is_a_duplicate():
-    again = planned(recorded_at="2023-04-01T00:00:00+08:00", source="resend")
-    assert settle(planned(), again) == "duplicate"
-
-
-def test_a_v1_resend_of_the_same_amount_is_a_duplicate():
-    legacy = planned(schema_version=1, investment_yuan=..., investment_wan=200_000)
-    assert settle(planned(), legacy) == "duplicate"
-
-
-def test_the_same_instant_in_another_offset_is_the_same_occurred_at():
-    assert content_of(planned()) == content_of(planned(occurred_at="2023-03-01T01:30:00Z"))
-
-
-@pytest.mark.parametrize("change", [{"occurred_at": "2023-03-05T09:30:00+08:00"}, {"investment_yuan": 1},
-                                    {"event_type": "negotiation_started"}, {"name": "另一个"}])
-def test_different_content_is_an_event_id_conflict(change):
-    result = settle(planned(), planned(**change))
-    assert isinstance(result, Rejection) and result.reason == "event_id_conflict"
-    assert "e-1" in result.detail and "P-1" in result.detail

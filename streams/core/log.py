@@ -7,6 +7,7 @@ it is ordered by offset within each partition, and a project lives in one partit
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import date, datetime, time, timedelta, timezone
 
 import orjson
@@ -34,7 +35,12 @@ _EVENT_FIELDS = ("project_id", "event_id", "event_type", "name", *DIMENSIONS, "i
 
 def _content_hash(event: dict) -> int:
     """A fingerprint of what must match for a duplicate (:func:`content_of`), to compare in Polars."""
-    text = orjson.dumps(content_of(event), option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    content = content_of(event)
+    try:
+        text = orjson.dumps(content, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    except TypeError:  # an integer beyond 64 bits in an extra field: orjson refuses it, the standard library does not
+        text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                          default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v)).encode()
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
 
 

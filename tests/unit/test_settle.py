@@ -159,3 +159,9 @@ def test_known_at_changes_who_is_first():
 def test_known_at_leaves_out_records_without_a_recorded_at():
     log = given(planned(recorded_at=...), planned(recorded_at="2024-01-03T09:00:00+08:00"))
     assert settle(log, datetime(2024, 1, 5, tzinfo=CST)).select("seq", "outcome").rows() == [(2, "accepted")]
+
+
+def test_an_integer_beyond_64_bits_in_an_extra_field_is_content_like_any_other():
+    big = planned(serial=2**70)
+    outcomes(settle(given(big, planned(serial=2**70, source="resend"), planned(serial=2**70 + 1))),
+             "accepted", "duplicate", "event_id_conflict")

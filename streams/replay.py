@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 import polars as pl
 
 from streams.config import dlq_topic
+from streams.core.clock import cst_at
 from streams.core.log import LogBuilder
 from streams.feeds import read_feed
 from streams.kafkaio import records
@@ -22,9 +23,19 @@ from streams.kafkaio import records
 log = logging.getLogger(__name__)
 
 
+def files_received_at(paths: Iterable[str | Path]) -> datetime:
+    """When a file replay takes the files' records to have been received: the newest modification time
+    of the files, in CST, to the second. It depends on the files alone, not on when the replay runs."""
+    return cst_at(max(Path(p).stat().st_mtime for p in paths))
+
+
 def log_from_files(paths: Iterable[str | Path], received_at: datetime,
                    on_record: Callable[[int], None] = lambda n: None) -> pl.DataFrame:
-    """The received log of feed files, in file order; records are judged as received at ``received_at``."""
+    """The received log of feed files, in file order.
+
+    A record without ``recorded_at`` is judged (``future_occurred_at``) as received at ``received_at``
+    (e.g. :func:`files_received_at`); it still has no ``recorded_at`` for a ``known_at`` view.
+    """
     paths = list(paths)
     log.info("replay of %d file(s) started: %s", len(paths), ", ".join(map(str, paths)))
     builder = LogBuilder()

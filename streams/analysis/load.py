@@ -45,7 +45,7 @@ def load(source: str | Path | None = None, as_of: str | None = None) -> Dataset:
         return _from_dir(Path(source))
     view = View(date.fromisoformat(as_of) if as_of else datetime.now(timezone.utc).date())
     if source:
-        log = replay.log_from_files([source], datetime.now(timezone.utc))
+        log = replay.log_from_files([source], replay.files_received_at([source]))
     else:
         log = replay.log_from_topic(config.bootstrap_servers(), os.environ.get("FUNNEL_TOPIC", config.DEFAULT_TOPIC))
     result = fold_log(log, view)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, time, timedelta, timezone
 
 #: China Standard Time, UTC+08:00 all year since 1991: periods, days and "today" are all CST.
@@ -10,6 +11,11 @@ CST = timezone(timedelta(hours=8))
 
 def now_cst() -> datetime:
     return datetime.now(CST)
+
+
+def cst_at(posix_seconds: float) -> datetime:
+    """A POSIX time (e.g. a file's modification time) in CST, to the whole second, so it prints as it is."""
+    return datetime.fromtimestamp(math.floor(posix_seconds), CST)
 
 
 def today_cst() -> date:

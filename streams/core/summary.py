@@ -94,5 +94,34 @@ def merge_summaries(parts: list[dict]) -> dict:
         "accounting": accounting_of(dict(outcomes)),
         "projects": {"total": projects["total"], "orphans": projects["orphans"]},
         "pools": {pool: {"count": f["count"], "investment_yuan": f["investment_yuan"]} for pool, f in pools.items()},
-        "flows": {year: {s: by_stage[s] for s in STAGES} for year, by_stage in sorted(flow_doc.items())},
+        # A year stays while anything flowed in it (a year can empty only when a part is taken away).
+        "flows": {year: {s: by_stage[s] for s in STAGES} for year, by_stage in sorted(flow_doc.items())
+                  if any(by_stage[s] for s in STAGES)},
     }
+
+
+def outcomes_of(doc: dict) -> dict[str, int]:
+    """The outcome counts a summary's accounting was made from."""
+    a = doc["accounting"]
+    return {"accepted": a["accepted"], "duplicate": a["duplicates"], **a["rejected"]}
+
+
+def negated(doc: dict) -> dict:
+    """A summary with every figure negated: merged with a whole, it takes that part away."""
+    flip = {k: -v for k, v in outcomes_of(doc).items()}
+    return {
+        **doc,
+        "accounting": {"received": -doc["accounting"]["received"], "accepted": flip["accepted"],
+                       "duplicates": flip["duplicate"],
+                       "rejected": {r: n for r, n in flip.items() if r not in ("accepted", "duplicate")}},
+        "projects": {k: -v for k, v in doc["projects"].items()},
+        "pools": {p: {k: -v for k, v in f.items()} for p, f in doc["pools"].items()},
+        "flows": {y: {s: -n for s, n in f.items()} for y, f in doc["flows"].items()},
+    }
+
+
+def with_outcomes(doc: dict, outcomes: dict[str, int]) -> dict:
+    """A summary with more records counted in its accounting (e.g. rejections kept apart)."""
+    counts = Counter(outcomes_of(doc))
+    counts.update(outcomes)
+    return {**doc, "accounting": accounting_of(dict(counts))}

@@ -15,6 +15,8 @@ the compacted state topic. The web pages are in :mod:`streams.worker.web`.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import itertools
 import logging
 import socket
 
@@ -22,14 +24,14 @@ import faust
 import orjson
 from faust.worker import Worker
 
-from streams.core.clock import day_end, today_cst
+from streams.core.clock import today_cst
 from streams.core.log import log_row, rejected_row
 from streams.kafkaio import security
 from streams.kafkaio.records import (arrival_seq, counts_as_received, dead_letter_headers, dead_letter_reason,
                                      dead_letter_seq, key_text, received_at, recorded_at_in)
 from streams.worker import compact
 from streams.worker.settings import WorkerSettings
-from streams.worker.store import EVENT, REJECTED, ProjectStore, fold_changed, replace_rows
+from streams.worker.store import EVENT, REJECTED, ProjectStore, refreshed
 
 log = logging.getLogger(__name__)
 _RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
@@ -60,6 +62,14 @@ class CheckedLogTable(faust.Table):
         self.store.ready = True
         log.info("store ready: partitions %s of %s restored", sorted(owned), self.changelog_topic_name)
         await super().on_recovery_completed(active_tps, standby_tps)
+
+
+def _release_freed_memory() -> None:
+    """Hand the heap that folds freed back to the system: glibc keeps it, and the worker's RSS with it."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 def _advertised_host(host: str) -> str:
@@ -178,23 +188,28 @@ def create_app(settings: WorkerSettings) -> faust.App:
                        else dict(store.dirty))
             projects = [(pid, n, store.partitions[n].projects[pid]) for pid, n in changed.items()
                         if n in store.partitions and pid in store.partitions[n].projects]
-            rows, state = await asyncio.get_running_loop().run_in_executor(None, fold_changed, projects,
-                                                                           day_end(day))
-            owned = list(store.partitions)
-            rows = rows.filter(rows["partition"].is_in(owned))  # a rebalance may have taken some meanwhile
-            store.today = replace_rows(store.today, day, rows, everything)
+            generation = store.generation
+            today, state = await asyncio.get_running_loop().run_in_executor(
+                None, refreshed, store.today, day, projects, everything)
+            if store.generation != generation:
+                return  # partitions were taken away meanwhile: fold again from what is left
+            store.today = today
             for pid, n, blob in projects:
-                if store.partitions.get(n) and store.partitions[n].projects.get(pid) is blob:
+                if store.partitions[n].projects.get(pid) is blob:
                     store.dirty.pop(pid, None)  # unchanged while it was folded
             for doc in state.iter_rows(named=True):
                 app.pending_states[doc["project_id"]] = doc
 
     app.refresh = refresh
 
+    ticks = itertools.count(1)
+
     @app.timer(interval=settings.publish_interval_s)
     async def publish_states():
         """Fold the projects that changed and publish their state to the compacted state topic."""
         await refresh()
+        if not next(ticks) % 10:
+            _release_freed_memory()
         pending = dict(app.pending_states)
         if not pending:
             return

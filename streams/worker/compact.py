@@ -8,6 +8,7 @@ the one settle and fold of :mod:`streams.core` read it exactly as they read a re
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import msgspec
@@ -30,10 +31,23 @@ def _us(at: datetime | None) -> int | None:
     return None if at is None else (at - _EPOCH) // _US
 
 
+def _compact_id(event_id: str) -> str | bytes:
+    """A canonical UUID as its 16 bytes (msgpack keeps bytes and text apart); anything else as written."""
+    try:
+        as_uuid = uuid.UUID(event_id)
+    except (ValueError, TypeError, AttributeError):
+        return event_id
+    return as_uuid.bytes if str(as_uuid) == event_id else event_id
+
+
+def _event_id(stored: str | bytes) -> str:
+    return str(uuid.UUID(bytes=stored)) if isinstance(stored, bytes) else stored
+
+
 def event_record(row: dict) -> tuple:
     """A checked event's row (no ``reason``) as a compact tuple; its project is the key it is kept under."""
     extras = [row.get(f) for f in _EXTRAS]
-    return (row["seq"], _us(row.get("recorded_at")), row["event_id"], _TYPE_CODE[row["event_type"]],
+    return (row["seq"], _us(row.get("recorded_at")), _compact_id(row["event_id"]), _TYPE_CODE[row["event_type"]],
             _us(row["occurred_at"]), row.get("amount"), row["content"], extras if any(v is not None for v in extras)
             else None)
 
@@ -64,7 +78,7 @@ def events_frame(projects: list[tuple[str, list[list]]]) -> pl.DataFrame:
             columns["project_id"].append(project_id)
             columns["seq"].append(seq)
             columns["recorded_at"].append(recorded)
-            columns["event_id"].append(event_id)
+            columns["event_id"].append(_event_id(event_id))
             columns["event_type"].append(_TYPES[code])
             columns["occurred_at"].append(occurred)
             columns["amount"].append(amount)

@@ -22,7 +22,8 @@ import polars as pl
 
 from streams.core.fold import project_state
 from streams.core.log import accepted_events, settle
-from streams.core.summary import Result, View, fold_log, summary, summary_of
+from streams.core.clock import day_end
+from streams.core.summary import Result, View, fold_log, merge_summaries, negated, summary, summary_of, with_outcomes
 from streams.kafkaio.records import DLQ_SEQ
 from streams.worker import compact
 
@@ -42,12 +43,14 @@ class Partition:
     last_dead_letter: int = -1  # the highest position of the dead-letter topic applied
 
 
-@dataclass
+@dataclass(frozen=True)
 class Today:
-    """The maintained state of one CST day: one row per project, its partition and its outcome tallies."""
+    """The maintained state of one CST day: one row per project (with its partition and outcome
+    tallies), sorted by project, and the summary of those rows (rejections are counted apart)."""
 
     day: date
     frame: pl.DataFrame
+    doc: dict
 
 
 class ProjectStore:
@@ -57,6 +60,7 @@ class ProjectStore:
         self.partitions: dict[int, Partition] = {}
         self.dirty: dict[str, int] = {}  # project → partition: changed since today's state was folded
         self.version = 0  # bumped by every change; caches of other views are keyed by it
+        self.generation = 0  # bumped when partitions are taken away: a fold begun before is stale
         self.ready = False  # False until the first recovery has completed
         self.assigned: set[int] = set()  # the partitions the group gave this worker
         self.today: Today | None = None
@@ -105,8 +109,8 @@ class ProjectStore:
         for number in set(self.partitions) - partitions:
             del self.partitions[number]
         self.dirty = {p: n for p, n in self.dirty.items() if n in partitions}
-        if self.today is not None:
-            self.today.frame = self.today.frame.filter(pl.col("partition").is_in(list(partitions)))
+        self.today = None  # refolded whole at the next refresh, from what is left
+        self.generation += 1
         self.version += 1
 
     # ---- reading ---------------------------------------------------------------------------------
@@ -170,28 +174,47 @@ def fold_changed(projects: list[tuple[str, int, bytes]], cutoff: datetime) -> tu
     return rows, state
 
 
+def _tallies(frame: pl.DataFrame) -> dict[str, int]:
+    return {t: int(frame[t].sum() or 0) for t in _TALLIES} if frame.height else {}
+
+
+def refreshed(today: Today | None, day: date, projects: list[tuple[str, int, bytes]], everything: bool
+              ) -> tuple[Today, pl.DataFrame]:
+    """Today's state with the projects that changed folded again, and their project state (to publish).
+
+    The summary is kept up to date by taking the changed projects' old rows away and adding
+    their new ones (:func:`merge_summaries` of disjoint parts), so it never sums the whole
+    frame; a new day (or ``everything``) folds and sums it all. Pure: run it in a thread.
+    """
+    rows, state = fold_changed(projects, day_end(day))
+    view = View(day)
+    if today is None or everything or today.day != day:
+        frame = rows.sort("project_id")
+        return Today(day, frame, summary_of(view, _tallies(frame), frame)), state
+    changed = pl.col("project_id").is_in(rows["project_id"].implode())
+    old = today.frame.filter(changed)
+    frame = pl.concat([today.frame.filter(~changed), rows], how="vertical_relaxed").sort("project_id")
+    doc = merge_summaries([today.doc, summary_of(view, _tallies(rows), rows),
+                           negated(summary_of(view, _tallies(old), old))])
+    return Today(day, frame, doc), state
+
+
 def today_project(today: Today, project_id: str) -> dict | None:
-    """One project's state from today's maintained state (None when it has none)."""
-    rows = today.frame.filter((pl.col("project_id") == project_id) & pl.col("events").is_not_null())
-    if not rows.height:
+    """One project's state from today's maintained state (None when it has none): a binary search."""
+    ids = today.frame["project_id"]
+    at = ids.search_sorted(project_id)
+    if at >= len(ids) or ids[at] != project_id:
         return None
-    return rows.drop("partition", *_TALLIES).row(0, named=True)
+    row = today.frame.row(at, named=True)
+    if row["events"] is None:  # tallies only: every event of it occurs after today
+        return None
+    return {k: v for k, v in row.items() if k not in ("partition", *_TALLIES)}
 
 
-def today_summary(today: Today, rejected: Counter, view: View) -> dict:
-    """The summary of today's maintained state: tallies summed, rejections counted as they came."""
-    frame = today.frame
-    outcomes = {t: int(frame[t].sum() or 0) for t in _TALLIES} if frame.height else {}
-    return summary_of(view, {**outcomes, **rejected}, frame)
-
-
-def replace_rows(today: Today | None, day: date, rows: pl.DataFrame, everything: bool) -> Today:
-    """Today's state with the rows of the projects that changed replaced (all of it on a new day)."""
-    if today is None or everything:
-        return Today(day, rows)
-    kept = today.frame.filter(~pl.col("project_id").is_in(rows["project_id"].implode()))
-    return Today(day, pl.concat([kept, rows], how="vertical_relaxed"))
+def today_summary(today: Today, rejected: Counter) -> dict:
+    """Today's summary: the maintained one, with the rejections counted as they came."""
+    return with_outcomes(today.doc, rejected)
 
 
 __all__ = ["EVENT", "REJECTED", "Partition", "ProjectStore", "Today", "fold_changed", "fold_snapshot", "full_log",
-           "project_result", "replace_rows", "summary", "today_project", "today_summary"]
+           "project_result", "refreshed", "summary", "today_project", "today_summary"]

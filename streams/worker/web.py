@@ -76,7 +76,7 @@ class Views:
         self._ensure_ready()
         if _is_today(view):
             await self.app.refresh()
-            return today_summary(self.store.today, self.store.rejected(), view)
+            return today_summary(self.store.today, self.store.rejected())
         version = self.store.version
         cached = self.cache.get(view)
         if cached is None or cached[0] != version:
@@ -93,7 +93,7 @@ class Views:
         loop = asyncio.get_running_loop()
         if _is_today(view):  # from the maintained state, brought up to date first
             await self.app.refresh()
-            row = await loop.run_in_executor(None, today_project, self.store.today, project_id)
+            row = today_project(self.store.today, project_id)
         else:
             records = self.store.project(project_id)
             if records is None:
@@ -205,14 +205,27 @@ def add_pages(app, settings: WorkerSettings, store: ProjectStore) -> None:
         doc = await views.project(project_id, view)
         if doc is not None:
             return self.json(doc)
+        members = owners()
         partition = key_partition(project_id, settings.partitions)
-        owner = next((url for url, parts in owners().items() if partition in parts), None)
+        owner = next((url for url, parts in members.items() if partition in parts), None)
         if owner is None:
             raise NotWhole(f"partition {partition} has no owner right now")
-        if owner != own_url:
-            status, body = await peer(owner, request.path_qs, request)
-            return self.json(body, status=status)
+        # The owner of the key's partition first; then the others, for a producer that partitioned
+        # by another rule than Kafka's default (kcat's librdkafka, say).
+        others = [url for url in sorted(members) if url not in (owner, own_url)]
+        for url in ([owner] if owner != own_url else []) + others:
+            status, body = await peer(url, f"/parts/projects/{project_id}?{request.query_string}", request)
+            if status != 404:
+                return self.json(body, status=status)
         return self.json({"error": f"no project {project_id!r}"}, status=404)
+
+    @app.page("/parts/projects/{project_id}")
+    @guarded
+    async def project_part_page(self, request, project_id):
+        """One project's state if this worker holds it (for its peers; never forwarded)."""
+        doc = await views.project(project_id, view_of(request.query))
+        return self.json(doc if doc is not None else {"error": f"no project {project_id!r} here"},
+                         status=200 if doc is not None else 404)
 
     @app.page("/quality")
     @guarded

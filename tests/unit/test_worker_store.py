@@ -11,11 +11,11 @@ from polars.testing import assert_frame_equal
 
 from streams import synthetic
 from streams.core.log import log_frame, log_row
-from streams.core.summary import View, fold_log, merge_summaries, summary
+from streams.core.summary import View, fold_log, merge_summaries, negated, summary
 from streams.feeds import read_feed
 from streams.worker import compact
-from streams.worker.store import (EVENT, REJECTED, ProjectStore, fold_changed, fold_snapshot, project_result,
-                                  replace_rows, today_project, today_summary)
+from streams.worker.store import (EVENT, REJECTED, ProjectStore, fold_snapshot, project_result, refreshed,
+                                  today_project, today_summary)
 from streams.worker.web import key_partition
 
 RECEIVED = datetime(2025, 1, 10, tzinfo=timezone.utc)
@@ -74,21 +74,34 @@ def test_every_record_is_applied_once_however_often_it_arrives(rows):
     assert summary(fold_snapshot(*again.snapshot(), view)) == summary(fold_snapshot(*once.snapshot(), view))
 
 
+def changed_projects(store: ProjectStore) -> list:
+    changed = [(pid, n, store.partitions[n].projects[pid]) for pid, n in store.dirty.items()]
+    store.dirty.clear()
+    return changed
+
+
 def test_todays_state_kept_batch_by_batch_equals_a_full_fold(rows):
     view = View(date(2025, 1, 10))
     store, today = ProjectStore(), None
     for start in range(0, len(rows), 500):
         for row in rows[start:start + 500]:
             store.apply(partition_of(row), chunk_of([row]))
-        changed = [(pid, n, store.partitions[n].projects[pid]) for pid, n in store.dirty.items()]
-        store.dirty.clear()
-        fresh, _ = fold_changed(changed, view.cutoff)
-        today = replace_rows(today, view.as_of, fresh, everything=False)
+        today, _ = refreshed(today, view.as_of, changed_projects(store), everything=False)
     whole = fold_snapshot(*store.snapshot(), view)
-    assert today_summary(today, store.rejected(), view) == summary(whole)
-    kept = today.frame.sort("project_id").select("project_id", "pool", "investment_yuan")
+    assert today_summary(today, store.rejected()) == summary(whole)
+    kept = today.frame.select("project_id", "pool", "investment_yuan")
     expected = whole.state.sort("project_id").select("project_id", "pool", "investment_yuan")
     assert_frame_equal(kept, expected)
+
+
+def test_a_new_day_refolds_everything(rows):
+    store = stored(rows)
+    before, _ = refreshed(None, date(2023, 6, 30), changed_projects(store), everything=True)
+    after, _ = refreshed(before, date(2024, 12, 31), [(pid, n, blob) for n, part in store.partitions.items()
+                                                       for pid, blob in part.projects.items()], everything=True)
+    assert today_summary(after, store.rejected()) == summary(fold_snapshot(*store.snapshot(),
+                                                                              View(date(2024, 12, 31))))
+    assert after.doc["projects"]["total"] > before.doc["projects"]["total"]
 
 
 def test_the_parts_of_a_partitioned_log_add_up_to_the_whole(rows):
@@ -100,6 +113,7 @@ def test_the_parts_of_a_partitioned_log_add_up_to_the_whole(rows):
         parts.append(summary(fold_snapshot(projects, part.rejections, view)))
     assert len(parts) == PARTITIONS
     assert merge_summaries(parts) == summary(fold_log(_frame(rows), view))
+    assert merge_summaries([merge_summaries(parts), negated(parts[0])]) == merge_summaries(parts[1:])
     with pytest.raises(ValueError, match="different views"):
         merge_summaries([parts[0], {**parts[1], "as_of": "2023-12-31"}])
 
@@ -125,10 +139,17 @@ def test_a_worker_forgets_the_partitions_it_no_longer_owns(rows):
 def test_todays_project_answer_is_the_projects_own_fold(rows):
     view = View(date(2025, 1, 10))
     store = stored(rows)
-    fresh, _ = fold_changed([(pid, n, store.partitions[n].projects[pid]) for pid, n in store.dirty.items()],
-                            view.cutoff)
-    today = replace_rows(None, view.as_of, fresh, everything=True)
+    today, _ = refreshed(None, view.as_of, changed_projects(store), everything=True)
     for project_id in list(store.partitions[1].projects)[:5]:
         alone = project_result(store.project(project_id), project_id, view).state.row(0, named=True)
         assert today_project(today, project_id) == alone
     assert today_project(today, "NO-SUCH") is None
+    assert today_project(today, "") is None and today_project(today, "~~~") is None
+
+
+@pytest.mark.parametrize("event_id", ["0f8fad5b-d9cb-469f-a165-70867728950e", "0F8FAD5B-D9CB-469F-A165-70867728950E",
+                                      "0f8fad5bd9cb469fa16570867728950e", "evt-1", "{0f8fad5b-d9cb-469f-a165-70867728950e}"])
+def test_an_event_id_comes_back_exactly_as_written(rows, event_id):
+    row = {**next(r for r in rows if not r.get("reason")), "event_id": event_id}
+    decoded = compact.decode(compact.encode([compact.event_record(row)]))
+    assert compact.events_frame([(row["project_id"], decoded)])["event_id"].to_list() == [event_id]

@@ -3,15 +3,16 @@ and one global view across workers.
 
 Kafka Streams' interactive queries are the model: a key lookup (``/projects/{id}``) is
 answered by the instance that owns the key's partition, found from the group's assignment
-and forwarded there; a global query (``/summary``, ``/pools``) gathers every instance's
+and asked through ``/parts/projects/{id}`` (then every other peer, for a producer that
+partitioned by another rule); a global query (``/summary``, ``/pools``) gathers every instance's
 part (``/parts/summary``) and adds them up (:func:`streams.core.summary.merge_summaries`:
 a project lives in one partition, so every figure is additive). An answer is whole or it
 is not given: when the parts do not cover every partition exactly once (a rebalance, a
 restoring peer), the page answers 503 with ``Retry-After``.
 
-Today's summary comes from the maintained state (the projects that changed since the
-last fold are folded first, in a thread); any other view is folded from a snapshot of the
-store in a thread and cached per store version.
+Today's summary and projects come from the maintained state as last folded (every
+second, in a thread; a page never waits for a fold once there is one); any other view is
+folded from a snapshot of the store in a thread and cached per store version.
 """
 
 from __future__ import annotations
@@ -72,11 +73,22 @@ class Views:
         if not self.store.ready or self.app.rebalancing:
             raise NotWhole("this worker is rebalancing or restoring its store")
 
+    async def _today(self):
+        """Today's maintained state as last folded: never waits for a fold unless there is none yet.
+
+        The publish timer folds what changed every second; a page that finds changes not yet
+        folded starts that fold in the background, so an answer is at most one fold behind.
+        """
+        if self.store.today is None:
+            await self.app.refresh()
+        elif self.store.dirty:
+            self.app.refresh_soon()
+        return self.store.today
+
     async def summary(self, view: View) -> dict:
         self._ensure_ready()
         if _is_today(view):
-            await self.app.refresh()
-            return today_summary(self.store.today, self.store.rejected())
+            return today_summary(await self._today(), self.store.rejected())
         version = self.store.version
         cached = self.cache.get(view)
         if cached is None or cached[0] != version:
@@ -91,9 +103,8 @@ class Views:
     async def project(self, project_id: str, view: View) -> dict | None:
         self._ensure_ready()
         loop = asyncio.get_running_loop()
-        if _is_today(view):  # from the maintained state, brought up to date first
-            await self.app.refresh()
-            row = today_project(self.store.today, project_id)
+        if _is_today(view):  # from the maintained state
+            row = today_project(await self._today(), project_id)
         else:
             records = self.store.project(project_id)
             if records is None:

@@ -202,15 +202,6 @@ def create_app(settings: WorkerSettings) -> faust.App:
 
     app.refresh = refresh
 
-    def refresh_soon() -> None:
-        """Start a fold of what changed unless one is under way (a page's hint; it does not wait)."""
-        if not refreshing.locked():
-            task = asyncio.ensure_future(refresh())
-            task.add_done_callback(lambda t: t.cancelled() or t.exception() is None or log.error(
-                "folding today's state failed", exc_info=t.exception()))
-
-    app.refresh_soon = refresh_soon
-
     ticks = itertools.count(1)
 
     @app.timer(interval=settings.publish_interval_s)

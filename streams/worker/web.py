@@ -76,13 +76,12 @@ class Views:
     async def _today(self):
         """Today's maintained state as last folded: never waits for a fold unless there is none yet.
 
-        The publish timer folds what changed every second; a page that finds changes not yet
-        folded starts that fold in the background, so an answer is at most one fold behind.
+        The publish timer folds what changed every second, so an answer is at most about a second
+        behind what was consumed. (Pages starting folds of their own made a loaded worker fold
+        back to back and starve consumption.)
         """
         if self.store.today is None:
             await self.app.refresh()
-        elif self.store.dirty:
-            self.app.refresh_soon()
         return self.store.today
 
     async def summary(self, view: View) -> dict:

@@ -43,3 +43,28 @@ def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 60.0, max_poll_
                     del remaining[tp]
     finally:
         consumer.close()
+
+
+def read_range(bootstrap: str, topic: str, partition: int, start: int, end: int, *, timeout_s: float = 60.0
+               ) -> Iterator:
+    """The records of one partition from offset ``start`` up to (not including) ``end``. Commits nothing."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    from streams.kafkaio.security import client_config
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False, group_id=None,
+                             **client_config(), max_partition_fetch_bytes=32 * 1024 * 1024)
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        consumer.seek(tp, start)
+        while consumer.position(tp) < end:
+            batches = consumer.poll(timeout_ms=int(timeout_s * 1000))
+            if not batches:
+                raise TimeoutError(f"no records from {topic}:{partition} within {timeout_s:.0f} s at "
+                                   f"offset {consumer.position(tp)} of {end}")
+            for record in batches.get(tp, ()):
+                if record.offset < end:
+                    yield record
+    finally:
+        consumer.close()

@@ -40,12 +40,18 @@ def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
 
 def group_lag(bootstrap: str, group: str, topic: str) -> GroupLag:
     """How many records of ``topic`` the group has not committed yet."""
+    ends = end_offsets(bootstrap, topic)
+    done = committed_offsets(bootstrap, group, topic)
+    return GroupLag(group, topic, sum(done.get(p, 0) for p in ends), sum(ends.values()))
+
+
+def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    """The group's committed offset of each partition of ``topic`` (partitions it never committed left out)."""
     from kafka.admin import KafkaAdminClient
     from kafka.errors import CoordinatorNotAvailableError, GroupIdNotFoundError
 
     from streams.kafkaio.security import client_config
 
-    ends = end_offsets(bootstrap, topic)
     admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), **client_config())
     try:
         committed = admin.list_group_offsets(group).get(group, {})
@@ -54,5 +60,4 @@ def group_lag(bootstrap: str, group: str, topic: str) -> GroupLag:
         committed = {}  # the group has not committed (or even joined) yet
     finally:
         admin.close()
-    done = {tp.partition: meta.offset for tp, meta in committed.items() if tp.topic == topic and meta.offset >= 0}
-    return GroupLag(group, topic, sum(done.get(p, 0) for p in ends), sum(ends.values()))
+    return {tp.partition: meta.offset for tp, meta in committed.items() if tp.topic == topic and meta.offset >= 0}

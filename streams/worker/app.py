@@ -27,6 +27,8 @@ from faust.worker import Worker
 from streams.core.clock import today_cst
 from streams.core.log import log_row, rejected_row
 from streams.kafkaio import security
+from streams.kafkaio.consumer import read_range
+from streams.kafkaio.offsets import committed_offsets
 from streams.kafkaio.records import (arrival_seq, counts_as_received, dead_letter_headers, dead_letter_reason,
                                      dead_letter_seq, key_text, received_at, recorded_at_in)
 from streams.worker import compact
@@ -58,10 +60,37 @@ class CheckedLogTable(faust.Table):
     async def on_recovery_completed(self, active_tps, standby_tps) -> None:
         owned = {tp.partition for tp in active_tps}
         self.store.keep_only(owned)
+        await self.restore_missing(owned)
         self.store.assigned = owned
         self.store.ready = True
         log.info("store ready: partitions %s of %s restored", sorted(owned), self.changelog_topic_name)
         await super().on_recovery_completed(active_tps, standby_tps)
+
+
+_OFFSET_MASK = (1 << 40) - 1  # the offset bits of an arrival sequence
+
+
+def _checked(record) -> tuple[tuple, dict]:
+    """A record of the event topic checked by the one validator: its changelog entry and its log row."""
+    seq = arrival_seq(record.partition, record.offset)
+    row = log_row(seq, record.value or b"", received_at(record.timestamp), stamp_missing=True)
+    if row.get("reason"):
+        return (REJECTED, None, compact.rejection_record(row)), row
+    return (EVENT, row["project_id"], compact.event_record(row)), row
+
+
+def _checked_event(record) -> tuple:
+    return _checked(record)[0]
+
+
+def _counted_dead_letter(record) -> tuple | None:
+    """A dead letter ingest wrote, as a changelog entry; None for the worker's own (its topic record counts)."""
+    if not counts_as_received(record):
+        return None
+    reason, detail = dead_letter_reason(record)
+    row = rejected_row(dead_letter_seq(record.partition, record.offset), reason, detail,
+                       recorded_at_in(record.value or b""), key_text(record.key))
+    return (REJECTED, None, compact.rejection_record(row))
 
 
 def _release_freed_memory() -> None:
@@ -112,68 +141,95 @@ def create_app(settings: WorkerSettings) -> faust.App:
     app.store, app.settings = store, settings
     app.pending_states = {}  # project → its latest state document, until the state topic has it
 
-    def write(partition: int, chunk: list) -> None:
-        """One changelog record for a partition's share of a batch, then into the store."""
+    async def write(partition: int, chunk: list) -> asyncio.Future:
+        """One changelog record for a partition's share of a batch, then into the store; the delivery."""
         first = chunk[0][2][0]
-        table.send_changelog(partition, f"{partition}:{first}".encode(), compact.encode(chunk),
-                             key_serializer="raw", value_serializer="raw")
+        # Straight to the producer, not Faust's send_soon buffer: Faust's flush before a commit
+        # gives up on that buffer after 0.1 s, and a commit could then run ahead of the chunk.
+        delivery = await app.producer.send(table.changelog_topic_name, f"{partition}:{first}".encode(),
+                                           compact.encode(chunk), partition, None, None)
         store.apply(partition, chunk)
+        return delivery
 
-    async def acknowledge(stream, batch) -> None:
-        """Acknowledge a batch once it is in the store and its changelog records are on their way.
+    async def acknowledge(stream, batch, deliveries: list) -> None:
+        """Acknowledge a batch once it is in the store and Kafka has its changelog records and dead letters.
 
-        Only then may its offsets be committed (Faust flushes the producer before it commits):
-        a worker stopped or killed mid-batch reads the batch again, and the store skips what it has.
+        Only then may its offsets be committed: a worker stopped or killed mid-batch reads the
+        batch again, and the store skips what it has.
         """
+        await asyncio.gather(*deliveries)
         for event in batch:
             await stream.ack(event)
+
+    async def restore_missing(owned: set[int]) -> None:
+        """Records the group committed but the changelog lacks, read from the topics themselves.
+
+        A commit should never run ahead of the changelog (a batch is acknowledged only once its
+        chunks are in Kafka); if one did, those records are not lost: the topics are the source
+        of truth, and they are read again here before the worker answers or consumes.
+        """
+        loop = asyncio.get_running_loop()
+        for topic, watermark, entry in ((settings.topic, "last_seq", _checked_event),
+                                        (settings.dead_letter_topic, "last_dead_letter", _counted_dead_letter)):
+            committed = await loop.run_in_executor(None, committed_offsets, settings.bootstrap, settings.app_id,
+                                                   topic)
+            for partition in sorted(owned):
+                held = getattr(store.partitions.get(partition), watermark, -1)
+                start = (held & _OFFSET_MASK) + 1 if held >= 0 else 0
+                end = committed.get(partition, 0)
+                if end <= start:
+                    continue
+                records = await loop.run_in_executor(None, lambda: list(
+                    read_range(settings.bootstrap, topic, partition, start, end)))
+                chunk = [e for e in (entry(r) for r in records) if e is not None and
+                         store.fresh(partition, e[2][0])]
+                if chunk:  # (the worker's own dead letters are skipped: their topic records count)
+                    log.warning("%s:%d: the group committed offset %d but the changelog held up to %d: "
+                                "%d records read again from the topic", topic, partition, end, start - 1,
+                                len(chunk))
+                    await asyncio.gather(await write(partition, chunk))
+
+    table.restore_missing = restore_missing
 
     @app.agent(events)
     async def check_and_keep(stream):
         """Check each record with the one validator; keep it in its project's log, or dead-letter it."""
         async for batch in stream.noack_take(settings.batch_size, within=settings.batch_within_s):
             chunks: dict[int, list] = {}
+            deliveries = []
             for n, event in enumerate(batch, start=1):
-                if not n % 256:
+                if not n % 64:
                     await asyncio.sleep(0)  # let the web pages in: a batch takes tens of milliseconds to check
                 msg = event.message
-                seq = arrival_seq(msg.partition, msg.offset)
-                if not store.fresh(msg.partition, seq):
+                if not store.fresh(msg.partition, arrival_seq(msg.partition, msg.offset)):
                     continue  # already in the store (restored from the changelog after a crash)
-                row = log_row(seq, event.value or b"", received_at(msg.timestamp), stamp_missing=True)
+                entry, row = _checked(msg)
                 if row.get("reason"):
-                    await _dead_letter(msg, row)
-                    chunks.setdefault(msg.partition, []).append((REJECTED, None, compact.rejection_record(row)))
-                else:
-                    chunks.setdefault(msg.partition, []).append(
-                        (EVENT, row["project_id"], compact.event_record(row)))
-            for partition, chunk in chunks.items():
-                write(partition, chunk)
-            await acknowledge(stream, batch)
+                    deliveries.append(await _dead_letter(msg, row))
+                chunks.setdefault(msg.partition, []).append(entry)
+            deliveries += [await write(partition, chunk) for partition, chunk in chunks.items()]
+            await acknowledge(stream, batch, deliveries)
 
-    async def _dead_letter(msg, row: dict) -> None:
+    async def _dead_letter(msg, row: dict) -> asyncio.Future:
         origin = f"{settings.topic}:{msg.partition}:{msg.offset}"
         log.warning("%s dead-lettered to %s: %s (%s)", origin, settings.dead_letter_topic, row["reason"],
                     row["detail"])
-        await dead_letters.send(key=msg.key, value=msg.value,
-                                headers=dead_letter_headers(row["reason"], row["detail"], origin, "worker"))
+        return await app.producer.send(settings.dead_letter_topic, msg.key, msg.value, None, None,
+                                       dead_letter_headers(row["reason"], row["detail"], origin, "worker"))
 
     @app.agent(dead_letters)
     async def count_dead_letters(stream):
         """Records ingest rejected never reach the topic: count them as received, like replay does."""
         async for batch in stream.noack_take(settings.batch_size, within=settings.batch_within_s):
             chunks: dict[int, list] = {}
+            deliveries: list = []
             for event in batch:
                 msg = event.message
-                seq = dead_letter_seq(msg.partition, msg.offset)
-                if not counts_as_received(msg) or not store.fresh(msg.partition, seq):
-                    continue  # the worker's own dead letters are the topic's records, counted there
-                reason, detail = dead_letter_reason(msg)
-                row = rejected_row(seq, reason, detail, recorded_at_in(msg.value or b""), key_text(msg.key))
-                chunks.setdefault(msg.partition, []).append((REJECTED, None, compact.rejection_record(row)))
-            for partition, chunk in chunks.items():
-                write(partition, chunk)
-            await acknowledge(stream, batch)
+                entry = _counted_dead_letter(msg)
+                if entry is not None and store.fresh(msg.partition, entry[2][0]):
+                    chunks.setdefault(msg.partition, []).append(entry)
+            deliveries += [await write(partition, chunk) for partition, chunk in chunks.items()]
+            await acknowledge(stream, batch, deliveries)
 
     refreshing = asyncio.Lock()
 

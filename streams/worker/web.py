@@ -82,6 +82,8 @@ class Views:
         """
         if self.store.today is None:
             await self.app.refresh()
+        if self.store.today is None:  # partitions changed hands during that fold
+            raise NotWhole("today's state is being folded again after a rebalance")
         return self.store.today
 
     async def summary(self, view: View) -> dict:

@@ -71,11 +71,13 @@ def test_killed_mid_stream_the_worker_recovers_with_nothing_lost_or_counted_twic
                                                                                 workers):
     feed = tmp_path / "big.jsonl"
     synthetic.generate_file(feed, projects=6_000, seed=99)
-    worker = workers(bootstrap, topic, "first")
+    # Small batches: more commits to be killed between, and a worker slow enough to be caught mid-stream.
+    worker = workers(bootstrap, topic, "first", env={"FUNNEL_BATCH_SIZE": "50"})
     funnel("ingest", str(feed), "--topic", topic, bootstrap=bootstrap)
     expected = replayed(bootstrap, topic, "2024-12-31")
     total = expected["accounting"]["received"]
-    partial = worker.wait_for("/summary?as_of=2024-12-31", lambda d: d["accounting"]["received"] > total // 10)
+    # Today's summary is kept up to date, so polling it is cheap even while the worker is busy.
+    partial = worker.wait_for("/summary", lambda d: d["accounting"]["received"] > total // 10)
     worker.kill(signal.SIGKILL)
     assert partial["accounting"]["received"] < total, "killed too late to test recovery"
 
@@ -92,3 +94,27 @@ def test_the_worker_checks_its_aggregates(bootstrap, topic, tmp_path, workers, m
     funnel("ingest", str(feed), "--topic", topic, "--quality", "off", bootstrap=bootstrap)
     quality = worker.wait_for("/quality", lambda q: q["success"] is not None, timeout=180)
     assert quality["success"] is True and quality["failures"] == [] and quality["checked_at"]
+
+
+def test_records_the_group_committed_but_the_changelog_lacks_are_read_again(bootstrap, topic, tmp_path, workers):
+    """If a commit ever ran ahead of the changelog, the topics (the source of truth) fill the gap."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.structs import OffsetAndMetadata
+
+    from streams.kafkaio.offsets import end_offsets
+
+    feed = tmp_path / "seed.jsonl"
+    synthetic.generate_file(feed, projects=400, seed=17)
+    funnel("ingest", str(feed), "--topic", topic, bootstrap=bootstrap)
+    expected = replayed(bootstrap, topic, "2024-12-31")
+    group = f"ahead-{topic}"
+    committer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    try:  # the group "has consumed" everything, and its changelog holds nothing
+        for name in (topic, f"{topic}.dlq"):
+            committer.commit({TopicPartition(name, p): OffsetAndMetadata(end, "", -1)
+                              for p, end in end_offsets(bootstrap, name).items()})
+    finally:
+        committer.close()
+    worker = workers(bootstrap, topic, "ahead", app_id=group)
+    assert worker.wait_for("/summary?as_of=2024-12-31", lambda d: d == expected, timeout=120) == expected
+    assert "read again from the topic" in worker.log_path.read_text()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime
 
 import orjson
 import polars as pl
@@ -16,7 +16,6 @@ import polars as pl
 from streams.contract.acceptance import REASONS, Rejection, check_event, content_of, parse_json, upcast
 from streams.contract.events import EVENT_STAGE
 from streams.contract.schemas import parse_timestamp
-from streams.core.clock import CST, day_end  # noqa: F401  (day_end: re-exported for callers of the log)
 
 UTC_TIME = pl.Datetime("us", "UTC")
 DIMENSIONS: tuple[str, ...] = ("industry", "lead_industry", "zone", "axis", "town", "source_region", "channel",

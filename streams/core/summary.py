@@ -10,7 +10,8 @@ import polars as pl
 
 from streams.core.aggregates import flows, flows_wide, pools_at
 from streams.core.fold import project_state
-from streams.core.log import accepted_events, accounting_of, day_end, outcome_counts, settle
+from streams.core.clock import day_end
+from streams.core.log import accepted_events, accounting_of, outcome_counts, settle
 from streams.contract.events import STAGES
 
 

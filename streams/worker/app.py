@@ -177,6 +177,8 @@ def create_app(settings: WorkerSettings) -> faust.App:
                 held = getattr(store.partitions.get(partition), watermark, -1)
                 start = (held & _OFFSET_MASK) + 1 if held >= 0 else 0
                 end = committed.get(partition, 0)
+                log.info("%s:%d: the store holds up to offset %d; the group committed %d", topic, partition,
+                         start - 1, end)
                 if end <= start:
                     continue
                 records = await loop.run_in_executor(None, lambda: list(

@@ -7,15 +7,15 @@ Periods are calendar months, quarters and years in China Standard Time.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta
 
 import polars as pl
 
 from streams.contract.events import POOLS, STAGES
+from streams.core.clock import CST
 from streams.core.fold import project_state, reached
 
 TZ = "Asia/Shanghai"  # UTC+08:00 all year since 1991
-CST = timezone(timedelta(hours=8))
 PERIODS = {"month": "1mo", "quarter": "1q", "year": "1y"}
 
 

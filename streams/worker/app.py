@@ -138,7 +138,6 @@ def create_app(settings: WorkerSettings) -> faust.App:
                                            key_type=bytes, value_type=bytes,  # raw: chunks are msgpack
                                            help="Chunks of checked records, one per partition per batch."))
     table.store = store
-    app.store, app.settings = store, settings
     app.pending_states = {}  # project → its latest state document, until the state topic has it
 
     async def write(partition: int, chunk: list) -> asyncio.Future:

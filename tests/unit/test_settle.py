@@ -11,6 +11,7 @@ from streams.core.clock import CST
 from streams.core.log import log_frame, log_row, settle
 from streams.core.summary import summary
 from tests.unit.history import RECEIVED, ev, fold
+from tests.unit.test_acceptance import planned  # the one valid event the contract tests vary
 
 
 def test_accounting_identity_and_first_received_wins():
@@ -50,14 +51,6 @@ def test_summary_has_the_domain_shape():
 
 
 # ---- the settle rule itself, on given logs (streams.core.log.settle) -----------------------------
-
-def planned(**over) -> dict:
-    event = {"event_id": "e-1", "event_type": "project_planned", "schema_version": 2, "project_id": "P-1",
-             "occurred_at": "2023-03-01T09:30:00+08:00", "recorded_at": "2023-03-02T10:00:00+08:00",
-             "name": "杉杉奥特莱斯", "industry": "现代商贸", "lead_industry": True, "investment_yuan": 2_000_000_000}
-    event.update(over)
-    return {k: v for k, v in event.items() if v is not ...}
-
 
 def given(*records: dict | bytes, seqs: list[int] | None = None) -> pl.DataFrame:
     """The log of these records, received in this order (or with these arrival numbers)."""

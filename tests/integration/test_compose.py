@@ -438,7 +438,7 @@ def check_topics(service: Service) -> None:
 
 
 def check_worker(service: Service) -> None:
-    from streams.cli import worker
+    from streams.cli.worker import worker
 
     default = next(p.default for p in worker.params if p.name == "web_port")
     container_port(service, "--web-port", "FUNNEL_WEB_PORT", default)

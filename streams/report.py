@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import os
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -49,19 +50,69 @@ def to_html(nb) -> str:
     return body
 
 
-def build(out: Path, source: str | None = None, as_of: str | None = None) -> Path:
-    """Execute all notebooks on one data set; write ``out/<notebook>.html`` and ``out/index.html``."""
+def nothing_to_report(summary: dict) -> bool:
+    """No project in the data set (an empty log, only rejected records, or none yet at the as-of date)."""
+    return summary["projects"]["total"] == 0
+
+
+@dataclass
+class Built:
+    index: Path  #: ``out/index.html``
+    summary: dict  #: the data set's summary
+    pages: list[Path] = field(default_factory=list)  #: one HTML page per notebook (none when nothing to report)
+
+    @property
+    def empty(self) -> bool:
+        return nothing_to_report(self.summary)
+
+
+def build(out: Path, source: str | None = None, as_of: str | None = None) -> Built:
+    """Execute all notebooks on one data set; write ``out/<notebook>.html`` and ``out/index.html``.
+
+    With no project to report (see ``nothing_to_report``) no notebook runs (they would fail on
+    missing tables): ``index.html`` says the log is empty, with its accounting.
+    """
     out.mkdir(parents=True, exist_ok=True)
     data_dir = prepare_data(out, source, as_of).resolve()
+    summary = json.loads((data_dir / "summary.json").read_text(encoding="utf-8"))
+    if nothing_to_report(summary):
+        for path in notebooks():  # pages of an earlier report would not describe this data set
+            (out / f"{path.stem}.html").unlink(missing_ok=True)
+        (out / "index.html").write_text(_empty_index(summary, str(data_dir)), encoding="utf-8")
+        return Built(out / "index.html", summary)
     pages = []
     for path in notebooks():
         nb = run_notebook(path, data_dir)
         (out / f"{path.stem}.html").write_text(to_html(nb), encoding="utf-8")
         title = next((c.source.splitlines()[0].lstrip("# ") for c in nb.cells if c.cell_type == "markdown"), path.stem)
         pages.append((f"{path.stem}.html", title))
-    summary = json.loads((data_dir / "summary.json").read_text(encoding="utf-8"))
     (out / "index.html").write_text(_index(pages, summary, str(data_dir)), encoding="utf-8")
-    return out / "index.html"
+    return Built(out / "index.html", summary, [out / href for href, _ in pages])
+
+
+_TITLE = "二七区招商项目四库报告 · Erqi investment funnel report"
+_STYLE = """<style>body{font-family:"WenQuanYi Micro Hei","Noto Sans CJK SC",sans-serif;margin:2em;max-width:960px}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}</style>"""
+
+
+def _empty_index(summary: dict, source: str) -> str:
+    acc = summary["accounting"]
+    rejected = "".join(f"<tr><td>rejected: {html.escape(r)}</td><td>{n:,}</td></tr>"
+                       for r, n in acc["rejected"].items())
+    made = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return f"""<!doctype html><html lang="zh"><head><meta charset="utf-8">
+<title>{_TITLE}</title>
+{_STYLE}</head>
+<body><h1>{_TITLE}</h1>
+<p>As of {summary['as_of']} · known at {summary['known_at'] or 'now'} · data: {html.escape(source)} · made {made}</p>
+<h2 id="nothing-to-report">Nothing to report · 暂无可报告的项目</h2>
+<p>The log has no project as of {summary['as_of']}: {acc['received']:,} records received, {acc['accepted']:,} accepted.
+No notebook was run. Ingest a feed (<code>funnel ingest FILE</code>) or choose another source or date
+(<code>funnel report --source DIR|FILE --as-of YYYY-MM-DD</code>).</p>
+<p>截至 {summary['as_of']}，日志中没有任何项目（收到 {acc['received']:,} 条记录，接受 {acc['accepted']:,} 条）。</p>
+<table><tr><td>received</td><td>{acc['received']:,}</td></tr><tr><td>accepted</td><td>{acc['accepted']:,}</td></tr>
+<tr><td>duplicates</td><td>{acc['duplicates']:,}</td></tr>{rejected}</table></body></html>
+"""
 
 
 def _index(pages: list[tuple[str, str]], summary: dict, source: str) -> str:
@@ -72,10 +123,9 @@ def _index(pages: list[tuple[str, str]], summary: dict, source: str) -> str:
     links = "".join(f'<li><a href="{href}">{html.escape(title)}</a></li>' for href, title in pages)
     made = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return f"""<!doctype html><html lang="zh"><head><meta charset="utf-8">
-<title>二七区招商项目四库报告 · Erqi investment funnel report</title>
-<style>body{{font-family:"WenQuanYi Micro Hei","Noto Sans CJK SC",sans-serif;margin:2em;max-width:960px}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}</style></head>
-<body><h1>二七区招商项目四库报告 · Erqi investment funnel report</h1>
+<title>{_TITLE}</title>
+{_STYLE}</head>
+<body><h1>{_TITLE}</h1>
 <p>As of {summary['as_of']} · known at {summary['known_at'] or 'now'} · {summary['projects']['total']:,} projects
  · data: {html.escape(source)} · made {made}</p>
 <h2>Stage flows by year · 各阶段年度流量</h2>

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from streams.cli.app import REPO, main
+from streams.cli.app import REPO, log_failure, main
 
 
 @main.command()
@@ -15,11 +15,31 @@ from streams.cli.app import REPO, main
 @click.option("--source", help="A replay output directory or a feed file; default: replay the topic.")
 @click.option("--as-of", help="Business date for a fresh replay (YYYY-MM-DD); default today.")
 def report(out: Path, source: str | None, as_of: str | None) -> None:
-    """Execute every notebook headless on one data set; write one HTML page each and an index."""
+    """Execute every notebook headless on one data set; write one HTML page each and an index.
+
+    With no project in the data set (an empty topic, say) no notebook runs: the index says so.
+    """
+    import os
+
+    from kafka.errors import KafkaError
+
+    from streams import config
     from streams.report import build
 
-    index = build(out, source, as_of)
-    click.echo(index)
+    try:
+        built = build(out, source, as_of)
+    except (LookupError, TimeoutError, KafkaError) as e:  # the topic could not be read
+        from streams.kafkaio.security import explain
+
+        bootstrap = config.bootstrap_servers()
+        log_failure(f"report: replay of the topic at {bootstrap}", e)
+        raise click.ClickException(explain(e, bootstrap) if isinstance(e, KafkaError) else str(e)) from e
+    if built.empty:
+        acc = built.summary["accounting"]
+        click.echo(f"nothing to report: no project as of {built.summary['as_of']} in "
+                   f"{source or 'topic ' + os.environ.get('FUNNEL_TOPIC', config.DEFAULT_TOPIC)} ({acc['received']:,} records received, "
+                   f"{acc['accepted']:,} accepted); {built.index} says so", err=True)
+    click.echo(built.index)
 
 
 @main.command()

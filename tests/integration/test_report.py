@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import sys
 
 import pytest
 
@@ -78,3 +80,36 @@ def test_in_jupyterlab_the_charts_are_interactive_widgets(report, monkeypatch):
     NotebookClient(nb, timeout=300, kernel_name="python3").execute()
     mimes = {m for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) for m in o.get("data", {})}
     assert "application/vnd.jupyter.widget-view+json" in mimes
+
+
+def report_of_topic(bootstrap: str, topic: str, out) -> subprocess.CompletedProcess:
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "FUNNEL_TOPIC": topic}
+    return subprocess.run([sys.executable, "-m", "streams.cli", "report", "--out", str(out), "--as-of", "2024-12-31"],
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_an_empty_topic_gives_a_report_that_says_so(bootstrap, topic, tmp_path):
+    out = tmp_path / "report"
+    (out).mkdir()
+    (out / "02_conversion.html").write_text("an earlier report's page")  # must not survive beside the new index
+    done = report_of_topic(bootstrap, topic, out)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(out / "index.html")
+    assert f"nothing to report: no project as of 2024-12-31 in topic {topic} (0 records received, 0 accepted)" \
+        in done.stderr
+    assert "Traceback" not in done.stderr and "KeyError" not in done.stderr
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert 'id="nothing-to-report"' in index and "0 records received, 0 accepted" in index
+    assert sorted(p.name for p in out.glob("*.html")) == ["index.html"]
+
+
+def test_a_topic_of_rejected_records_only_reports_their_accounting(bootstrap, topic, tmp_path):
+    feed = tmp_path / "bad.jsonl"
+    feed.write_text('not json\n{"event_type": "project_planned"}\n', encoding="utf-8")
+    funnel("ingest", str(feed), "--topic", topic, bootstrap=bootstrap, check=False)
+    out = tmp_path / "report"
+    done = report_of_topic(bootstrap, topic, out)
+    assert done.returncode == 0, done.stderr
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "2 records received, 0 accepted" in index
+    assert "<td>rejected: malformed</td><td>1</td>" in index and "<td>rejected: schema</td><td>1</td>" in index

@@ -42,11 +42,23 @@ def report(out: Path, source: str | None, as_of: str | None) -> None:
     click.echo(built.index)
 
 
+def lab_command(port: int) -> list[str]:
+    """The JupyterLab command line; as root (the usual case in a container) with ``--allow-root``,
+    without which JupyterLab refuses to start."""
+    import os
+
+    args = [sys.executable, "-m", "jupyter", "lab", f"--port={port}", "--no-browser",
+            f"--notebook-dir={REPO / 'notebooks'}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.append("--allow-root")
+    return args
+
+
 @main.command()
 @click.option("--port", default=8888, show_default=True)
 def lab(port: int) -> None:
     """Open JupyterLab on the notebooks with the project's kernel."""
     import os
 
-    os.execvp(sys.executable, [sys.executable, "-m", "jupyter", "lab", f"--port={port}", "--no-browser",
-                               f"--notebook-dir={REPO / 'notebooks'}"])
+    args = lab_command(port)
+    os.execvp(args[0], args)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from streams.contract.events import (
-    AXES, CHANNELS, INDUSTRIES, SOURCE_REGIONS, STAGE_EVENT, YUAN_PER_WAN, YUAN_PER_YI, ZONES,
+    AXES, CHANNELS, EVENT_STAGE, INDUSTRIES, SOURCE_REGIONS, STAGE_EVENT, STAGES, YUAN_PER_WAN, YUAN_PER_YI, ZONES,
 )
 
 CST = timezone(timedelta(hours=8))
@@ -38,7 +38,9 @@ HORIZON = datetime(2024, 12, 31, 18, 0, tzinfo=CST)
 ADVANCE = {1: (0.86, 20, 110), 2: (0.60, 45, 200), 3: (0.85, 30, 150), 4: (0.60, 150, 450), 5: (0.75, 15, 90)}
 CSV_FIELDS = ("event_id", "event_type", "schema_version", "project_id", "occurred_at", "recorded_at", "source",
               "name", "industry", "lead_industry", "zone", "axis", "town", "source_region", "channel",
-              "department", "leader", "investor", "reason", "investment_yuan", "investment_wan")
+              "department", "leader", "investor", "reason", "investment_yuan", "investment_wan", "milestone", "due")
+#: Share of stage advances after which the bureau plans the next milestone's date (§6), and of plans revised later.
+PLAN_SHARE, REPLAN_SHARE = 0.4, 0.15
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class Generator:
 
     def __init__(self, seed: int, faults: Faults = Faults()):
         self.rng = random.Random(seed)
+        self.plans_rng = random.Random(seed + 1)  # its own stream: plans leave the other events as they were
         self.faults = faults
 
     def _uuid(self) -> str:
@@ -192,7 +195,28 @@ class Generator:
             if at_re < HORIZON:
                 events.append(self._event(pid, "project_reassigned", at_re, source,
                                           leader=r.choice(LEADERS), department=r.choice(DEPARTMENTS)))
-        return events
+        return events + self._plans(pid, events)
+
+    def _plans(self, pid: str, events: list[dict]) -> list[dict]:
+        """The bureau's milestone plans (§6): after an advance, a due date for the next stage, often optimistic."""
+        r, plans = self.plans_rng, []
+        for event in events:
+            stage = EVENT_STAGE.get(event["event_type"])
+            if stage is None or stage >= 6 or r.random() >= PLAN_SHARE:
+                continue
+            reached = datetime.fromisoformat(event["occurred_at"])
+            _, low, high = ADVANCE[stage]
+            due = reached + timedelta(days=round(r.uniform(low, high) * r.uniform(0.5, 1.1)))
+            for _ in range(2 if r.random() < REPLAN_SHARE else 1):  # a later plan replaces the earlier one
+                at = reached + timedelta(days=r.randint(1, 20), hours=r.randint(0, 8))
+                if at >= HORIZON:
+                    break
+                plans.append({"event_id": str(uuid.UUID(int=r.getrandbits(128), version=4)),
+                              "event_type": "milestone_planned", "schema_version": 2, "project_id": pid,
+                              "occurred_at": _iso(at), "source": "区投资促进中心",
+                              "milestone": STAGES[stage], "due": due.date().isoformat()})
+                reached, due = at, due + timedelta(days=r.randint(30, 120))
+        return plans
 
     # ---- the feed around the events -------------------------------------------------------------
 
@@ -231,7 +255,8 @@ class Generator:
         r, f = self.rng, self.faults
         for event in events:
             recorded = self._recorded(event)
-            record = {**(self._as_legacy(event) if legacy else event), "recorded_at": _iso(recorded)}
+            old = legacy and event["event_type"] != "milestone_planned"  # plans come from the bureau, in version 2
+            record = {**(self._as_legacy(event) if old else event), "recorded_at": _iso(recorded)}
             if r.random() < f.malformed:
                 yield recorded, self._malformed(record)
                 continue

@@ -17,7 +17,7 @@ from typing import Any
 import fastjsonschema
 import orjson
 
-from streams.contract.events import EVENT_TYPES, SCHEMA_VERSIONS, YUAN_PER_WAN
+from streams.contract.events import EVENT_TYPES, INTRODUCED_IN, SCHEMA_VERSIONS, YUAN_PER_WAN
 from streams.contract.schemas import parse_timestamp, validator_for
 
 #: The reasons, in the order they are checked.
@@ -118,6 +118,10 @@ def check_event(event: dict, received_at: datetime) -> dict | Rejection:
     event_type = event.get("event_type")
     if isinstance(event_type, str) and event_type not in EVENT_TYPES:
         return Rejection("unknown_event_type", f"event_type {event_type!r} is not a known type")
+    if isinstance(event_type, str) and _is_int(version) and version < INTRODUCED_IN.get(event_type, 0):
+        return Rejection("unknown_event_type",
+                         f"event_type {event_type!r} is not a type of schema_version {version} "
+                         f"(it needs {INTRODUCED_IN[event_type]})")
     if not _is_int(version):
         detail = "schema_version is missing" if version is None else "schema_version must be an integer"
         return Rejection("schema", detail)

@@ -19,8 +19,13 @@ EVENT_STAGE: dict[str, int | None] = {
     "project_dropped": None,
     "investment_revised": None,
     "project_reassigned": None,
+    "milestone_planned": None,
 }
 EVENT_TYPES: frozenset[str] = frozenset(EVENT_STAGE)
+#: Event types newer than schema version 1: a v1 record of such a type is ``unknown_event_type`` (§6).
+INTRODUCED_IN: dict[str, int] = {"milestone_planned": 2}
+#: The stages a ``milestone_planned`` event may plan (§6): every stage after planning.
+MILESTONES: tuple[str, ...] = STAGES[1:]
 STAGE_EVENT: dict[int, str] = {s: t for t, s in EVENT_STAGE.items() if s is not None}
 
 #: The four managed pools plus dropped; stage number -> pool.

@@ -7,7 +7,7 @@ Cross-file ``$ref``s are inlined here so the compiled validator needs no resolve
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Callable
@@ -41,8 +41,19 @@ def _parse_timestamp(value: str) -> datetime | None:
     return ts if ts.tzinfo is not None and ts.utcoffset() is not None else None
 
 
+def parse_calendar_date(value: str) -> date | None:
+    """A calendar date written ``YYYY-MM-DD``, or None."""
+    if not isinstance(value, str) or len(value) != 10 or value[4] != "-" or value[7] != "-":
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 FORMATS: dict[str, Callable[[Any], bool]] = {
     "iso-datetime-with-offset": lambda v: parse_timestamp(v) is not None,
+    "calendar-date": lambda v: parse_calendar_date(v) is not None,
 }
 
 

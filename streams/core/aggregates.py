@@ -7,13 +7,14 @@ Periods are calendar months, quarters and years in China Standard Time.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 
 import polars as pl
 
 from streams.contract.events import POOLS, STAGES
 from streams.core.clock import CST
-from streams.core.fold import project_state, reached
+from streams.core.fold import project_state, reached, with_colour
 
 TZ = "Asia/Shanghai"  # UTC+08:00 all year since 1991
 PERIODS = {"month": "1mo", "quarter": "1q", "year": "1y"}
@@ -184,20 +185,24 @@ def month_ends(first: datetime, cutoff: datetime) -> list[datetime]:
             return ends
 
 
-def pools_over_time(events: pl.DataFrame | pl.LazyFrame, cutoff: datetime, by: str | None = None) -> pl.DataFrame:
-    """Pools at the end of every month up to the cut-off (the last month ends at the cut-off).
+def month_end_states(events: pl.DataFrame | pl.LazyFrame, cutoff: datetime, by: str | None = None
+                     ) -> Iterator[tuple[str, datetime, pl.DataFrame]]:
+    """(month label, its exclusive end, every project's state then) for each month up to the cut-off
+    (the last month ends at the cut-off).
 
-    A project's pool changes only with its own events, so each month re-folds just the
-    projects that had events in it, with the one fold, and carries the others over.
+    A project's state changes only with its own events, so each month re-folds just the
+    projects that had events in it, with the one fold, and carries the others over; the
+    colour, which also changes with the calendar, is judged again at every month end.
     """
-    columns = ["project_id", "occurred_at", "seq", "stage", "event_type", "amount"]
-    events = events.lazy().select(columns + ([by] if by and by not in columns else [])).sort("occurred_at").collect()
+    columns = ["project_id", "occurred_at", "seq", "stage", "event_type", "amount", "milestone", "due"]
+    events = events.lazy()
+    names = events.collect_schema().names()
+    columns = [c for c in columns if c in names] + ([by] if by and by not in columns else [])
+    events = events.select(columns).sort("occurred_at").collect()
     if events.is_empty():
-        return pl.DataFrame(schema={"month": pl.Utf8, "pool": pl.Utf8, **({by: pl.Utf8} if by else {}),
-                                    "count": pl.Int64, "investment_yuan": pl.Int64})
-    current = pl.DataFrame(schema={"project_id": pl.Utf8, "pool": pl.Utf8, "investment_yuan": pl.Int64,
-                                   **({by: events.schema[by]} if by else {})})
-    frames, done = [], 0
+        return
+    current: pl.DataFrame | None = None
+    done = 0
     for end in month_ends(events["occurred_at"].min(), cutoff):
         # sorted by occurred_at: the events before ``end`` are a prefix, this month's its tail
         upto = events["occurred_at"].search_sorted(end, side="left")
@@ -205,11 +210,60 @@ def pools_over_time(events: pl.DataFrame | pl.LazyFrame, cutoff: datetime, by: s
         done = upto
         if active.height:
             changed = project_state(events.head(upto).join(active, on="project_id", how="semi"), end)
-            changed = changed.select(current.columns)
-            current = pl.concat([current.join(active, on="project_id", how="anti"), changed])
+            current = changed if current is None else pl.concat(
+                [current.join(active, on="project_id", how="anti"), changed.select(current.columns)])
+        if current is None:
+            continue
         label = (end - timedelta(microseconds=1)).astimezone(CST).strftime("%Y-%m")
-        frames.append(pools_at(current, by).select(pl.lit(label).alias("month"), pl.all()))
+        yield label, end, with_colour(current, end)
+
+
+_POOLS_OVER_TIME = {"month": pl.Utf8, "pool": pl.Utf8, "count": pl.Int64, "investment_yuan": pl.Int64}
+_COLOURS_OVER_TIME = {"month": pl.Utf8, "project_id": pl.Utf8, "colour": pl.Utf8, "days_late": pl.Int64,
+                      "months_in_colour": pl.UInt32}
+
+
+def pools_over_time(events: pl.DataFrame | pl.LazyFrame, cutoff: datetime, by: str | None = None) -> pl.DataFrame:
+    """Pools at the end of every month up to the cut-off (the last month ends at the cut-off)."""
+    frames = [pools_at(state, by).select(pl.lit(label).alias("month"), pl.all())
+              for label, _, state in month_end_states(events, cutoff, by)]
+    if not frames:
+        return pl.DataFrame(schema={"month": pl.Utf8, "pool": pl.Utf8, **({by: pl.Utf8} if by else {}),
+                                    "count": pl.Int64, "investment_yuan": pl.Int64})
     return pl.concat(frames)
+
+
+def over_time(events: pl.DataFrame | pl.LazyFrame, cutoff: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`pools_over_time` and :func:`supervision_over_time` from one pass over the months."""
+    pools, colours = [], []
+    for label, _, state in month_end_states(events, cutoff):
+        pools.append(pools_at(state).select(pl.lit(label).alias("month"), pl.all()))
+        colours.append(_coloured(state, label))
+    if not pools:
+        return pl.DataFrame(schema=_POOLS_OVER_TIME), pl.DataFrame(schema=_COLOURS_OVER_TIME)
+    return pl.concat(pools), _with_streaks(pl.concat(colours))
+
+
+def supervision_over_time(events: pl.DataFrame | pl.LazyFrame, cutoff: datetime) -> pl.DataFrame:
+    """Every coloured project's colour at every month end (§6), and for how many month ends running
+    it has had that colour: "red three months running" is ``colour == "red"`` and ``months_in_colour >= 3``."""
+    return over_time(events, cutoff)[1]
+
+
+def _coloured(state: pl.DataFrame, label: str) -> pl.DataFrame:
+    return state.filter(pl.col("colour").is_not_null()).select(
+        month=pl.lit(label), project_id="project_id", colour="colour", days_late=pl.col("days_late").cast(pl.Int64))
+
+
+def _with_streaks(colours: pl.DataFrame) -> pl.DataFrame:
+    index = pl.col("month").str.slice(0, 4).cast(pl.Int32) * 12 + pl.col("month").str.slice(5, 2).cast(pl.Int32)
+    frame = colours.sort("project_id", "month").with_columns(_i=index)
+    # a new run starts where the colour changes or a month end was skipped (e.g. dropped, then revived)
+    starts = ((pl.col("colour") != pl.col("colour").shift()) | (pl.col("_i") - pl.col("_i").shift() != 1)
+              ).fill_null(True).over("project_id")
+    frame = frame.with_columns(_run=starts.cum_sum().over("project_id"))
+    return (frame.with_columns(months_in_colour=pl.int_range(1, pl.len() + 1).over("project_id", "_run").cast(pl.UInt32))
+            .drop("_i", "_run").sort("month", "project_id"))
 
 
 def arrival_lags(settled: pl.DataFrame, late_days: int = 30) -> pl.DataFrame:

@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import polars as pl
 
-from streams.contract.events import STAGE_POOL, STAGES
+from streams.contract.events import MILESTONES, STAGE_POOL, STAGES
+from streams.core.clock import CST
 from streams.core.log import DIMENSIONS
 
-#: Supervision colours by days since the latest stage advance: (colour, at most this many days).
-DEFAULT_COLOURS: tuple[tuple[str, int], ...] = (("green", 90), ("blue", 180), ("yellow", 365))
+
+@dataclass(frozen=True)
+class ColourRules:
+    """The thresholds of the supervision colours (红黄蓝绿), DOMAIN.md §4 and §6.
+
+    ``dwell``: without an open milestone, (colour, at most this many days since the latest
+    stage advance), else red. With one, by ``late`` = days from its due date to the as-of date:
+    red above ``red_late``, yellow above 0, blue from ``-blue_ahead`` to 0, else green.
+    """
+
+    dwell: tuple[tuple[str, int], ...] = (("green", 90), ("blue", 180), ("yellow", 365))
+    red_late: int = 90
+    blue_ahead: int = 30
+
+
+DEFAULT_COLOURS = ColourRules()
 
 _is = pl.col("event_type").__eq__
 #: What the fold reads; a frame with only the first six columns folds too (no dimensions).
 FOLD_COLUMNS = ("project_id", "occurred_at", "seq", "stage", "event_type", "amount", "name", *DIMENSIONS,
-                "drop_reason")
+                "drop_reason", "milestone", "due")
+
+
+def planned(milestone: str) -> str:
+    """The column holding the due date of the latest plan for ``milestone`` (§6)."""
+    return f"plan_{milestone}"
 
 
 def reached(stage: str) -> str:
@@ -40,6 +61,9 @@ def _per_event(names: list[str]) -> list[pl.Expr]:
     for column in ("name", *DIMENSIONS, "drop_reason"):
         if column in names:
             cols.append(pl.when(_carries(column)).then(pl.col(column)).alias(f"_{column}"))
+    if "due" in names:
+        cols += [pl.when(_is("milestone_planned") & (pl.col("milestone") == m)).then(pl.col("due")).alias(f"_plan_{m}")
+                 for m in MILESTONES]
     return cols
 
 
@@ -68,6 +92,8 @@ def _state_aggregates(names: list[str]) -> list[pl.Expr]:
     ]
     out += [pl.col(f"_{c}").last(ignore_nulls=True).alias(c) for c in ("name", *DIMENSIONS, "drop_reason")
             if c in names]
+    if "due" in names:  # a later plan for the same milestone replaces the earlier one
+        out += [pl.col(f"_plan_{m}").last(ignore_nulls=True).alias(planned(m)) for m in MILESTONES]
     return out + [pl.len().alias("events")]
 
 
@@ -79,7 +105,7 @@ def _started_yuan(ev: pl.DataFrame, state: pl.DataFrame) -> pl.DataFrame:
             .group_by("project_id").agg(started_yuan=pl.col("amount").last(ignore_nulls=True)).collect())
 
 
-def project_state(events: pl.DataFrame | pl.LazyFrame, cutoff: datetime, colours: tuple[tuple[str, int], ...] = DEFAULT_COLOURS
+def project_state(events: pl.DataFrame | pl.LazyFrame, cutoff: datetime, colours: ColourRules = DEFAULT_COLOURS
                   ) -> pl.DataFrame:
     """One row per project with accepted events occurring before ``cutoff`` (the exclusive end of T)."""
     events = events.lazy()
@@ -95,7 +121,7 @@ def project_state(events: pl.DataFrame | pl.LazyFrame, cutoff: datetime, colours
     return _derive(state.select(order), cutoff, colours)
 
 
-def _derive(state: pl.DataFrame, cutoff: datetime, colours) -> pl.DataFrame:
+def _derive(state: pl.DataFrame, cutoff: datetime, colours: ColourRules) -> pl.DataFrame:
     last_advance = pl.coalesce([pl.when(pl.col("stage") == n).then(pl.col(reached(s)))
                                 for n, s in enumerate(STAGES, start=1)])
     dropped = pl.col("last_drop_at").is_not_null() & (
@@ -111,10 +137,36 @@ def _derive(state: pl.DataFrame, cutoff: datetime, colours) -> pl.DataFrame:
         in_pools=~pl.col("orphan") & pl.col(reached("planned")).is_not_null(),
     ).with_columns(
         pool=pl.when(~pl.col("in_pools")).then(None).when(pl.col("dropped")).then(pl.lit("dropped")).otherwise(pool),
-        days_since_advance=(pl.lit(cutoff) - pl.col("last_advance_at")).dt.total_days(),
     )
-    colour = pl.lit("red")
-    for name, days in reversed(colours):
-        colour = pl.when(pl.col("days_since_advance") <= days).then(pl.lit(name)).otherwise(colour)
+    return with_colour(state.drop("has_planned"), cutoff, colours)
+
+
+def _open_plans(state: pl.DataFrame) -> list[pl.Expr]:
+    """Per milestone, its due date while it is planned and not yet reached (an open milestone, §6)."""
+    if planned(MILESTONES[0]) not in state.columns:
+        return []
+    return [pl.when(pl.col(reached(m)).is_null()).then(pl.col(planned(m))) for m in MILESTONES]
+
+
+def with_colour(state: pl.DataFrame, cutoff: datetime, colours: ColourRules = DEFAULT_COLOURS) -> pl.DataFrame:
+    """Each project's supervision colour at the cut-off (§4, §6), with what it was judged on.
+
+    Depends on the cut-off as well as the state, so a state carried over from an earlier
+    month (as :func:`streams.core.aggregates.month_end_states` does) is coloured again.
+    """
+    as_of_day = (cutoff - timedelta(microseconds=1)).astimezone(CST).date()
+    open_plans = _open_plans(state)
+    next_due = pl.min_horizontal(open_plans) if open_plans else pl.lit(None, pl.Date)
+    state = state.with_columns(
+        days_since_advance=(pl.lit(cutoff) - pl.col("last_advance_at")).dt.total_days(),
+        next_due=next_due,
+    ).with_columns(days_late=(pl.lit(as_of_day) - pl.col("next_due")).dt.total_days())
+    by_dwell = pl.lit("red")
+    for name, days in reversed(colours.dwell):
+        by_dwell = pl.when(pl.col("days_since_advance") <= days).then(pl.lit(name)).otherwise(by_dwell)
+    late = pl.col("days_late")
+    by_plan = (pl.when(late > colours.red_late).then(pl.lit("red")).when(late > 0).then(pl.lit("yellow"))
+               .when(late >= -colours.blue_ahead).then(pl.lit("blue")).otherwise(pl.lit("green")))
+    colour = pl.when(pl.col("next_due").is_not_null()).then(by_plan).otherwise(by_dwell)
     supervised = pl.col("in_pools") & ~pl.col("dropped") & (pl.col("stage") < 6)
-    return state.with_columns(colour=pl.when(supervised).then(colour)).drop("has_planned")
+    return state.with_columns(colour=pl.when(supervised).then(colour))

@@ -15,7 +15,7 @@ import polars as pl
 
 from streams.contract.acceptance import REASONS, Rejection, check_event, content_of, parse_json, upcast
 from streams.contract.events import EVENT_STAGE
-from streams.contract.schemas import parse_timestamp
+from streams.contract.schemas import parse_calendar_date, parse_timestamp
 
 UTC_TIME = pl.Datetime("us", "UTC")
 DIMENSIONS: tuple[str, ...] = ("industry", "lead_industry", "zone", "axis", "town", "source_region", "channel",
@@ -27,7 +27,7 @@ LOG_SCHEMA: dict[str, pl.DataType] = {
     "project_id": pl.Utf8, "event_id": pl.Utf8, "event_type": _CAT, "stage": pl.Int8,
     "occurred_at": UTC_TIME, "amount": pl.Int64, "content": pl.UInt64, "name": pl.Utf8,
     **{d: (pl.Boolean if d == "lead_industry" else _CAT) for d in DIMENSIONS},
-    "investor": pl.Utf8, "drop_reason": _CAT,
+    "investor": pl.Utf8, "drop_reason": _CAT, "milestone": _CAT, "due": pl.Date,
 }
 _EVENT_FIELDS = ("project_id", "event_id", "event_type", "name", *DIMENSIONS, "investor")
 
@@ -45,6 +45,13 @@ def _content_hash(event: dict) -> int:
 
 def _ts(value) -> datetime | None:
     return parse_timestamp(value) if isinstance(value, str) else None
+
+
+def _plan(event: dict) -> dict:
+    """The milestone and due date of a plan (§6); other events carry none, whatever extra fields they have."""
+    if event["event_type"] != "milestone_planned":
+        return {}
+    return {"milestone": event["milestone"], "due": parse_calendar_date(event["due"])}
 
 
 def log_row(seq: int, record: bytes | dict | Rejection, received_at: datetime, *, stamp_missing: bool) -> dict:
@@ -72,6 +79,7 @@ def log_row(seq: int, record: bytes | dict | Rejection, received_at: datetime, *
         "amount": event.get("investment_yuan"),
         "content": _content_hash(event),
         "drop_reason": event.get("reason"),
+        **_plan(event),
     }
     return row
 

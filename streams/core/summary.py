@@ -8,11 +8,11 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from streams.core.aggregates import flows, flows_wide, pools_at
+from streams.core.aggregates import flows, flows_wide, pools_at, supervision
 from streams.core.fold import project_state
 from streams.core.clock import day_end
 from streams.core.log import accepted_events, accounting_of, outcome_counts, settle
-from streams.contract.events import STAGES
+from streams.contract.events import STAGES, SUPERVISION_COLOURS
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ def summary_of(view: View, outcomes: dict[str, int], state: pl.DataFrame) -> dic
                      "orphans": int(state["orphan"].sum()) if state.height else 0},
         "pools": pools,
         "flows": flow_doc,
+        "supervision": dict(supervision(state).iter_rows()) if state.height else dict.fromkeys(SUPERVISION_COLOURS, 0),
     }
 
 
@@ -82,10 +83,12 @@ def merge_summaries(parts: list[dict]) -> dict:
     pools: dict[str, Counter[str]] = {}
     flow_doc: dict[str, Counter[str]] = {}
     projects: Counter[str] = Counter()
+    colours: Counter[str] = Counter()
     for part in parts:
         a = part["accounting"]
         outcomes.update({"accepted": a["accepted"], "duplicate": a["duplicates"], **a["rejected"]})
         projects.update(part["projects"])
+        colours.update(part["supervision"])
         for pool, figures in part["pools"].items():
             pools.setdefault(pool, Counter()).update(figures)
         for year, by_stage in part["flows"].items():
@@ -98,6 +101,7 @@ def merge_summaries(parts: list[dict]) -> dict:
         # A year stays while anything flowed in it (a year can empty only when a part is taken away).
         "flows": {year: {s: by_stage[s] for s in STAGES} for year, by_stage in sorted(flow_doc.items())
                   if any(by_stage[s] for s in STAGES)},
+        "supervision": {c: colours[c] for c in SUPERVISION_COLOURS},
     }
 
 
@@ -118,6 +122,7 @@ def negated(doc: dict) -> dict:
         "projects": {k: -v for k, v in doc["projects"].items()},
         "pools": {p: {k: -v for k, v in f.items()} for p, f in doc["pools"].items()},
         "flows": {y: {s: -n for s, n in f.items()} for y, f in doc["flows"].items()},
+        "supervision": {c: -n for c, n in doc["supervision"].items()},
     }
 
 

@@ -36,15 +36,17 @@ def aggregate_tables(result: Result, targets: dict) -> dict[str, pl.DataFrame]:
     if state.is_empty():
         return {"project_state": state}
     cutoff = result.view.cutoff
+    pools_over_time, supervision_over_time = agg.over_time(accepted_events(result.settled), cutoff)
     return {
         "project_state": state,
-        "pools_over_time": agg.pools_over_time(accepted_events(result.settled), cutoff),
+        "pools_over_time": pools_over_time,
         "flows": pl.concat([agg.flows(state, p).with_columns(granularity=pl.lit(p)) for p in agg.PERIODS]),
         "conversions": conversions(state),
         "rolling_conversions": rolling_conversions(state),
         "cohorts": pl.concat([agg.cohort_conversion(state, b, cutoff) for b in STAGES[1:4]]),
         "time_in_stage": agg.time_in_stage(state),
         "supervision": agg.supervision(state),
+        "supervision_over_time": supervision_over_time,
         "targets": target_attainment(state, targets, cutoff),
         "arrival_lags": agg.arrival_lags(result.settled),
         "rejections": result.settled.filter(~pl.col("outcome").is_in(["accepted", "duplicate"]))

@@ -9,7 +9,7 @@ the one settle and fold of :mod:`streams.core` read it exactly as they read a re
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import msgspec
 import polars as pl
@@ -21,8 +21,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _US = timedelta(microseconds=1)
 _TYPES: tuple[str, ...] = tuple(EVENT_STAGE)
 _TYPE_CODE = {t: i for i, t in enumerate(_TYPES)}
-#: Fields only some events carry (planning, reassignment, signing, dropping): stored together or not at all.
-_EXTRAS: tuple[str, ...] = ("name", *DIMENSIONS, "investor", "drop_reason")
+#: Fields only some events carry (planning, reassignment, signing, dropping, plans): stored together or not at all.
+#: A due date is kept as its days since 1970-01-01. Records written before a field existed are shorter.
+_EXTRAS: tuple[str, ...] = ("name", *DIMENSIONS, "investor", "drop_reason", "milestone", "due")
+_EPOCH_DAY = date(1970, 1, 1)
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder()
 
@@ -47,6 +49,8 @@ def _event_id(stored: str | bytes) -> str:
 def event_record(row: dict) -> tuple:
     """A checked event's row (no ``reason``) as a compact tuple; its project is the key it is kept under."""
     extras = [row.get(f) for f in _EXTRAS]
+    if extras[-1] is not None:
+        extras[-1] = (extras[-1] - _EPOCH_DAY).days
     return (row["seq"], _us(row.get("recorded_at")), _compact_id(row["event_id"]), _TYPE_CODE[row["event_type"]],
             _us(row["occurred_at"]), row.get("amount"), row["content"], extras if any(v is not None for v in extras)
             else None)
@@ -83,12 +87,14 @@ def events_frame(projects: list[tuple[str, list[list]]]) -> pl.DataFrame:
             columns["occurred_at"].append(occurred)
             columns["amount"].append(amount)
             columns["content"].append(content)
-            for name, value in zip(_EXTRAS, extras or (None,) * len(_EXTRAS)):
-                columns[name].append(value)
-    frame = pl.DataFrame({k: v for k, v in columns.items() if k not in ("recorded_at", "occurred_at")},
-                         schema={k: LOG_SCHEMA[k] for k in columns if k not in ("recorded_at", "occurred_at")},
-                         strict=False)
+            extras = extras or ()
+            for i, name in enumerate(_EXTRAS):
+                columns[name].append(extras[i] if i < len(extras) else None)
+    special = ("recorded_at", "occurred_at", "due")
+    frame = pl.DataFrame({k: v for k, v in columns.items() if k not in special},
+                         schema={k: LOG_SCHEMA[k] for k in columns if k not in special}, strict=False)
     frame = frame.with_columns(recorded_at=_times(columns["recorded_at"]), occurred_at=_times(columns["occurred_at"]),
+                               due=pl.Series(columns["due"], dtype=pl.Int32).cast(pl.Date),
                                stage=pl.col("event_type").cast(pl.Utf8).replace_strict(
                                    EVENT_STAGE, return_dtype=pl.Int8))
     return _complete(frame)

@@ -14,7 +14,8 @@ RECEIVED = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
 TYPES = {"planned": "project_planned", "negotiating": "negotiation_started", "signed": "contract_signed",
          "started": "construction_started", "completed": "construction_completed", "operating": "operation_started",
-         "dropped": "project_dropped", "revised": "investment_revised", "reassigned": "project_reassigned"}
+         "dropped": "project_dropped", "revised": "investment_revised", "reassigned": "project_reassigned",
+         "plan": "milestone_planned"}
 
 
 def ev(project: str, kind: str, day: str, **payload) -> dict:

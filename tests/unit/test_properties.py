@@ -31,6 +31,9 @@ def logs(draw) -> list[dict]:
             if kind in ("planned", "signed", "revised", "started") and draw(st.booleans()):
                 amount_key = "investment_wan" if event["schema_version"] == 1 else "investment_yuan"
                 event[amount_key] = draw(st.integers(0, 10**6))
+            if kind == "plan":  # plans are version 2 only (a v1 plan is rejected: see test_supervision)
+                event |= {"schema_version": 2, "milestone": draw(st.sampled_from(["signed", "started", "operating"])),
+                          "due": draw(st.sampled_from(["2022-09-01", "2023-03-31", "2024-12-01"]))}
             if kind == "revised" and not any(k.startswith("investment_") for k in event):
                 event["investment_wan" if event["schema_version"] == 1 else "investment_yuan"] = 1
             events.append(event)

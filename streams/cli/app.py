@@ -33,7 +33,7 @@ def log_failure(where: str, error: BaseException) -> None:
     log.error("%s failed: %s: %s", where, type(error).__name__, error, exc_info=log.isEnabledFor(logging.DEBUG))
 
 
-def verbose() -> bool:
+def debug_logging() -> bool:
     """Whether ``funnel --loglevel debug`` (or FUNNEL_LOGLEVEL=debug) asked for everything."""
     return log.isEnabledFor(logging.DEBUG)
 

@@ -7,7 +7,7 @@ import sys
 import click
 
 from streams import config
-from streams.cli.app import bootstrap_option, json_option, log_failure, main, topic_option
+from streams.cli.app import bootstrap_option, debug_logging, json_option, log_failure, main, topic_option
 from streams.cli.render import print_json, print_table
 
 
@@ -23,11 +23,17 @@ def _local_broker(port: int = 9092):
 
 
 @kafka.command()
-def fetch() -> None:
+@click.option("-v", "--verbose", is_flag=True,
+              help="Show Maven's own output (also with `funnel --loglevel debug`); else only if it fails.")
+def fetch(verbose: bool) -> None:
     """Resolve Kafka's jars from Maven Central into the cache and verify their checksums."""
-    from streams.kafkaio.local_broker import fetch_jars
+    from streams.kafkaio.local_broker import BrokerError, fetch_jars
 
-    click.echo(fetch_jars(config.cache_dir(), quiet=False))
+    try:
+        lib = fetch_jars(config.cache_dir(), quiet=not (verbose or debug_logging()))
+    except BrokerError as e:  # its message ends with Maven's output
+        raise click.ClickException(str(e)) from e
+    click.echo(lib)
 
 
 @kafka.command()

@@ -46,8 +46,19 @@ def _read_sums(path: Path) -> dict[str, str]:
     return {name: digest for digest, name in pairs}
 
 
+def maven_command(out: Path, *, quiet: bool) -> list[str]:
+    """Maven's copy of Kafka's runtime jars into ``out``, in batch mode; quiet: no download progress."""
+    return ["mvn", "--batch-mode", *(["--no-transfer-progress"] if quiet else []), "-f", str(POM),
+            "org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies",
+            f"-DoutputDirectory={out}", "-DincludeScope=runtime"]
+
+
 def fetch_jars(cache: Path, *, quiet: bool = True) -> Path:
-    """Kafka's jars in ``cache/kafka-<version>/lib``, resolved once and verified every time."""
+    """Kafka's jars in ``cache/kafka-<version>/lib``, resolved once and verified every time.
+
+    Quiet, Maven's output is kept and shown only if it fails (its last lines, in the error);
+    otherwise (``funnel kafka fetch -v``) it goes to stderr as Maven writes it.
+    """
     version = kafka_version()
     lib = cache / f"kafka-{version}" / "lib"
     sums_file = BROKER_FILES / f"jars-{version}.sha256"
@@ -55,12 +66,15 @@ def fetch_jars(cache: Path, *, quiet: bool = True) -> Path:
         log.info("resolving Kafka %s's jars from Maven Central into %s", version, lib)
         tmp = lib.with_name("lib.partial")
         subprocess.run(["rm", "-rf", str(tmp)], check=True)
-        cmd = ["mvn", "-B", "-f", str(POM),
-               "org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies",
-               f"-DoutputDirectory={tmp}", "-DincludeScope=runtime"]
-        done = subprocess.run(cmd + (["-q"] if quiet else []), capture_output=quiet, text=True)
+        if quiet:
+            done = subprocess.run(maven_command(tmp, quiet=True), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True, errors="replace")
+        else:
+            done = subprocess.run(maven_command(tmp, quiet=False), stdout=2, stderr=2)  # stdout stays for output
         if done.returncode != 0:
-            raise BrokerError(f"maven could not resolve Kafka {version}:\n{(done.stdout or '')[-2000:]}")
+            shown = "\n".join((done.stdout or "").splitlines()[-60:])
+            raise BrokerError(f"maven could not resolve Kafka {version} (exit {done.returncode})"
+                              + (f"; its output ended:\n{shown}" if shown else ""))
         subprocess.run(["rm", "-rf", str(lib)], check=True)
         tmp.rename(lib)
     actual = {p.name: _sha256(p) for p in sorted(lib.glob("*.jar"))}

@@ -8,19 +8,75 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import polars as pl
 
 from streams.config import dlq_topic
+from streams.core import buckets as bk
 from streams.core.clock import cst_at
-from streams.core.log import LogBuilder
+from streams.core.log import LogBuilder, accepted_events, settle
 from streams.feeds import read_feed
 from streams.kafkaio import records
 
 log = logging.getLogger(__name__)
+
+Table = pl.DataFrame | pl.LazyFrame
+
+
+class SpilledLog:
+    """A received log written to Parquet chunks in a work directory as it is read, so reading holds
+    one chunk (:attr:`LogBuilder.CHUNK` records) at a time."""
+
+    def __init__(self, work: str | Path) -> None:
+        self.dir = Path(work) / "log"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.paths: list[Path] = []
+        self.rows = 0
+
+    def write(self, chunk: pl.DataFrame) -> None:
+        path = self.dir / f"{len(self.paths):06d}.parquet"
+        chunk.write_parquet(path, compression="lz4", statistics=False)
+        self.paths.append(path)
+        self.rows += chunk.height
+
+    def take(self, builder: LogBuilder) -> None:
+        """Moves the builder's finished chunks to disk."""
+        while builder.chunks:
+            self.write(builder.chunks.pop(0))
+
+    def close(self, builder: LogBuilder) -> SpilledLog:
+        """Writes what the builder still holds; the log is complete."""
+        self.take(builder)
+        tail = builder.frame()
+        builder.chunks.clear()
+        if tail.height or not self.paths:
+            self.write(tail)
+        return self
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame, work: str | Path) -> SpilledLog:
+        """A log already in memory, spilled (e.g. to fold it in buckets)."""
+        spilled = cls(work)
+        for start in range(0, max(frame.height, 1), LogBuilder.CHUNK):
+            spilled.write(frame.slice(start, LogBuilder.CHUNK))
+        return spilled
+
+    def frame(self) -> pl.DataFrame:
+        """The whole log in memory."""
+        return pl.read_parquet(self.paths)
+
+    def scan(self) -> pl.LazyFrame:
+        return pl.scan_parquet(self.paths)
+
+
+def _builder(spill: str | Path | None) -> tuple[LogBuilder, SpilledLog | None]:
+    return LogBuilder(), (None if spill is None else SpilledLog(spill))
 
 
 def files_received_at(paths: Iterable[str | Path]) -> datetime:
@@ -30,23 +86,27 @@ def files_received_at(paths: Iterable[str | Path]) -> datetime:
 
 
 def log_from_files(paths: Iterable[str | Path], received_at: datetime,
-                   on_record: Callable[[int], None] = lambda n: None) -> pl.DataFrame:
-    """The received log of feed files, in file order.
+                   on_record: Callable[[int], None] = lambda n: None,
+                   spill: str | Path | None = None) -> pl.DataFrame | SpilledLog:
+    """The received log of feed files, in file order: a frame, or with ``spill`` (a work directory)
+    a :class:`SpilledLog` written there as it is read.
 
     A record without ``recorded_at`` is judged (``future_occurred_at``) as received at ``received_at``
     (e.g. :func:`files_received_at`); it still has no ``recorded_at`` for a ``known_at`` view.
     """
     paths = list(paths)
     log.info("replay of %d file(s) started: %s", len(paths), ", ".join(map(str, paths)))
-    builder = LogBuilder()
+    builder, spilled = _builder(spill)
     seq = 0
     for path in paths:
         for record in read_feed(path):
             seq += 1
             builder.add(seq, record.parsed, received_at, stamp_missing=False)
             on_record(len(record.raw) + 1)
+            if spilled is not None and builder.chunks:
+                spilled.take(builder)
     log.info("replay of %d file(s) read %d records", len(paths), seq)
-    return builder.frame()
+    return builder.frame() if spilled is None else spilled.close(builder)
 
 
 def _in_window(record, from_ms: int | None, to_ms: int | None) -> bool:
@@ -54,8 +114,10 @@ def _in_window(record, from_ms: int | None, to_ms: int | None) -> bool:
 
 
 def log_from_topic(bootstrap: str, topic: str, from_ms: int | None = None, to_ms: int | None = None,
-                   on_record: Callable[[int], None] = lambda n: None) -> pl.DataFrame:
-    """The received log of a topic and of the records its ingest dead-lettered.
+                   on_record: Callable[[int], None] = lambda n: None,
+                   spill: str | Path | None = None) -> pl.DataFrame | SpilledLog:
+    """The received log of a topic and of the records its ingest dead-lettered (with ``spill``, a
+    :class:`SpilledLog` in that work directory, as :func:`log_from_files`).
 
     A topic record without ``recorded_at`` is stamped with its Kafka timestamp: when the
     platform received it. Dead letters written by the worker are the topic's own records,
@@ -65,7 +127,7 @@ def log_from_topic(bootstrap: str, topic: str, from_ms: int | None = None, to_ms
 
     window = f" (produced in [{from_ms}, {to_ms}) ms)" if from_ms is not None or to_ms is not None else ""
     log.info("replay of topic %s at %s started%s", topic, bootstrap, window)
-    builder = LogBuilder()
+    builder, spilled = _builder(spill)
     topic_read = topic_kept = dlq_read = dlq_kept = 0
     for record in read_topic(bootstrap, topic):
         on_record(1)
@@ -74,6 +136,8 @@ def log_from_topic(bootstrap: str, topic: str, from_ms: int | None = None, to_ms
             topic_kept += 1
             builder.add(records.arrival_seq(record.partition, record.offset), record.value or b"",
                         records.received_at(record.timestamp), stamp_missing=True)
+            if spilled is not None and builder.chunks:
+                spilled.take(builder)
     for record in read_topic(bootstrap, dlq_topic(topic)):
         on_record(1)
         dlq_read += 1
@@ -85,22 +149,156 @@ def log_from_topic(bootstrap: str, topic: str, from_ms: int | None = None, to_ms
     log.info("replay of topic %s ended: %d of %d topic records and %d of %d dead letters counted as received "
              "(the others fall outside the time window or are the worker's own rejections)",
              topic, topic_kept, topic_read, dlq_kept, dlq_read)
-    return builder.frame()
+    return builder.frame() if spilled is None else spilled.close(builder)
 
 
-def write_outputs(doc: dict, tables: dict[str, pl.DataFrame], out: Path) -> None:
-    """``summary.json`` and one Parquet file per table in ``out``."""
+@dataclass
+class Replayed:
+    """What a replay computed: the summary document, the tables (a lazy table reads parts in the work
+    directory, so write the outputs before that directory goes), and how many buckets it folded in."""
+
+    doc: dict
+    tables: dict[str, Table]
+    buckets: int
+
+
+def fold_and_aggregate(received: pl.DataFrame | SpilledLog, view, targets: dict | None = None, *,
+                       buckets: int | None = None, work: str | Path | None = None) -> Replayed:
+    """Settle, fold, summarise and (with ``targets``) compute every aggregate table of a received log.
+
+    A log of at most :data:`streams.core.buckets.IN_MEMORY_ROWS` records is folded in memory;
+    a longer one, or any with ``buckets`` > 1, bucket by bucket of project ids in ``work``
+    (:mod:`streams.core.buckets`), with the same summary and tables.
+    """
+    from streams.core.summary import fold_log, summary
+    from streams.core.tables import aggregate_tables
+
+    rows = received.height if isinstance(received, pl.DataFrame) else received.rows
+    n = bk.buckets_for(rows, buckets)
+    if n == 1:
+        result = fold_log(received if isinstance(received, pl.DataFrame) else received.frame(), view)
+        return Replayed(summary(result), {} if targets is None else aggregate_tables(result, targets), 1)
+    if work is None:
+        raise ValueError("a replay in buckets needs a work directory")
+    spilled = received if isinstance(received, SpilledLog) else SpilledLog.of(received, Path(work) / "in-memory")
+    return _in_buckets(spilled, view, targets, n, Path(work))
+
+
+def _bucket_logs(spilled: SpilledLog, n: int, work: Path) -> Iterator[pl.DataFrame]:
+    """The log split into about ``n`` buckets of project ids (one pass over the chunks), bucket by bucket."""
+    key = bk.project_key().alias("project_id")
+    counts = spilled.scan().select(key).group_by("project_id").agg(rows=pl.len()).collect()
+    bounds = bk.bucket_bounds(counts, n)
+    del counts
+    parts: dict[int, list[Path]] = {}
+    for i, path in enumerate(spilled.paths):
+        chunk = pl.read_parquet(path)
+        index = bk.bucket_index(chunk["project_id"], bounds).alias("_bucket")
+        for (b,), piece in chunk.with_columns(index).partition_by("_bucket", as_dict=True,
+                                                                   include_key=False).items():
+            target = work / "buckets" / f"{b:05d}" / f"{i:06d}.parquet"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            piece.write_parquet(target, compression="lz4", statistics=False)
+            parts.setdefault(b, []).append(target)
+        del chunk
+    log.info("replay folds %d records in %d buckets of project ids", spilled.rows, len(parts))
+    for b in sorted(parts):
+        yield pl.read_parquet(parts[b])
+
+
+def _in_buckets(spilled: SpilledLog, view, targets: dict | None, n: int, work: Path) -> Replayed:
+    from streams.core.fold import project_state
+    from streams.core.summary import Result, summary_of
+    from streams.core.tables import aggregate_tables
+
+    out = work / "parts"
+    out.mkdir(parents=True, exist_ok=True)
+
+    def part(name: str, frame: pl.DataFrame, *key) -> Path:
+        path = out / name / ("__".join(map(str, key)) + ".parquet")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.write_parquet(path, compression="lz4")
+        return path
+
+    outcomes: Counter[str] = Counter()
+    states, others, from_log = [], [], {}
+    by_project: dict[str, dict[tuple, Path]] = {}
+    additive: dict[str, list[pl.DataFrame]] = {}
+    b = -1
+    for b, bucket_log in enumerate(_bucket_logs(spilled, n, work)):
+        settled = settle(bucket_log, view.known_cutoff)
+        del bucket_log
+        state = project_state(accepted_events(settled), view.cutoff)
+        bk.add_outcomes(outcomes, settled)
+        states.append(part("_state", bk.narrow_state(state), b))
+        others.append(part("_not_accepted", bk.not_accepted(settled), b))
+        if targets is None:
+            continue
+        for name, rule in bk.TABLE_RULES.items():
+            if isinstance(rule, bk.FromLog):
+                from_log.setdefault(name, []).append(part(name, settled.select(rule.columns), b))
+        tables = aggregate_tables(Result(view, settled, state), targets)
+        for name, table in tables.items():
+            rule = bk.TABLE_RULES.get(name)
+            if isinstance(rule, bk.ByProject):
+                for key, piece in bk.split_by_interleave(table, rule).items():
+                    by_project.setdefault(name, {})[(key, b)] = part(name, piece, key, b)
+            elif isinstance(rule, bk.Additive):
+                additive.setdefault(name, []).append(table)
+        del settled, state, tables
+    log.info("replay folded %d buckets; merging", b + 1)
+    merged_log = {name: bk.TABLE_RULES[name].compute(pl.read_parquet(paths)) for name, paths in from_log.items()}
+    state = pl.read_parquet(states)
+    doc = summary_of(view, dict(outcomes), state)
+    if targets is None:
+        return Replayed(doc, {}, b + 1)
+    rest = pl.read_parquet(others).sort("seq")
+    # every table of the merged state (and of the records not accepted, e.g. rejections), as in memory
+    tables: dict[str, Table] = dict(aggregate_tables(Result(view, rest, state), targets))
+    for name in tables:
+        rule = bk.TABLE_RULES.get(name)
+        if isinstance(rule, bk.ByProject) and name in by_project:
+            tables[name] = bk.merge_by_project({k: pl.scan_parquet(p) for k, p in by_project[name].items()})
+        elif isinstance(rule, bk.Additive) and name in additive:
+            tables[name] = bk.merge_additive(additive[name], rule)
+        elif isinstance(rule, bk.FromLog) and name in merged_log:
+            tables[name] = merged_log[name]
+    return Replayed(doc, tables, b + 1)
+
+
+def write_outputs(doc: dict, tables: Mapping[str, Table], out: Path) -> None:
+    """``summary.json`` and one Parquet file per table in ``out`` (a lazy table is streamed to its file)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     for name, table in tables.items():
-        table.write_parquet(out / f"{name}.parquet")
+        if isinstance(table, pl.LazyFrame):
+            table.sink_parquet(out / f"{name}.parquet")
+        else:
+            table.write_parquet(out / f"{name}.parquet")
 
 
-def write_quality(doc: dict, tables: dict[str, pl.DataFrame], out: Path):
+class _Collected(Mapping):
+    """Tables whose lazy ones are collected only when read (the quality suites read a few)."""
+
+    def __init__(self, tables: Mapping[str, Table]) -> None:
+        self.tables = tables
+
+    def __getitem__(self, name: str) -> pl.DataFrame:
+        table = self.tables[name]
+        return table.collect() if isinstance(table, pl.LazyFrame) else table
+
+    def __iter__(self):
+        return iter(self.tables)
+
+    def __len__(self) -> int:
+        return len(self.tables)
+
+
+def write_quality(doc: dict, tables: Mapping[str, Table], out: Path):
     """Run the aggregate suites on what was written and record the result in ``quality.json``."""
     from streams.quality.gate import check_aggregates
 
-    report = check_aggregates(doc, tables)
+    report = check_aggregates(doc, _Collected(tables))
     (out / "quality.json").write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str)
                                       + "\n", encoding="utf-8")
     return report

@@ -1,0 +1,155 @@
+"""A log too big to hold: fold it bucket by bucket, each bucket a range of project ids (pure functions).
+
+Settling (per ``project_id`` and ``event_id``, DOMAIN.md §3) and the fold (per project, §4)
+never look across projects, so the part of a log holding some projects' records is a whole
+log of those projects: settle, fold and the per-project tables of a bucket are exactly that
+bucket's share of the whole log's. The buckets are ranges of ``project_id`` in Polars' sort
+order, the order the fold writes projects in, so per-project tables concatenated in bucket
+order are in the same order as the in-memory path's.
+
+What each aggregate table needs from the buckets is a rule (:data:`TABLE_RULES`):
+
+- :class:`ByProject`: rows of single projects (``project_state``, ``supervision_over_time``):
+  the buckets' tables, concatenated in bucket order (interleaved by a column, e.g. month, when
+  the table is ordered by it first).
+- :class:`Additive`: counts summed over the buckets (``pools_over_time``: every bucket gives all
+  five pools of each month it has reached).
+- :class:`FromLog`: figures over records that do not add up (medians of ``arrival_lags``):
+  recomputed from the buckets' settled logs narrowed to the columns the table reads.
+- any other table (flows, conversions, rolling conversions, cohorts, time in stage, colours,
+  targets, rejections, and tables added later) is recomputed by :func:`streams.core.tables.aggregate_tables`
+  on the merged project state (narrowed by :func:`narrow_state`) and the merged records that were not
+  accepted, the way the in-memory path computes it: ratios come from merged counts, never from
+  averaging the buckets' ratios.
+
+The summary is :func:`streams.core.summary.summary_of` of the summed outcome counts and the
+merged project state, so it is the in-memory summary by construction.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable
+
+import polars as pl
+
+from streams.core import aggregates as agg
+from streams.core.log import outcome_counts
+
+#: A log with at most this many records is folded in memory, as one bucket (≈1.2 GB at 1M records).
+IN_MEMORY_ROWS = 600_000
+#: Above it, records per bucket: a bucket folds and aggregates in ≈0.3 GB.
+ROWS_PER_BUCKET = 250_000
+#: Columns of the project state that no whole-log table reads (free text): left out of the merged state.
+STATE_TEXT = ("project_id", "name")
+
+
+@dataclass(frozen=True)
+class ByProject:
+    """A table of single projects' rows: concatenated in bucket order; with ``interleave``, ordered by
+    that column first and by bucket within each of its values (each bucket's table is sorted by it)."""
+
+    interleave: str | None = None
+
+
+@dataclass(frozen=True)
+class Additive:
+    """A table of counts: summed over the buckets by ``keys``, rows ordered by ``order`` then by first appearance."""
+
+    keys: tuple[str, ...]
+    order: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FromLog:
+    """A table of the records that does not add up: ``compute`` of the buckets' settled logs, narrowed to ``columns``."""
+
+    columns: tuple[str, ...]
+    compute: Callable[[pl.DataFrame], pl.DataFrame]
+
+
+TABLE_RULES: dict[str, ByProject | Additive | FromLog] = {
+    "project_state": ByProject(),
+    "supervision_over_time": ByProject(interleave="month"),
+    "pools_over_time": Additive(keys=("month", "pool"), order=("month",)),
+    "arrival_lags": FromLog(columns=("outcome", "recorded_at", "occurred_at"), compute=agg.arrival_lags),
+}
+
+
+def buckets_for(rows: int, forced: int | None = None) -> int:
+    """How many buckets to fold a log of ``rows`` records in: 1 (in memory) up to :data:`IN_MEMORY_ROWS`."""
+    if forced is not None:
+        if forced < 1:
+            raise ValueError(f"buckets must be at least 1, not {forced}")
+        return forced
+    return 1 if rows <= IN_MEMORY_ROWS else math.ceil(rows / ROWS_PER_BUCKET)
+
+
+def project_key() -> pl.Expr:
+    """The key records are bucketed by: ``project_id``, and "" for a rejected record without one."""
+    return pl.col("project_id").fill_null("")
+
+
+def bucket_bounds(rows_per_project: pl.DataFrame, buckets: int) -> pl.Series:
+    """The first project id of every bucket but the first, for ``buckets`` buckets of about equal records.
+
+    ``rows_per_project`` has one row per key (:func:`project_key`) as ``project_id`` and its record
+    count as ``rows``. A project is never split, so one project with more records than a bucket's
+    share gets a bucket of its own and there may be fewer buckets than asked for.
+    """
+    frame = rows_per_project.sort("project_id").with_columns(pl.col("rows").cast(pl.Int64))
+    total = max(1, int(frame["rows"].sum() or 0))
+    # a project's bucket: the share of the log's records before it, in buckets
+    numbered = frame.with_columns(bucket=(pl.col("rows").cum_sum() - pl.col("rows")) * buckets // total)
+    firsts = numbered.group_by("bucket", maintain_order=True).agg(pl.col("project_id").first())
+    return firsts.filter(pl.col("bucket") > 0)["project_id"]
+
+
+def bucket_index(keys: pl.Series, bounds: pl.Series) -> pl.Series:
+    """The bucket of each key (:func:`project_key`): how many bounds are at or below it."""
+    return bounds.search_sorted(keys.fill_null(""), side="right")
+
+
+def narrow_state(state: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+    """The project state the whole-log tables and the summary are computed from: without free text."""
+    names = state.collect_schema().names()
+    return state.drop([c for c in STATE_TEXT if c in names])
+
+
+def not_accepted(settled: pl.DataFrame) -> pl.DataFrame:
+    """The settled records that were not accepted (duplicates and rejections): few, and kept whole."""
+    return settled.filter(pl.col("outcome") != "accepted")
+
+
+def add_outcomes(total: Counter, settled: pl.DataFrame) -> None:
+    """Adds a bucket's outcome counts (accepted, duplicate, each reason) to the whole log's."""
+    total.update(outcome_counts(settled))
+
+
+def merge_additive(parts: list[pl.DataFrame], rule: Additive) -> pl.DataFrame:
+    """The buckets' count tables summed by the rule's keys, in its order."""
+    merged = pl.concat(parts).group_by(list(rule.keys), maintain_order=True).agg(pl.all().sum())
+    return merged.sort(list(rule.order), maintain_order=True).select(parts[0].columns)
+
+
+def interleave_keys(table: pl.DataFrame, rule: ByProject) -> list:
+    """The values of the rule's interleave column in a bucket's table, in order (``[None]`` without one)."""
+    if rule.interleave is None:
+        return [None]
+    return table[rule.interleave].unique(maintain_order=True).to_list()
+
+
+def split_by_interleave(table: pl.DataFrame, rule: ByProject) -> dict:
+    """A bucket's table split by the rule's interleave column (one piece, keyed None, without one)."""
+    if rule.interleave is None:
+        return {None: table}
+    return {key[0]: piece for key, piece in table.partition_by(rule.interleave, as_dict=True,
+                                                               maintain_order=True).items()}
+
+
+def merge_by_project(pieces: dict[tuple, pl.DataFrame | pl.LazyFrame]) -> pl.DataFrame | pl.LazyFrame:
+    """Pieces keyed (interleave value, bucket), concatenated in key order (the value None sorts first)."""
+    order = sorted(pieces, key=lambda k: (k[0] is not None, k[0] if k[0] is not None else "", k[1]))
+    return pl.concat([pieces[k] for k in order], how="vertical")

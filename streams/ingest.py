@@ -141,6 +141,12 @@ class Ingest:
         log.warning("%s dead-lettered to %s: %s (%s)", record.origin, self.dlq, reason, detail)
         self._send(self.dlq, record, record.raw, dead_letter_headers(reason, detail, record.origin, "ingest"))
 
+    def dead_letter(self, record: FeedRecord, reason: str, detail: str) -> None:
+        """A record rejected before the contract check (e.g. a ledger row that does not read): received,
+        and sent to the dead-letter topic with its reason."""
+        self.report.received += 1
+        self._dead_letter(record, reason, detail)
+
     def _holds(self, batch: list[tuple[FeedRecord, dict | Rejection]]) -> dict[int, tuple[str, str]]:
         """Rows of the batch the quality policy keeps out of the topic: row -> (reason, detail)."""
         if self.quality == "off":

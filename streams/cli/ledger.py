@@ -1,0 +1,150 @@
+"""``funnel ledger import`` and ``funnel ledger export``: the bureau's monthly Excel ledgers (台账, DOMAIN.md §7)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from streams import config
+from streams.cli.app import bootstrap_option, json_option, log_failure, main, topic_option
+from streams.cli.render import print_grid, print_json, print_table
+
+
+def _month(_ctx, _param, value: str) -> str:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value or ""):
+        raise click.BadParameter(f"{value!r} is not a month written YYYY-MM")
+    return value
+
+
+@main.group()
+def ledger() -> None:
+    """Monthly ledgers (台账): import one as the events it means, export the log as one."""
+
+
+def _received_log(files, bootstrap_servers: str | None, topic: str):
+    """The log the ledger is compared with: feed files, or the topic (and its dead letters)."""
+    from streams.replay import files_received_at, log_from_files, log_from_topic
+
+    if files:
+        return log_from_files(files, files_received_at(files))
+    bootstrap = bootstrap_servers or config.bootstrap_servers()
+    try:
+        return log_from_topic(bootstrap, topic)
+    except Exception as e:
+        from streams.kafkaio.security import explain
+
+        log_failure(f"ledger: reading {topic} at {bootstrap}", e)
+        raise click.ClickException(explain(e, bootstrap)) from e
+
+
+@ledger.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--month", required=True, callback=_month, help="The ledger's month, YYYY-MM; compared with the log "
+              "as of its last day, and its events occur at 23:59:59 CST that day.")
+@bootstrap_option
+@topic_option
+@click.option("--from-file", "files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Compare with these feed files instead of the topic (repeatable; with --out, nothing is sent).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the events to this JSON Lines file instead of sending them (rejected rows beside it).")
+@json_option
+def import_(file: Path, month: str, bootstrap_servers, topic: str, files, out: Path | None, as_json: bool) -> None:
+    """Turn a month's ledger (.xlsx or .csv) into the events that differ from the log, and send them."""
+    from streams import ledgers
+    from streams.core.ledger import LedgerFileError, month_end_of
+
+    received = _received_log(files, bootstrap_servers, topic)
+    state = ledgers.state_as_of(received, month_end_of(month)[0])
+    try:
+        sheet, result = ledgers.plan_import(file, month, state, ledgers.import_time())
+    except LedgerFileError as e:
+        raise click.ClickException(str(e)) from e
+    doc = {"file": str(file), "sheet": sheet.sheet, **result.as_dict()}
+    ok = True
+    if out is not None:
+        rejected = ledgers.write_events(out, sheet.file, result)
+        doc["written"] = {"events": str(out), "rejected": rejected and str(rejected)}
+    else:
+        bootstrap = bootstrap_servers or config.bootstrap_servers()
+        report = _send(bootstrap, topic, sheet.file, result)
+        doc["ingest"] = report.as_dict()
+        ok = report.ok
+    _print_import(doc, as_json)
+    if not ok:
+        sys.exit(1)
+
+
+def _send(bootstrap: str, topic: str, file: str, result):
+    from streams import ledgers
+    from streams.kafkaio.producer import event_producer
+    from streams.kafkaio.topics import ensure_topics, event_topics
+
+    try:
+        ensure_topics(bootstrap, event_topics(topic))
+        producer = event_producer(bootstrap)
+    except Exception as e:
+        from streams.kafkaio.security import explain
+
+        log_failure(f"ledger import: connecting to {bootstrap}", e)
+        raise click.ClickException(explain(e, bootstrap)) from e
+    try:
+        return ledgers.send(producer, topic, file, result)
+    finally:
+        producer.close(timeout=10)
+
+
+def _print_import(doc: dict, as_json: bool) -> None:
+    if as_json:
+        print_json(doc)
+        return
+    rows = [("file", f"{doc['file']} (sheet {doc['sheet']})"), ("month", doc["month"]), ("rows", doc["rows"]),
+            ("unchanged", doc["unchanged"]), ("changed", doc["changed"]), ("new", doc["new"])]
+    rows += [(f"rejected: {k}", n) for k, n in doc["rejected"].items()]
+    rows += [(f"warning: {k}", n) for k, n in doc["warnings"].items()]
+    rows += [(f"event: {k}", n) for k, n in doc["events"].items()]
+    if "ingest" in doc:
+        i = doc["ingest"]
+        rows += [("sent to the topic", i["delivered"]), ("dead-lettered", i["dead_lettered"]),
+                 ("undelivered", i["undelivered"])]
+    else:
+        rows += [("written to", doc["written"]["events"])]
+    print_table("ledger import", rows)
+    problems = [[r["reason"], f"{r['sheet']}:{r['row']}", r["project_id"] or "", r["detail"]]
+                for r in doc["rejected_rows"]]
+    problems += [[w["kind"], f"{w['sheet']}:{w['row']}" if "row" in w else "", w["project_id"], w["detail"]]
+                 for w in doc["warning_list"]]
+    if problems:
+        print_grid("rows rejected and warnings", ["kind", "sheet:row", "project", "detail"], problems[:200],
+                   left=("kind", "sheet:row", "project", "detail"))
+        if len(problems) > 200:
+            click.echo(f"… and {len(problems) - 200:,} more (--json lists them all)")
+
+
+@ledger.command("export")
+@click.option("--as-of", "as_of", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The ledger's date (CST): every project's state at the end of that day.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The .xlsx to write.")
+@bootstrap_option
+@topic_option
+@click.option("--from-file", "files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Export from these feed files instead of the topic (repeatable).")
+@click.option("--targets", "targets_file", type=click.Path(exists=True, dir_okay=False), envvar="FUNNEL_TARGETS",
+              help="Annual targets JSON for the summary sheet; default: the 2023/2024 targets.")
+@json_option
+def export(as_of, out: Path, bootstrap_servers, topic: str, files, targets_file, as_json: bool) -> None:
+    """Write the ledger as of a day: sheet 台账 (colours as fills), a sheet per pool, a summary sheet."""
+    from streams import ledgers
+
+    if out.suffix.lower() != ".xlsx":
+        raise click.BadParameter(f"{out.name}: the ledger is written as .xlsx", param_hint="--out")
+    day = as_of.date()
+    state = ledgers.state_as_of(_received_log(files, bootstrap_servers, topic), day)
+    projects = ledgers.export(state, day, out, config.targets(targets_file))
+    doc = {"as_of": day.isoformat(), "out": str(out), "projects": projects}
+    if as_json:
+        print_json(doc)
+    else:
+        print_table("ledger export", list(doc.items()))

@@ -1,0 +1,474 @@
+"""DOMAIN.md §7: a monthly ledger (台账) against the log's project state → the events it means.
+
+Pure: the caller reads the file into header names and cell values (plain Python values,
+as a spreadsheet or CSV reader gives them) and folds the log into project state; this
+module reads the cells, rejects the rows it cannot use, and compares the rest with the
+state as of the month's end. The ledger a state exports is made here too, so that
+importing it makes no event.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+import polars as pl
+
+from streams.contract.acceptance import format_timestamp
+from streams.contract.events import STAGE_EVENT, STAGES, YUAN_PER_WAN, YUAN_PER_YI
+from streams.core.clock import CST, day_end
+from streams.core.fold import planned, reached
+
+#: Column -> its Chinese header and its English name.
+HEADERS: dict[str, tuple[str, str]] = {
+    "project_id": ("项目编号", "project_id"), "name": ("项目名称", "name"), "industry": ("所属行业", "industry"),
+    "lead_industry": ("主导产业", "lead_industry"), "town": ("所属镇办", "town"),
+    "department": ("责任单位", "department"), "leader": ("分包领导", "leader"), "stage": ("项目阶段", "stage"),
+    "drop_reason": ("终止原因", "drop_reason"),
+}
+#: Reached-date columns: header -> the stage whose reached_at it reports.
+REACHED_DATES: dict[str, str] = {"入库日期": "planned", "签约日期": "signed", "开工日期": "started",
+                                 "竣工日期": "completed", "投产日期": "operating"}
+#: Plan columns (§6): header -> the milestone it plans.
+PLAN_DATES: dict[str, str] = {"计划签约日期": "signed", "计划开工日期": "started", "计划竣工日期": "completed",
+                              "计划投产日期": "operating"}
+#: Stage cell -> stage number; 终止 (dropped) is 0.
+STAGE_NAMES: dict[str, int] = {"谋划": 1, "洽谈": 2, "签约": 3, "开工": 4, "竣工": 5, "投产": 6, "运营": 6, "终止": 0}
+STAGE_LABELS: dict[int, str] = {1: "谋划", 2: "洽谈", 3: "签约", 4: "开工", 5: "竣工", 6: "投产", 0: "终止"}
+DROPPED = 0
+#: The unit an amount header names -> yuan per unit.
+AMOUNT_UNITS: dict[str, int] = {"亿元": YUAN_PER_YI, "万元": YUAN_PER_WAN, "元": 1}
+_AMOUNT_HEADER = re.compile(r"^总投资[（(](亿元|万元|元)[)）]$")
+#: The amount column an export writes: 万元, exact.
+EXPORT_AMOUNT = "总投资（万元）"
+#: Column order of an exported ledger.
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "项目编号", "项目名称", "所属行业", "主导产业", "所属镇办", "责任单位", "分包领导", "项目阶段", EXPORT_AMOUNT,
+    *REACHED_DATES, *PLAN_DATES, "终止原因",
+)
+DEFAULT_DROP_REASON = "台账终止"
+REJECTIONS = ("ledger_schema", "ledger_duplicate_row")
+WARNINGS = ("stage_regression", "date_differs", "missing_from_ledger")
+# Event ids are derived from content: re-importing an unchanged ledger can only repeat them.
+_ID_NAMESPACE = uuid.UUID("6f1c2a52-3c0b-4f3e-9d7e-2b1d0c7a9e11")
+
+
+class LedgerFileError(ValueError):
+    """The ledger as a whole cannot be read (a required column is missing, a header is ambiguous)."""
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Where each known column of a ledger is: header position by field; unknown columns are ignored."""
+
+    at: dict[str, int]
+    amount_unit: int | None  #: yuan per unit of the amount column, if there is one
+
+
+def columns_of(header: list) -> Columns:
+    """Find the known columns by their headers (Chinese, or English in brackets in §7)."""
+    names = {cn: f for f, (cn, _) in HEADERS.items()} | {en: f for f, (_, en) in HEADERS.items()}
+    names |= {h: f"reached:{s}" for h, s in REACHED_DATES.items()} | {h: f"plan:{m}" for h, m in PLAN_DATES.items()}
+    at: dict[str, int] = {}
+    unit = None
+    for i, cell in enumerate(header):
+        text = str(cell).strip() if cell is not None else ""
+        found = names.get(text)
+        match = _AMOUNT_HEADER.match(text)
+        if match or text == "investment":
+            found, unit = "amount", AMOUNT_UNITS[match.group(1)] if match else 1
+        elif text == "总投资":
+            raise LedgerFileError("the column 总投资 must name its unit: 总投资（亿元）, 总投资（万元） or 总投资（元）")
+        if found is None:
+            continue
+        if found in at:
+            raise LedgerFileError(f"two columns mean {found!r}: {header[at[found]]!r} and {text!r}")
+        at[found] = i
+    missing = [HEADERS[f][0] for f in ("project_id", "stage") if f not in at]
+    if missing:
+        raise LedgerFileError(f"required column(s) missing: {', '.join(missing)} (headers found: "
+                              f"{', '.join(str(h) for h in header if h not in (None, ''))})")
+    return Columns(at, unit)
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """A ledger row whose cells all read: what it says about one project."""
+
+    sheet: str
+    row: int
+    project_id: str
+    stage: int  #: 1-6, or 0 for 终止
+    name: str | None = None
+    industry: str | None = None
+    lead_industry: bool | None = None
+    town: str | None = None
+    department: str | None = None
+    leader: str | None = None
+    amount_yuan: int | None = None
+    reached: dict[str, date] = field(default_factory=dict)  #: stage -> reached date
+    plans: dict[str, date] = field(default_factory=dict)  #: milestone -> due date
+    drop_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RowRejection:
+    sheet: str
+    row: int
+    reason: str
+    detail: str
+    project_id: str | None
+    cells: dict  #: the row's cells by header, to keep in the dead letter
+
+    def as_dict(self) -> dict:
+        return {"sheet": self.sheet, "row": self.row, "reason": self.reason, "detail": self.detail,
+                "project_id": self.project_id}
+
+
+@dataclass(frozen=True)
+class LedgerWarning:
+    kind: str
+    project_id: str
+    detail: str
+    sheet: str | None = None
+    row: int | None = None
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "project_id": self.project_id, "detail": self.detail,
+                **({"sheet": self.sheet, "row": self.row} if self.row is not None else {})}
+
+
+@dataclass(frozen=True)
+class LedgerEvent:
+    """An event a row means, and the row that means it."""
+
+    sheet: str
+    row: int
+    event: dict
+
+
+class _Bad(ValueError):
+    pass
+
+
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a spreadsheet keeps 1001 as 1001.0
+    text = str(value).strip()
+    return text or None
+
+
+def _date(value, header: str) -> date | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise _Bad(f"{header} {value!r} is not a date (an Excel date or YYYY-MM-DD)")
+
+
+def _amount(value, unit: int, header: str) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise _Bad(f"{header} {value!r} is not a number")
+    try:
+        number = Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation:
+        raise _Bad(f"{header} {value!r} is not a number") from None
+    if not number.is_finite():
+        raise _Bad(f"{header} {value!r} is not a number")
+    if number < 0:
+        raise _Bad(f"{header} {value!r} is negative")
+    return int((number * unit).to_integral_value(ROUND_HALF_EVEN))
+
+
+def _lead(value) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if not text:
+        return None
+    if text in ("是", "否"):
+        return text == "是"
+    raise _Bad(f"主导产业 {value!r} is not 是 or 否")
+
+
+def read_row(sheet: str, number: int, cells: list, columns: Columns, header: list, month_end: date) -> LedgerRow:
+    """One row's cells → a :class:`LedgerRow`; raises ``_Bad`` with the reason a person can act on."""
+    def cell(name: str):
+        i = columns.at.get(name)
+        return cells[i] if i is not None and i < len(cells) else None
+
+    project_id = _text(cell("project_id"))
+    if project_id is None:
+        raise _Bad("项目编号 is empty")
+    stage_text = _text(cell("stage"))
+    if stage_text not in STAGE_NAMES:
+        raise _Bad(f"项目阶段 {stage_text!r} is not one of {', '.join(STAGE_NAMES)}")
+    reached_on = {}
+    for head, stage in REACHED_DATES.items():
+        day = _date(cell(f"reached:{stage}"), head)
+        if day is not None and day > month_end:
+            raise _Bad(f"{head} {day.isoformat()} falls after the ledger's month (a ledger reports what has happened)")
+        if day is not None:
+            reached_on[stage] = day
+    plans = {m: d for head, m in PLAN_DATES.items() if (d := _date(cell(f"plan:{m}"), head)) is not None}
+    amount_header = header[columns.at["amount"]] if "amount" in columns.at else ""
+    return LedgerRow(
+        sheet=sheet, row=number, project_id=project_id, stage=STAGE_NAMES[stage_text],
+        name=_text(cell("name")), industry=_text(cell("industry")), lead_industry=_lead(cell("lead_industry")),
+        town=_text(cell("town")), department=_text(cell("department")), leader=_text(cell("leader")),
+        amount_yuan=_amount(cell("amount"), columns.amount_unit or 1, str(amount_header)),
+        reached=reached_on, plans=plans, drop_reason=_text(cell("drop_reason")),
+    )
+
+
+@dataclass
+class LedgerImport:
+    """What importing a ledger means: its events, and its accounting (rows = unchanged + changed + new + rejected)."""
+
+    month: str
+    rows: int = 0
+    unchanged: int = 0
+    changed: int = 0
+    new: int = 0
+    events: list[LedgerEvent] = field(default_factory=list)
+    rejected: list[RowRejection] = field(default_factory=list)
+    warnings: list[LedgerWarning] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "month": self.month, "rows": self.rows, "unchanged": self.unchanged, "changed": self.changed,
+            "new": self.new,
+            "rejected": dict(Counter(r.reason for r in self.rejected)),
+            "warnings": dict(Counter(w.kind for w in self.warnings)),
+            "events": dict(Counter(e.event["event_type"] for e in self.events)),
+            "rejected_rows": [r.as_dict() for r in self.rejected],
+            "warning_list": [w.as_dict() for w in self.warnings],
+        }
+
+
+def month_end_of(month: str) -> tuple[date, datetime]:
+    """``2024-03`` → its last day, and E: that day at 23:59:59+08:00 (§7)."""
+    first = date.fromisoformat(f"{month}-01")
+    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return last, datetime.combine(last, time(23, 59, 59), CST)
+
+
+def ledger_cutoff(month: str) -> datetime:
+    """The exclusive cut-off of the state a ledger of ``month`` is compared with (as of its last day)."""
+    return day_end(month_end_of(month)[0])
+
+
+def _event_id(event: dict) -> str:
+    content = {k: v for k, v in event.items() if k not in ("event_id", "recorded_at", "source")}
+    return str(uuid.uuid5(_ID_NAMESPACE, json.dumps(content, sort_keys=True, ensure_ascii=False)))
+
+
+def _midnight(day: date) -> str:
+    return format_timestamp(datetime.combine(day, time(), CST))
+
+
+class _Maker:
+    """Makes the events of one row, all recorded at the import time and sourced to the file."""
+
+    def __init__(self, row: LedgerRow, at_end: str, recorded_at: str, source: str):
+        self.row, self.at_end, self.recorded_at, self.source = row, at_end, recorded_at, source
+        self.events: list[dict] = []
+
+    def make(self, event_type: str, occurred_at: str, **payload) -> None:
+        event = {"event_type": event_type, "schema_version": 2, "project_id": self.row.project_id,
+                 "occurred_at": occurred_at, **{k: v for k, v in payload.items() if v is not None}}
+        self.events.append({"event_id": _event_id(event), **event, "recorded_at": self.recorded_at,
+                            "source": self.source})
+
+    def made_stage(self, stage: int) -> bool:
+        return any(e["event_type"] == STAGE_EVENT[stage] for e in self.events)
+
+
+def _reached_stage(state: dict | None, stage: str) -> datetime | None:
+    return None if state is None else state.get(reached(stage))
+
+
+def _row_events(row: LedgerRow, state: dict | None, at_end: str, recorded_at: str, source: str) -> list[dict]:
+    """Steps 1–7 of §7 for one row against its project's state as of E (None: the log has none)."""
+    m = _Maker(row, at_end, recorded_at, source)
+    new = state is None or state.get("orphan", True)
+    current = (state or {}).get("stage") or 0
+    dropped = bool(state and state.get("dropped"))
+    if new:  # 1
+        planned_on = row.reached.get("planned")
+        m.make("project_planned", _midnight(planned_on) if planned_on else at_end, name=row.name,
+               industry=row.industry, lead_industry=row.lead_industry, town=row.town, department=row.department,
+               leader=row.leader, investment_yuan=row.amount_yuan)
+    for stage in STAGES[2:]:  # 2: signed, started, completed, operating
+        if stage in row.reached and _reached_stage(state, stage) is None:
+            m.make(STAGE_EVENT[STAGES.index(stage) + 1], _midnight(row.reached[stage]))
+    if row.stage != DROPPED and row.stage > current and not m.made_stage(row.stage):  # 3
+        m.make(STAGE_EVENT[row.stage], at_end)
+    elif dropped and row.stage != DROPPED:
+        m.make(STAGE_EVENT[row.stage], at_end)  # revives the project (§4)
+    if row.stage == DROPPED and not dropped:  # 4
+        m.make("project_dropped", at_end, reason=row.drop_reason or DEFAULT_DROP_REASON)
+    if not new:
+        if row.amount_yuan is not None and row.amount_yuan != state.get("investment_yuan"):  # 5
+            m.make("investment_revised", at_end, investment_yuan=row.amount_yuan)
+        leader = row.leader or state.get("leader")
+        department = row.department or state.get("department")
+        if leader != state.get("leader") or department != state.get("department"):  # 6
+            m.make("project_reassigned", at_end, leader=leader, department=department)
+    for milestone, due in row.plans.items():  # 7
+        if state is None or state.get(planned(milestone)) != due:
+            m.make("milestone_planned", at_end, milestone=milestone, due=due.isoformat())
+    return m.events
+
+
+def _row_warnings(row: LedgerRow, state: dict | None) -> list[LedgerWarning]:
+    if state is None or state.get("orphan", True):
+        return []
+    out = []
+    current = state.get("stage") or 0
+    if row.stage != DROPPED and row.stage < current and not state.get("dropped"):
+        out.append(LedgerWarning("stage_regression", row.project_id,
+                                 f"the ledger says {STAGE_LABELS[row.stage]}, the log has reached "
+                                 f"{STAGE_LABELS[current]}; no event made", row.sheet, row.row))
+    for stage, day in row.reached.items():
+        at = _reached_stage(state, stage)
+        if at is not None and at.astimezone(CST).date() != day:
+            header = next(h for h, s in REACHED_DATES.items() if s == stage)
+            out.append(LedgerWarning("date_differs", row.project_id,
+                                     f"{header} {day.isoformat()}, the log has {stage} reached on "
+                                     f"{at.astimezone(CST).date().isoformat()}; no event made", row.sheet, row.row))
+    return out
+
+
+def import_ledger(sheet: str, header: list, rows: list[tuple[int, list]], state: pl.DataFrame, month: str,
+                  recorded_at: datetime, source: str) -> LedgerImport:
+    """Compare a ledger's rows with the project state as of the end of ``month`` (§7).
+
+    ``rows`` are (row number, cells) in file order; ``state`` is :func:`streams.core.fold.project_state`
+    at :func:`ledger_cutoff` of the month; every event is recorded at ``recorded_at`` from ``source``.
+    Raises :class:`LedgerFileError` before any row when the header cannot be used.
+    """
+    columns = columns_of(header)
+    last_day, end = month_end_of(month)
+    at_end, stamp = format_timestamp(end), format_timestamp(recorded_at)
+    result = LedgerImport(month=month)
+    read = [_read(sheet, number, cells, columns, header, last_day) for number, cells in rows]
+    states = _states_of(state, {r.project_id for r, _ in read if isinstance(r, LedgerRow)})
+    seen: dict[str, int] = {}
+    for row, cells in read:
+        result.rows += 1
+        if isinstance(row, RowRejection):
+            result.rejected.append(row)
+            continue
+        project = states.get(row.project_id)
+        new = project is None or project["orphan"]
+        if new and not (row.name and row.industry):
+            result.rejected.append(RowRejection(row.sheet, row.row, "ledger_schema",
+                                                "a new project needs 项目名称 and 所属行业", row.project_id, cells))
+            continue
+        if row.project_id in seen:
+            result.rejected.append(RowRejection(row.sheet, row.row, "ledger_duplicate_row",
+                                                f"项目编号 {row.project_id} is already on row {seen[row.project_id]}",
+                                                row.project_id, cells))
+            continue
+        seen[row.project_id] = row.row
+        events = _row_events(row, project, at_end, stamp, source)
+        result.warnings.extend(_row_warnings(row, project))
+        result.events.extend(LedgerEvent(row.sheet, row.row, e) for e in events)
+        if new:
+            result.new += 1
+        elif events:
+            result.changed += 1
+        else:
+            result.unchanged += 1
+    row_ids = {r.project_id for r, _ in read if r.project_id}
+    departments = {d for _, cells in read if (d := _text(cells.get(_header_of(header, columns, "department"))))}
+    result.warnings.extend(_missing(state, row_ids, departments))
+    return result
+
+
+def _header_of(header: list, columns: Columns, name: str) -> str | None:
+    i = columns.at.get(name)
+    return None if i is None else str(header[i])
+
+
+def _read(sheet: str, number: int, cells: list, columns: Columns, header: list, last_day: date
+          ) -> tuple[LedgerRow | RowRejection, dict]:
+    """A row read, or rejected (``ledger_schema``); and its filled cells by header, for a dead letter."""
+    kept = {str(header[i]): c for i, c in enumerate(cells) if i < len(header) and c not in (None, "")}
+    try:
+        return read_row(sheet, number, cells, columns, header, last_day), kept
+    except _Bad as bad:
+        at = columns.at["project_id"]
+        pid = _text(cells[at]) if at < len(cells) else None
+        return RowRejection(sheet, number, "ledger_schema", str(bad), pid, kept), kept
+
+
+def _states_of(state: pl.DataFrame, project_ids) -> dict[str, dict]:
+    if state.is_empty():
+        return {}
+    wanted = state.filter(pl.col("project_id").is_in(list(project_ids)))
+    return {s["project_id"]: s for s in wanted.iter_rows(named=True)}
+
+
+def _missing(state: pl.DataFrame, row_ids: set[str], departments: set[str]) -> list[LedgerWarning]:
+    """Projects a department's ledger answers for but leaves out (§7 ``missing_from_ledger``)."""
+    if state.is_empty() or not departments or "department" not in state.columns:
+        return []
+    gone = state.filter(pl.col("in_pools") & ~pl.col("dropped")
+                        & pl.col("department").cast(pl.Utf8).is_in(sorted(departments))
+                        & ~pl.col("project_id").is_in(sorted(row_ids))).sort("project_id")
+    return [LedgerWarning("missing_from_ledger", pid, f"in the {pool} pool of {dep}, with no row in the ledger")
+            for pid, pool, dep in gone.select("project_id", "pool", "department").iter_rows()]
+
+
+def _wan(yuan: int | None):
+    """Yuan → 万元, exact: an int when whole, else a Decimal with at most four places."""
+    if yuan is None:
+        return None
+    wan = Decimal(yuan) / YUAN_PER_WAN
+    return int(wan) if wan == wan.to_integral_value() else wan
+
+
+def _day(at: datetime | None) -> date | None:
+    return None if at is None else at.astimezone(CST).date()
+
+
+def ledger_rows(state: pl.DataFrame) -> list[dict]:
+    """The ledger of a state (§7 export): one row per non-orphan project in the pools, by header.
+
+    Importing these rows for the state's month against the same log makes no event.
+    """
+    projects = state.filter(pl.col("in_pools")).sort("project_id")
+    out = []
+    for p in projects.iter_rows(named=True):
+        lead = p.get("lead_industry")
+        row = {
+            "项目编号": p["project_id"], "项目名称": p.get("name"), "所属行业": p.get("industry"),
+            "主导产业": None if lead is None else ("是" if lead else "否"),
+            "所属镇办": p.get("town"), "责任单位": p.get("department"), "分包领导": p.get("leader"),
+            "项目阶段": STAGE_LABELS[DROPPED if p["dropped"] else p["stage"]],
+            EXPORT_AMOUNT: _wan(p.get("investment_yuan")),
+        }
+        row |= {h: _day(p.get(reached(s))) for h, s in REACHED_DATES.items()}
+        row |= {h: p.get(planned(m)) for h, m in PLAN_DATES.items()}
+        row["终止原因"] = p.get("drop_reason") if p["dropped"] else None
+        out.append(row)
+    return out

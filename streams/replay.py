@@ -50,12 +50,15 @@ class SpilledLog:
         while builder.chunks:
             self.write(builder.chunks.pop(0))
 
-    def close(self, builder: LogBuilder) -> SpilledLog:
-        """Writes what the builder still holds; the log is complete."""
+    def close(self, builder: LogBuilder) -> SpilledLog | pl.DataFrame:
+        """Writes what the builder still holds: the log is complete. A log shorter than one chunk
+        was never written, and stays in memory as a frame."""
         self.take(builder)
         tail = builder.frame()
         builder.chunks.clear()
-        if tail.height or not self.paths:
+        if not self.paths:
+            return tail
+        if tail.height:
             self.write(tail)
         return self
 
@@ -89,7 +92,7 @@ def log_from_files(paths: Iterable[str | Path], received_at: datetime,
                    on_record: Callable[[int], None] = lambda n: None,
                    spill: str | Path | None = None) -> pl.DataFrame | SpilledLog:
     """The received log of feed files, in file order: a frame, or with ``spill`` (a work directory)
-    a :class:`SpilledLog` written there as it is read.
+    a :class:`SpilledLog` written there as it is read (still a frame if shorter than one chunk).
 
     A record without ``recorded_at`` is judged (``future_occurred_at``) as received at ``received_at``
     (e.g. :func:`files_received_at`); it still has no ``recorded_at`` for a ``known_at`` view.

@@ -38,21 +38,33 @@ _date = click.DateTime(formats=["%Y-%m-%d"])
               help="Annual targets JSON; default: the 2023/2024 targets.")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Run the aggregate quality suites on what --out writes (quality.json); exit 1 on failure.")
+@click.option("--buckets", type=click.IntRange(min=1), metavar="N",
+              help="Fold the log in N buckets of project ids, spilled to a temporary directory (1: in memory). "
+                   "Default: in memory up to 600,000 records, else buckets of about 250,000.")
 @json_option
 def replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at, received_at, out, targets_file,
-           check, as_json) -> None:
+           check, buckets, as_json) -> None:
     """Rebuild project state and every aggregate from the log; commits no offsets, needs no worker.
 
     A file replay depends on the files alone: a record without recorded_at is judged as received
     at --received-at (default: the files' newest modification time), never at the replay's clock.
+    A long log is folded bucket by bucket of project ids, with the same results in bounded memory.
     """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="funnel-replay-") as work:
+        _replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at, received_at, out, targets_file,
+                check, buckets, as_json, work)
+
+
+def _replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at, received_at, out, targets_file,
+            check, buckets, as_json, work) -> None:
     from datetime import datetime
 
     from streams import replay as shell
     from streams.contract.acceptance import format_timestamp
     from streams.contract.schemas import parse_timestamp
-    from streams.core.summary import View, fold_log, summary
-    from streams.core.tables import aggregate_tables
+    from streams.core.summary import View
 
     stamp = None
     if received_at is not None:
@@ -69,7 +81,7 @@ def replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at,
     unit, size = ("bytes", sum(Path(f).stat().st_size for f in files)) if files else ("records", 0)
     with progress("replay", size, unit) as advance:
         if files:
-            received = shell.log_from_files(files, stamp, on_record=advance)
+            received = shell.log_from_files(files, stamp, on_record=advance, spill=work)
         else:
             ms = [None if t is None else int(t.astimezone().timestamp() * 1000) for t in (from_time, to_time)]
             bootstrap = bootstrap_servers or config.bootstrap_servers()
@@ -78,22 +90,23 @@ def replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at,
             from streams.kafkaio.security import explain
 
             try:
-                received = shell.log_from_topic(bootstrap, topic, *ms, on_record=advance)
+                received = shell.log_from_topic(bootstrap, topic, *ms, on_record=advance, spill=work)
             except (LookupError, TimeoutError) as e:
                 log_failure(f"replay of topic {topic} at {bootstrap}", e)
                 raise click.ClickException(str(e)) from e
             except KafkaError as e:
                 log_failure(f"replay of topic {topic} at {bootstrap}", e)
                 raise click.ClickException(explain(e, bootstrap)) from e
-    result = fold_log(received, view)
-    doc, quality = summary(result), None
+    replayed = shell.fold_and_aggregate(received, view, config.targets(targets_file) if out else None,
+                                        buckets=buckets, work=work)
+    del received
+    doc, quality = replayed.doc, None
     if files:  # an added key (DOMAIN.md §5 allows more): the time the file's unstamped records were judged at
         doc = {"as_of": doc["as_of"], "known_at": doc["known_at"], "received_at": format_timestamp(stamp), **doc}
     if out:
-        tables = aggregate_tables(result, config.targets(targets_file))
-        shell.write_outputs(doc, tables, out)
+        shell.write_outputs(doc, replayed.tables, out)
         if check:
-            quality = shell.write_quality(doc, tables, out)
+            quality = shell.write_quality(doc, replayed.tables, out)
     if as_json:
         print_json(doc)
     else:

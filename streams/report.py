@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import os
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,14 +40,37 @@ def run_notebook(path: Path, data_dir: Path, timeout: int = 600):
     nb = nbformat.read(path, as_version=4)
     os.environ["FUNNEL_SOURCE"] = str(data_dir)  # the kernel inherits it: load() reads this data set
     os.environ["FUNNEL_REPORT"] = "1"  # static charts for HTML, not widgets
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    with tempfile.TemporaryDirectory(prefix="funnel-kernel-") as sockets:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}},
+                       config=kernel_config(Path(sockets))).execute()
     return nb
+
+
+def kernel_config(sockets: Path):
+    """The kernel talks to us over Unix sockets in ``sockets`` (a private directory), not TCP: nothing
+    listens on the network, and ipykernel has no reason to warn that its TCP traffic is unencrypted.
+    The path is absolute because the kernel runs in ``notebooks/``."""
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(sockets.resolve() / "kernel")}})
+
+
+class _NoAltTextNotice(logging.Filter):
+    """nbconvert gives every chart without alternative text a generic one and says so at WARNING on
+    each page: noise in ``funnel report``'s output, not a fault. Its other messages pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Alternative text is missing")
+
+
+_exporter_log = logging.getLogger("streams.report.nbconvert")
+_exporter_log.addFilter(_NoAltTextNotice())
 
 
 def to_html(nb) -> str:
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab")
+    exporter = HTMLExporter(template_name="lab", log=_exporter_log)
     body, _ = exporter.from_notebook_node(nb)
     return body
 

@@ -47,4 +47,17 @@ def debug_logging() -> bool:
 def main(ctx: click.Context, loglevel: str) -> None:
     """Erqi District investment funnel: events → Kafka → project state → aggregates."""
     if ctx.invoked_subcommand != "worker":  # Faust sets up the worker's logging from the worker's own option
-        logging.basicConfig(level=loglevel.upper(), format=LOG_FORMAT, stream=sys.stderr)
+        setup_logging(loglevel)
+
+
+def setup_logging(loglevel: str) -> None:
+    """Records from ``loglevel`` up go to stderr. The handler itself has the level too, because some
+    libraries give their loggers a lower level of their own (GX logs its temporary directories at INFO)."""
+    root = logging.getLogger()
+    if root.handlers:  # configured already (as logging.basicConfig would leave it)
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setLevel(loglevel.upper())
+    root.addHandler(handler)
+    root.setLevel(loglevel.upper())

@@ -18,15 +18,22 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
+def report_run(tmp_path_factory):
+    """``funnel report`` on the replay of the generated data set: (its output dir, the data dir, the process)."""
     tmp = tmp_path_factory.mktemp("report")
     feed = tmp / "seed.jsonl"
     synthetic.generate_file(feed, projects=600, seed=2023)
     data = tmp / "data"
     funnel("replay", "--from-file", str(feed), "--as-of", "2024-12-31", "--out", str(data), bootstrap="unused:1")
     out = tmp / "report"
-    index = funnel("report", "--out", str(out), "--source", str(data), bootstrap="unused:1", timeout=900).stdout
-    return out, json.loads((data / "summary.json").read_text()), index.strip()
+    done = funnel("report", "--out", str(out), "--source", str(data), bootstrap="unused:1", timeout=900)
+    return out, data, done
+
+
+@pytest.fixture(scope="module")
+def report(report_run):
+    out, data, done = report_run
+    return out, json.loads((data / "summary.json").read_text()), done.stdout.strip()
 
 
 def test_every_notebook_becomes_a_page_with_charts_and_no_error(report):
@@ -37,6 +44,14 @@ def test_every_notebook_becomes_a_page_with_charts_and_no_error(report):
         assert page.count("data:image/png;base64,") >= 1, nb.stem
         assert "Traceback" not in page and 'data-mime-type="application/vnd.jupyter.stderr"' not in page, nb.stem
     assert len(notebooks()) == 4
+
+
+def test_a_report_prints_no_warnings(report_run):
+    """Normal output is the index's path alone: no kernel warning ("Kernel is running over TCP without
+    encryption": the kernel talks over Unix sockets), no nbconvert or GX notice below --loglevel."""
+    stderr = report_run[2].stderr
+    assert "without encryption" not in stderr
+    assert not [line for line in stderr.splitlines() if "WARNING" in line or " INFO " in line], stderr
 
 
 def test_the_report_shows_the_2023_figures(report):

@@ -7,6 +7,7 @@ import polars as pl
 from streams.contract.events import STAGES
 from streams.core import aggregates as agg
 from streams.core.log import accepted_events
+from streams.core.rankings import rankings
 from streams.core.summary import Result
 from streams.core.targets import target_attainment
 
@@ -47,6 +48,8 @@ def aggregate_tables(result: Result, targets: dict) -> dict[str, pl.DataFrame]:
         "time_in_stage": agg.time_in_stage(state),
         "supervision": agg.supervision(state),
         "supervision_over_time": supervision_over_time,
+        # 月评比: from the state's reached_at (flows) and the month-end colours (red), no fold per period
+        "rankings": rankings(state, supervision_over_time, cutoff),
         "targets": target_attainment(state, targets, cutoff),
         "arrival_lags": agg.arrival_lags(result.settled),
         "rejections": result.settled.filter(~pl.col("outcome").is_in(["accepted", "duplicate"]))

@@ -1,0 +1,334 @@
+"""月评比: rankings of the units that own projects, per month, quarter and year (pure Polars, no I/O).
+
+A *unit* is a value of one of the dimensions :data:`UNITS`: a town or street office (``town``), a
+department (``department``), a county-level leader (``leader``) or an industry chain (``industry``).
+A project counts for the unit that owns it in the project state it is ranked from (its latest
+owner by then: a reassignment moves all its figures to the new owner), and only if it is in the
+pools (DOMAIN.md §4: not an orphan). A project without a value for a dimension is left out of
+that dimension's ranking.
+
+The figures of a unit in a period P = [start, end) (CST; ``end`` is the cut-off when P holds it):
+
+============  =====================================================================================
+projects      its projects planned before ``end``: the units ranked in P are those with at least one
+signings      projects reaching ``signed`` in P (their ``reached_at_signed`` falls in P)
+signed_yuan   their signed amount
+starts        projects reaching ``started`` (开工, landed) in P
+started_yuan  their investment at construction start
+planned_ytd   projects planned in P's year before ``end`` (the year to date)
+landed_ytd    of those, the ones that had started (landed) before ``end``
+conversion    planned→landed conversion: ``landed_ytd / planned_ytd`` (null without a project planned
+              in the year to date). A cohort share of the same projects, so never above 1.
+red           projects red (红) at the end of P: their colour at the end of P's last month (or at the
+              cut-off), as :func:`streams.core.aggregates.supervision_over_time` gives it
+============  =====================================================================================
+
+Every figure but ``conversion`` adds up over disjoint sets of projects (partitions, buckets), so
+:func:`unit_counts` of parts can be summed (:func:`merge_counts`) and ranked once
+(:func:`rank_units`) with the same result as ranking the whole.
+
+The score (:class:`RankingRules`): for each scored figure, the unit's z-score among the units of
+the same dimension in the same period, ``(x − mean) / sd`` (population sd; 0 when every unit has the
+same value, and 0 for a null conversion), weighted and summed, red with a negative weight (fewer
+red projects is better). Rounded to :data:`SCORE_DECIMALS` decimals; rank 1 is the highest score,
+units with the same score share a rank. ``rank_change`` is the previous period's rank minus this
+one (positive: moved up; null when the unit was not ranked then). The 红黑榜 (``board``): ``top``
+(红榜) are the units ranked in the first ``board`` places that score above the average (> 0),
+``bottom`` (黑榜) the units in the last ``board`` places that score below it (< 0), so no unit is on
+both, and none is when every unit scores the same.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import polars as pl
+
+from streams.core.aggregates import TZ
+from streams.core.clock import CST
+from streams.core.fold import reached
+
+#: dimension column -> the unit's name in the bulletin
+UNITS: dict[str, str] = {"town": "镇办", "department": "责任单位", "leader": "分包领导", "industry": "产业链"}
+#: the additive figures of a unit in a period, in the order of the table
+COUNTS: tuple[str, ...] = ("projects", "signings", "signed_yuan", "starts", "started_yuan", "planned_ytd",
+                           "landed_ytd", "red")
+GRANULARITIES: tuple[str, ...] = ("month", "quarter", "year")
+KEYS: tuple[str, ...] = ("granularity", "period", "dimension", "unit")
+SCORE_DECIMALS = 4
+
+
+@dataclass(frozen=True)
+class RankingRules:
+    """How units are scored and how many go on each board of the 红黑榜.
+
+    ``weights``: (figure, weight) pairs; a figure is one of :data:`COUNTS` or ``conversion``, and a
+    negative weight means less is better. The defaults weigh new signings and starts (counts and
+    amounts) most, the year's planned→landed conversion next, and count red projects against.
+    """
+
+    weights: tuple[tuple[str, float], ...] = (
+        ("signings", 0.20), ("signed_yuan", 0.20), ("starts", 0.20), ("started_yuan", 0.15),
+        ("conversion", 0.10), ("red", -0.15))
+    board: int = 3
+    units: tuple[str, ...] = tuple(UNITS)
+
+    def as_dict(self) -> dict:
+        return {"weights": dict(self.weights), "board": self.board, "units": list(self.units)}
+
+
+DEFAULT_RULES = RankingRules()
+
+RANKINGS_SCHEMA: dict[str, pl.DataType] = {
+    "granularity": pl.Utf8, "period": pl.Utf8, "dimension": pl.Utf8, "unit": pl.Utf8,
+    **{c: pl.Int64 for c in COUNTS}, "conversion": pl.Float64, "score": pl.Float64, "rank": pl.Int64,
+    "units": pl.Int64, "previous_rank": pl.Int64, "rank_change": pl.Int64, "board": pl.Utf8,
+}
+COUNTS_SCHEMA: dict[str, pl.DataType] = {k: pl.Utf8 for k in KEYS} | {c: pl.Int64 for c in COUNTS}
+
+
+# ---- periods -------------------------------------------------------------------------------------
+
+_PERIOD = re.compile(r"^(\d{4})(?:-?[Qq]([1-4])|-(\d{2}))?$")
+
+
+def parse_period(text: str) -> str:
+    """``2024-03`` → ``2024-03``, ``2024-Q1`` or ``2024Q1`` → ``2024Q1``, ``2024`` → ``2024`` (the labels
+    of the flows table); anything else raises ValueError."""
+    m = _PERIOD.match(text.strip())
+    if not m or (m.group(3) and not 1 <= int(m.group(3)) <= 12):
+        raise ValueError(f"{text!r} is not a period: a month 2024-03, a quarter 2024-Q1 or a year 2024")
+    year, quarter, month = m.groups()
+    return f"{year}Q{quarter}" if quarter else f"{year}-{month}" if month else year
+
+
+def granularity_of(label: str) -> str:
+    return "quarter" if "Q" in label else "month" if "-" in label else "year"
+
+
+def _month_index(label: str) -> int:
+    """The months since year 0 of a period's first month."""
+    year = int(label[:4])
+    g = granularity_of(label)
+    month = 1 if g == "year" else 3 * int(label[5]) - 2 if g == "quarter" else int(label[5:7])
+    return year * 12 + month - 1
+
+
+def _months(label: str) -> int:
+    return {"month": 1, "quarter": 3, "year": 12}[granularity_of(label)]
+
+
+def _label_of(index: int, granularity: str) -> str:
+    year, month = divmod(index, 12)
+    if granularity == "year":
+        return f"{year}"
+    if granularity == "quarter":
+        return f"{year}Q{month // 3 + 1}"
+    return f"{year}-{month + 1:02d}"
+
+
+def period_bounds(label: str) -> tuple[datetime, datetime]:
+    """A period's start and exclusive end, at midnight CST."""
+    def at(index: int) -> datetime:
+        return datetime.combine(date(index // 12, index % 12 + 1, 1), time(), CST)
+    first = _month_index(label)
+    return at(first), at(first + _months(label))
+
+
+def previous_period(label: str) -> str:
+    """The period before, of the same length: 2024-01 → 2023-12, 2024Q1 → 2023Q4, 2024 → 2023."""
+    return _label_of(_month_index(label) - _months(label), granularity_of(label))
+
+
+def last_month(label: str, cutoff: datetime) -> str:
+    """The month whose end colours the end of a period: its last month, or the cut-off's when earlier."""
+    _, end = period_bounds(label)
+    day = (min(end, cutoff) - timedelta(microseconds=1)).astimezone(CST)
+    return f"{day.year}-{day.month:02d}"
+
+
+def _labels(at: pl.Expr, granularity: str) -> pl.Expr:
+    local = at.dt.convert_time_zone(TZ)
+    if granularity == "year":
+        return local.dt.year().cast(pl.Utf8)
+    if granularity == "quarter":
+        return pl.format("{}Q{}", local.dt.year(), local.dt.quarter())
+    return local.dt.strftime("%Y-%m")
+
+
+def _period_grid(first: datetime, cutoff: datetime, granularity: str) -> list[str]:
+    """Every period of a granularity from the one holding ``first`` to the one holding the cut-off."""
+    def index(at: datetime) -> int:
+        local = at.astimezone(CST)
+        return local.year * 12 + local.month - 1
+    step = {"month": 1, "quarter": 3, "year": 12}[granularity]
+    start = index(first) - index(first) % step  # the period's first month (month indices start in January)
+    last = index(cutoff - timedelta(microseconds=1))
+    return [_label_of(i, granularity) for i in range(start, last + 1, step)]
+
+
+# ---- the figures of each unit --------------------------------------------------------------------
+
+def _long(state: pl.DataFrame, units: Sequence[str]) -> pl.DataFrame:
+    """One row per (project in the pools, dimension) with the project's unit and the times it reached stages."""
+    s = state.filter(pl.col("in_pools"))
+    parts = [s.select("project_id", dimension=pl.lit(d), unit=pl.col(d).cast(pl.Utf8),
+                      planned_at=pl.col(reached("planned")), signed_at=pl.col(reached("signed")),
+                      started_at=pl.col(reached("started")),
+                      signed_yuan=pl.col("signed_yuan").cast(pl.Int64),
+                      started_yuan=pl.col("started_yuan").cast(pl.Int64))
+             for d in units if d in state.columns]
+    if not parts:
+        return pl.DataFrame()
+    return pl.concat(parts).filter(pl.col("unit").is_not_null())
+
+
+def _cumulative(frame: pl.DataFrame, column: str, within_year: bool) -> pl.Expr:
+    keys = ["dimension", "unit", *(["_year"] if within_year else [])]
+    return pl.col(column).cum_sum().over(keys, order_by="period")
+
+
+def unit_counts(state: pl.DataFrame, colours: pl.DataFrame | pl.LazyFrame, cutoff: datetime,
+                periods: Iterable[str] | None = None, rules: RankingRules = DEFAULT_RULES) -> pl.DataFrame:
+    """The additive figures (:data:`COUNTS`) of every unit in every period up to the cut-off.
+
+    ``state`` is the project state as of ``cutoff``; ``colours`` has ``month``, ``project_id`` and
+    ``colour`` of projects at month ends (the ``supervision_over_time`` table; only the months
+    that end a period, or hold the cut-off, are read). ``periods`` (labels, see :func:`parse_period`)
+    keeps only those. Rows for units with no project planned by the period's end are left out.
+    """
+    long = _long(state, rules.units)
+    wanted = None if periods is None else set(periods)
+    if long.is_empty():
+        return pl.DataFrame(schema=COUNTS_SCHEMA)
+    red = (colours.lazy().filter(pl.col("colour") == "red").select("month", "project_id").collect()
+           .join(long.select("project_id", "dimension", "unit"), on="project_id"))
+    first = long["planned_at"].min()
+    out = []
+    for g in GRANULARITIES:
+        labels = _period_grid(first, cutoff, g)
+        if wanted is not None and not wanted.intersection(labels):
+            continue
+        units = long.select("dimension", "unit").unique()
+        grid = pl.DataFrame({"period": labels}).join(units, how="cross")
+        keys = ["period", "dimension", "unit"]
+
+        def flow(at: str, **aggs: pl.Expr) -> pl.DataFrame:
+            return (long.filter(pl.col(at).is_not_null()).with_columns(period=_labels(pl.col(at), g))
+                    .group_by(keys).agg(**aggs))
+
+        same_year = pl.col("started_at").dt.convert_time_zone(TZ).dt.year() == \
+            pl.col("planned_at").dt.convert_time_zone(TZ).dt.year()
+        parts = [
+            flow("planned_at", _planned=pl.len().cast(pl.Int64)),
+            flow("signed_at", signings=pl.len().cast(pl.Int64), signed_yuan=pl.col("signed_yuan").sum()),
+            flow("started_at", starts=pl.len().cast(pl.Int64), started_yuan=pl.col("started_yuan").sum(),
+                 _landed=same_year.sum().cast(pl.Int64)),
+        ]
+        # red at a period's end: the colours of the months that end a period (or hold the cut-off)
+        month_to_period = {last_month(p, cutoff): p for p in labels}
+        ends = red.filter(pl.col("month").is_in(list(month_to_period)))
+        parts.append(ends.with_columns(period=pl.col("month").replace_strict(month_to_period))
+                     .group_by(keys).agg(red=pl.len().cast(pl.Int64)))
+        frame = grid
+        for part in parts:
+            frame = frame.join(part, on=keys, how="left")
+        frame = frame.with_columns(pl.exclude(keys).fill_null(0), _year=pl.col("period").str.slice(0, 4))
+        frame = frame.with_columns(
+            projects=_cumulative(frame, "_planned", False),
+            planned_ytd=_cumulative(frame, "_planned", True),
+            landed_ytd=_cumulative(frame, "_landed", True),
+        )
+        frame = frame.filter(pl.col("projects") > 0)
+        if wanted is not None:
+            frame = frame.filter(pl.col("period").is_in(list(wanted)))
+        out.append(frame.select(granularity=pl.lit(g), period="period", dimension="dimension", unit="unit",
+                                **{c: pl.col(c).cast(pl.Int64) for c in COUNTS}))
+    if not out:
+        return pl.DataFrame(schema=COUNTS_SCHEMA)
+    return _ordered(pl.concat(out))
+
+
+def _ordered(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows in one order whatever the order they were made in: granularity, period, dimension, unit."""
+    g = pl.col("granularity").replace_strict({g: i for i, g in enumerate(GRANULARITIES)}, return_dtype=pl.Int8)
+    return frame.sort([g, "period", "dimension", "unit"])
+
+
+def merge_counts(parts: Iterable[pl.DataFrame]) -> pl.DataFrame:
+    """The figures of disjoint sets of projects (partitions, buckets) summed: the figures of their union."""
+    parts = [p for p in parts if p.height]
+    if not parts:
+        return pl.DataFrame(schema=COUNTS_SCHEMA)
+    merged = pl.concat([p.select(list(COUNTS_SCHEMA)).cast(COUNTS_SCHEMA) for p in parts])
+    return _ordered(merged.group_by(list(KEYS)).agg(pl.col(c).sum() for c in COUNTS))
+
+
+# ---- ranking ---------------------------------------------------------------------------------------
+
+def rank_units(counts: pl.DataFrame, rules: RankingRules = DEFAULT_RULES) -> pl.DataFrame:
+    """Score, rank, change of rank against the previous period and the 红黑榜 board of every unit.
+
+    ``counts`` is :func:`unit_counts` (or :func:`merge_counts` of parts). The previous period's
+    rank is found in ``counts`` itself: give it both periods to get ``rank_change``.
+    """
+    if counts.is_empty():
+        return pl.DataFrame(schema=RANKINGS_SCHEMA)
+    group = ["granularity", "period", "dimension"]
+    frame = _ordered(counts.select(list(COUNTS_SCHEMA)).cast(COUNTS_SCHEMA)).with_columns(
+        conversion=pl.when(pl.col("planned_ytd") > 0).then(pl.col("landed_ytd") / pl.col("planned_ytd")))
+    score = pl.lit(0.0)
+    for figure, weight in rules.weights:
+        x = pl.col(figure).cast(pl.Float64)
+        sd = x.std(ddof=0).over(group)
+        z = pl.when(sd > 0).then((x - x.mean().over(group)) / sd).otherwise(0.0).fill_null(0.0)
+        score = score + weight * z
+    frame = frame.with_columns(score=score.round(SCORE_DECIMALS))
+    frame = frame.with_columns(
+        rank=pl.col("score").rank("min", descending=True).over(group).cast(pl.Int64),
+        _from_bottom=pl.col("score").rank("min").over(group).cast(pl.Int64),
+        units=pl.len().over(group).cast(pl.Int64),
+    )
+    before = {p: previous_period(p) for p in frame["period"].unique().to_list()}
+    frame = frame.with_columns(_previous=pl.col("period").replace_strict(before, return_dtype=pl.Utf8))
+    previous = frame.select("granularity", "dimension", "unit", _previous="period", previous_rank="rank")
+    frame = frame.join(previous, on=["granularity", "dimension", "unit", "_previous"], how="left",
+                       maintain_order="left")
+    board = (pl.when((pl.col("rank") <= rules.board) & (pl.col("score") > 0)).then(pl.lit("top"))
+             .when((pl.col("_from_bottom") <= rules.board) & (pl.col("score") < 0)).then(pl.lit("bottom")))
+    frame = frame.with_columns(rank_change=pl.col("previous_rank") - pl.col("rank"), board=board)
+    return frame.select(list(RANKINGS_SCHEMA)).cast(RANKINGS_SCHEMA).sort(
+        [pl.col("granularity").replace_strict({g: i for i, g in enumerate(GRANULARITIES)}, return_dtype=pl.Int8),
+         "period", "dimension", "rank", "unit"])
+
+
+def rankings(state: pl.DataFrame, colours: pl.DataFrame | pl.LazyFrame, cutoff: datetime,
+             rules: RankingRules = DEFAULT_RULES) -> pl.DataFrame:
+    """The ``rankings`` table: every unit of every dimension in every month, quarter and year up to the cut-off."""
+    return rank_units(unit_counts(state, colours, cutoff, rules=rules), rules)
+
+
+def ranking_of(table: pl.DataFrame, period: str) -> pl.DataFrame:
+    """One period's rows of a rankings table (``period`` as :func:`parse_period` takes it)."""
+    return table.filter(pl.col("period") == parse_period(period))
+
+
+def board(table: pl.DataFrame, period: str, dimension: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The 红榜 and 黑榜 of one dimension in one period: (top units best first, bottom units worst first)."""
+    rows = ranking_of(table, period).filter(pl.col("dimension") == dimension)
+    return (rows.filter(pl.col("board") == "top").sort("rank", "unit"),
+            rows.filter(pl.col("board") == "bottom").sort("score", "unit"))
+
+
+def periods_needed(period: str) -> list[str]:
+    """The periods whose figures rank ``period`` and its change of rank: it and the one before."""
+    label = parse_period(period)
+    return [previous_period(label), label]
+
+
+__all__ = ["COUNTS", "DEFAULT_RULES", "RANKINGS_SCHEMA", "RankingRules", "UNITS", "board", "last_month",
+           "merge_counts", "parse_period", "period_bounds", "periods_needed", "previous_period", "rank_units",
+           "ranking_of", "rankings", "unit_counts"]

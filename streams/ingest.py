@@ -13,18 +13,17 @@ import json
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable
 
 from streams.config import dlq_topic
 from streams.contract.acceptance import Rejection, check_event
+from streams.core.clock import now_cst
 from streams.feeds import FeedRecord, read_feed
 from streams.kafkaio.records import dead_letter_headers
 
 log = logging.getLogger(__name__)
-
-CST = timezone(timedelta(hours=8), "CST")
 
 
 @dataclass
@@ -100,7 +99,7 @@ class Ingest:
     (a failing batch goes to the DLQ whole) or ``off``.
     """
 
-    def __init__(self, producer, topic: str, clock: Callable[[], datetime] = lambda: datetime.now(CST),
+    def __init__(self, producer, topic: str, clock: Callable[[], datetime] = now_cst,
                  quality: str = "warn", batch_size: int = 10_000):
         self.producer, self.topic, self.dlq, self.clock = producer, topic, dlq_topic(topic), clock
         self.quality, self.batch_size = quality, batch_size

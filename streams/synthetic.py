@@ -17,15 +17,15 @@ import json
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Iterator
 
 from streams.contract.events import (
     AXES, CHANNELS, EVENT_STAGE, INDUSTRIES, SOURCE_REGIONS, STAGE_EVENT, STAGES, YUAN_PER_WAN, YUAN_PER_YI, ZONES,
 )
+from streams.core.clock import CST
 
-CST = timezone(timedelta(hours=8))
 LEAD_INDUSTRIES = frozenset({"现代商贸", "特色商业", "健康服务", "电子信息", "精密制造", "生命健康"})
 DEPARTMENTS = ("区商务局", "区发改委", "区工信局", "区文广旅局", "区卫健委", "区科技局", "区投资促进中心")
 TOWNS = ("马寨镇", "侯寨乡", "大学路街道", "建中街街道", "福华街街道", "人和路街道", "长江路街道", "京广路街道",

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
 
 from streams import config
+from streams.core.clock import day_end, today_cst
 
 
 @dataclass
@@ -23,6 +24,24 @@ class Dataset:
 
     def __getitem__(self, name: str) -> pl.DataFrame:
         return self.tables[name]
+
+    @property
+    def as_of(self) -> date:
+        """The business date T of the data set (CST)."""
+        return date.fromisoformat(self.summary["as_of"])
+
+    @property
+    def cutoff(self) -> datetime:
+        """The exclusive end of T: midnight CST after the as-of day (``clock.day_end``)."""
+        return day_end(self.as_of)
+
+    def quality_report(self) -> dict:
+        """The aggregate suites' results: those the replay wrote, else run now on these tables."""
+        if self.quality is None:
+            from streams.quality.gate import check_aggregates
+
+            self.quality = check_aggregates(self.summary, self.tables).as_dict()
+        return self.quality
 
 
 def _from_dir(out: Path) -> Dataset:
@@ -43,7 +62,7 @@ def load(source: str | Path | None = None, as_of: str | None = None) -> Dataset:
     source = source or os.environ.get("FUNNEL_SOURCE")
     if source and Path(source).is_dir():
         return _from_dir(Path(source))
-    view = View(date.fromisoformat(as_of) if as_of else datetime.now(timezone.utc).date())
+    view = View(date.fromisoformat(as_of) if as_of else today_cst())  # today in CST, as replay takes it
     if source:
         log = replay.log_from_files([source], replay.files_received_at([source]))
     else:

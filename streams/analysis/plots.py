@@ -1,0 +1,121 @@
+"""Chart helpers for the notebooks: drawing only, on frames that :mod:`streams.core.analysis` and
+:mod:`streams.analysis.stats` computed (the arithmetic here is layout: offsets, stacking, error-bar lengths)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from streams.analysis.charts import STAGE_LABELS, bilingual
+
+CAUSE_COLOURS = {"reached": "#55a868", "dropped": "#c44e52"}
+
+
+def against_target(ax, funnel: pl.DataFrame) -> None:
+    """Horizontal bars of a :func:`streams.core.analysis.stage_funnel`: actual filled, target dashed, "a / t" beside."""
+    stages = funnel["stage"].to_list()
+    y = list(range(len(stages)))[::-1]
+    actual = funnel["actual"].to_list()
+    target = [t or 0 for t in funnel["target"].to_list()]
+    ax.barh(y, actual, color="#55a868", label="实际 actual")
+    ax.barh(y, target, fill=False, edgecolor="black", linestyle="--", label="目标 target")
+    for yi, a, t in zip(y, actual, target):
+        ax.annotate(f"{a} / {t}" if t else f"{a}", (max(a, t), yi), xytext=(5, 0), textcoords="offset points",
+                    va="center")
+    ax.set_yticks(y, [STAGE_LABELS.get(s, s) for s in stages])
+    ax.legend(loc="lower right")
+
+
+def sankey(ax, steps: pl.DataFrame) -> None:
+    """The flows of :func:`streams.core.analysis.funnel_steps` as a Sankey diagram (stage to stage, and not converted)."""
+    from matplotlib.sankey import Sankey
+
+    rows = steps.to_dicts()
+    if not rows or not rows[0]["from_count"]:
+        ax.text(0.5, 0.5, "无流量 no flows", ha="center", va="center", transform=ax.transAxes)
+        return
+    diagram = Sankey(ax=ax, scale=1 / rows[0]["from_count"], unit=None, gap=0.4)
+    for i, row in enumerate(rows):
+        first = f"{STAGE_LABELS[row['from']]}\n{row['from_count']}" if i == 0 else None
+        diagram.add(flows=[row["from_count"], -row["to_count"], -row["not_converted"]],
+                    labels=[first, f"{STAGE_LABELS[row['to']]}\n{row['to_count']}",
+                            f"未转化 not converted\n{row['not_converted']}"],
+                    orientations=[0, 0, -1], prior=i - 1 if i else None, connect=(1, 0))
+    diagram.finish()
+    ax.set_aspect("auto")  # Sankey asks for equal aspect on fixed limits; the diagram reads the same
+
+
+def incidence(ax, curves: pl.DataFrame, cause: str, label: str, colour: str | None = None,
+              band: bool = True, linestyle: str = "-") -> None:
+    """One cause of :func:`streams.analysis.stats.cumulative_incidence` as a step curve with its pointwise band."""
+    part = curves.filter(pl.col("cause") == cause).sort("days")
+    colour = colour or CAUSE_COLOURS.get(cause)
+    ax.step(part["days"], part["incidence"], where="post", color=colour, label=label, linestyle=linestyle)
+    if band and "low" in part.columns:
+        ax.fill_between(part["days"], part["low"], part["high"], step="post", color=colour, alpha=0.18, linewidth=0)
+
+
+def intervals(ax, frame: pl.DataFrame, by: str, n: str = "n", rate: str = "rate", low: str = "low",
+              high: str = "high", **style) -> None:
+    """Dots with interval bars (``low`` … ``high``), one row of ``frame`` per line, named by ``by`` with its n;
+    ``style`` goes to ``errorbar`` (label, color, fmt …)."""
+    rows = frame.to_dicts()
+    y = list(range(len(rows)))[::-1]
+    ax.errorbar([r[rate] for r in rows], y, fmt=style.pop("fmt", "o"),
+                xerr=[[r[rate] - r[low] for r in rows], [r[high] - r[rate] for r in rows]], **style)
+    ax.set_yticks(y, [f"{bilingual(str(r[by]))} (n={r[n]})" for r in rows])
+
+
+def step_times(ax, table: pl.DataFrame) -> None:
+    """Median and 90th-percentile days of each step (:func:`streams.analysis.stats.step_times`) with their intervals."""
+    intervals(ax, table, "step", n="projects", rate="median_days", low="median_low", high="median_high",
+              label="中位数 median", color="#4c72b0")
+    intervals(ax, table, "step", n="projects", rate="p90_days", low="p90_low", high="p90_high",
+              label="90 百分位 90th percentile", color="#dd8452", fmt="s")
+
+
+def incidence_by(ax, curves: pl.DataFrame, by: str, cause: str = "reached", band: bool = True) -> None:
+    """One curve of ``cause`` per group of :func:`streams.analysis.stats.cumulative_incidence_by` (e.g. per cohort)."""
+    import matplotlib
+
+    palette = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+    groups = curves.partition_by(by, as_dict=True, maintain_order=True).items()
+    for i, ((key,), part) in enumerate(groups):
+        incidence(ax, part, cause, f"{key}", colour=palette[i % len(palette)], band=band)
+
+
+def heatmap(ax, frame: pl.DataFrame, row: str, col: str, k: str = "reached", n: str = "n", min_n: int = 5):
+    """Cells of a two-dimensional breakdown coloured by k / n, annotated "k/n"; cells with fewer than
+    ``min_n`` projects are left grey (too few to read a rate from). Returns the colour mapping for a colour bar."""
+    import numpy as np
+
+    rows = sorted(frame[row].cast(pl.Utf8).unique().to_list())
+    cols = sorted(frame[col].cast(pl.Utf8).unique().to_list())
+    rate = np.full((len(rows), len(cols)), np.nan)
+    for r in frame.iter_rows(named=True):
+        i, j = rows.index(str(r[row])), cols.index(str(r[col]))
+        if r[n] >= min_n:
+            rate[i, j] = r[k] / r[n]
+        ax.text(j, i, f"{r[k]}/{r[n]}", ha="center", va="center", fontsize=7,
+                color="black" if r[n] < min_n or rate[i, j] < 0.6 else "white")
+    ax.set_facecolor("#e6e6e6")
+    image = ax.imshow(np.ma.masked_invalid(rate), cmap="Greens", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(cols)), [bilingual(c) for c in cols], rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(rows)), rows, fontsize=8)
+    return image
+
+
+def stacked_bars(ax, wide: pl.DataFrame, x: str) -> None:
+    """One bar per row of ``wide`` at ``x``, stacked from its other columns (one legend entry each)."""
+    bottom = [0] * wide.height
+    for column in [c for c in wide.columns if c != x]:
+        ax.bar(wide[x], wide[column], bottom=bottom, label=column)
+        bottom = [b + v for b, v in zip(bottom, wide[column])]
+
+
+def paired_bars(ax, frame: pl.DataFrame, label: str, first: str, second: str, names: tuple[str, str]) -> None:
+    """Two bars per row of ``frame`` side by side (e.g. the previous and the current period)."""
+    x = list(range(frame.height))
+    ax.bar([i - 0.2 for i in x], frame[first], width=0.4, label=names[0], color="#a1c9f4")
+    ax.bar([i + 0.2 for i in x], frame[second], width=0.4, label=names[1], color="#4c72b0")
+    ax.set_xticks(x, [STAGE_LABELS.get(v, v) for v in frame[label]])
+    ax.legend()

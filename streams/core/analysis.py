@@ -1,0 +1,312 @@
+"""What the analyst notebooks show, as pure functions of project state and the aggregate tables.
+
+The notebooks only draw: every figure they show is computed here, from the rules of
+:mod:`streams.core.aggregates` and :mod:`streams.core.fold`, so no notebook holds a rule of
+DOMAIN.md. No I/O and no clock reading: the cut-off is passed in (``clock.day_end(as_of)``),
+and periods are CST periods from :mod:`streams.core.clock`.
+
+Time to an event (for the competing-risks estimates of :mod:`streams.analysis.stats`): a
+project enters at ``reached_at[start]`` and leaves at the first of reaching ``end`` (cause 1),
+being dropped (cause 2, a competing risk: a dropped project will not land), or the cut-off
+(censored, still waiting).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from streams.contract.events import POOLS, STAGES, YUAN_PER_YI
+from streams.core import aggregates as agg
+from streams.core.clock import CST_ZONE, last_complete_period, period_bounds, previous_period
+from streams.core.fold import reached
+from streams.core.tables import CONVERSION_PAIRS
+
+#: The four stages of the bureau's annual funnel (200 → 160 → 80 → 60 in 2023).
+FUNNEL_STAGES: tuple[str, ...] = STAGES[:4]
+#: Steps whose duration is reported: each stage to the next, and planned → started (landing).
+STEPS: tuple[tuple[str, str], ...] = (*zip(STAGES, STAGES[1:]), ("planned", "started"))
+#: Status of a time-to-event row: censored (still waiting at the cut-off), reached the end stage, dropped first.
+CENSORED, REACHED, DROPPED = 0, 1, 2
+#: The managed pools (dropped projects are not in a pool the bureau manages).
+MANAGED_POOLS: tuple[str, ...] = POOLS[:4]
+TARGET_LABELS = {"planned": "谋划项目数 projects planned", "negotiating": "洽谈项目数 projects negotiated",
+                 "signed": "新签约项目数 new signings", "started": "开工项目数 projects started",
+                 "signed_yuan": "签约额 signed amount", "signed_lead_yuan": "主导产业签约额 lead-industry amount",
+                 "signed_projects_50yi": "50亿以上项目 signings ≥ 50 亿", "started_yuan": "新开工投资 started investment"}
+
+
+def step_name(a: str, b: str) -> str:
+    return f"{a}→{b}"
+
+
+def _days(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
+    """Days between two instants, as :func:`streams.core.aggregates.time_in_stage` counts them."""
+    return (later - earlier).dt.total_hours() / 24
+
+
+def _in_pools(state: pl.DataFrame) -> pl.DataFrame:
+    return state.filter(pl.col("in_pools"))
+
+
+def _within(at: pl.Expr, label: str) -> pl.Expr:
+    start, end = period_bounds(label)
+    return (at >= start) & (at < end)
+
+
+# --- the funnel, pools and projects --------------------------------------------------------------------------
+
+def stage_funnel(state: pl.DataFrame, year: str, targets: dict) -> pl.DataFrame:
+    """The year's flow into each funnel stage against its target, with the conversion from the stage before.
+
+    ``conversion`` = flow(stage) / flow(previous stage) in the year (DOMAIN.md §4), beside the
+    conversion the targets imply. A stage without a target has a null target and attainment.
+    """
+    flow = agg.flows(state, "year").filter(pl.col("period") == year)
+    counts = dict(zip(flow["stage"], flow["count"]))
+    goals = targets.get(year, {})
+    frame = pl.DataFrame({"stage": list(FUNNEL_STAGES), "actual": [counts.get(s, 0) for s in FUNNEL_STAGES],
+                          "target": [goals.get(s) for s in FUNNEL_STAGES]},
+                         schema={"stage": pl.Utf8, "actual": pl.Int64, "target": pl.Int64})
+    before = pl.col("actual").shift(1)
+    return frame.with_columns(
+        attainment=pl.col("actual") / pl.col("target"),
+        conversion=pl.when(before > 0).then(pl.col("actual") / before),
+        target_conversion=pl.col("target") / pl.col("target").shift(1),
+    )
+
+
+def funnel_steps(funnel: pl.DataFrame) -> pl.DataFrame:
+    """Each step of a :func:`stage_funnel`: how many reached each end and how many of the flow did not convert."""
+    return funnel.select(
+        pl.col("stage").shift(1).alias("from"), pl.col("stage").alias("to"),
+        pl.col("actual").shift(1).alias("from_count"), pl.col("actual").alias("to_count"),
+        (pl.col("actual").shift(1) - pl.col("actual")).alias("not_converted"),
+    ).slice(1)
+
+
+def pools_by_month(pools_over_time: pl.DataFrame) -> pl.DataFrame:
+    """Projects in each managed pool at every month end: one row per month, one column per pool."""
+    if pools_over_time.is_empty():
+        return pl.DataFrame(schema={"month": pl.Utf8, **{p: pl.Int64 for p in MANAGED_POOLS}})
+    wide = pools_over_time.filter(pl.col("pool").is_in(MANAGED_POOLS)).pivot(
+        on="pool", index="month", values="count")
+    return wide.select("month", *[pl.col(p) if p in wide.columns else pl.lit(0, pl.Int64).alias(p)
+                                  for p in MANAGED_POOLS]).fill_null(0).sort("month")
+
+
+def investment_by_pool(state: pl.DataFrame) -> pl.DataFrame:
+    """Count and investment (亿元) of every pool at the cut-off."""
+    return agg.pools_at(state).with_columns(investment_yi=pl.col("investment_yuan") / YUAN_PER_YI)
+
+
+def biggest_projects(state: pl.DataFrame, n: int = 12) -> pl.DataFrame:
+    """The ``n`` projects in the pools with the largest current investment."""
+    return (_in_pools(state).sort("investment_yuan", descending=True, nulls_last=True).head(n)
+            .select("project_id", "name", "industry", "zone", "pool",
+                    (pl.col("investment_yuan") / YUAN_PER_YI).round(1).alias("亿元 investment")))
+
+
+def target_table(targets: pl.DataFrame, year: int) -> pl.DataFrame:
+    """The ``targets`` table of one year for people: labels, amounts in 亿元, percentages."""
+    in_yi = pl.col("metric").str.ends_with("_yuan")
+
+    def amount(column: str) -> pl.Expr:
+        return pl.when(in_yi).then(pl.col(column) / YUAN_PER_YI).otherwise(pl.col(column)).round(1)
+
+    return targets.filter(pl.col("year") == year).select(
+        pl.col("metric").replace_strict(TARGET_LABELS, default=pl.col("metric")).alias("target 目标"),
+        amount("target").alias("target (亿 / count)"),
+        amount("actual").alias("actual"),
+        (pl.col("attainment") * 100).round(1).alias("attainment %"),
+        (pl.col("projected") / pl.col("target") * 100).round(1).alias("projected %"),
+        (pl.col("elapsed_share") * 100).round(1).alias("year elapsed %"),
+        pl.col("on_track"),
+    )
+
+
+# --- rolling and cohort conversion ---------------------------------------------------------------------------
+
+def rolling_by_pair(rolling: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
+    """The ``rolling_conversions`` table per stage pair: one row per month, one rate column per window ("3", ...)."""
+    out = []
+    for (pair,), part in rolling.partition_by("pair", as_dict=True, maintain_order=True).items():
+        wide = part.with_columns(pl.col("window").cast(pl.Utf8)).pivot(on="window", index="period", values="rate")
+        out.append((pair, wide.sort("period")))
+    return out
+
+
+def cohort_curves(cohorts: pl.DataFrame, stage: str, every: int = 1) -> list[tuple[str, pl.DataFrame]]:
+    """For every ``every``-th monthly cohort, its share that reached ``stage`` after k months, censored k left out."""
+    part = cohorts.filter(pl.col("stage") == stage)
+    chosen = part["cohort"].unique().sort().gather_every(every)
+    known = part.filter(pl.col("cohort").is_in(chosen.implode()) & ~pl.col("censored")).sort("cohort", "k")
+    return [(cohort, frame.select("k", "rate"))
+            for (cohort,), frame in known.partition_by("cohort", as_dict=True, maintain_order=True).items()]
+
+
+# --- times between stages ------------------------------------------------------------------------------------
+
+def time_to_event(state: pl.DataFrame, cutoff: datetime, start: str = "planned", end: str = "started",
+                  by: tuple[str, ...] = ()) -> pl.DataFrame:
+    """One row per project that reached ``start``: days to leaving and why (:data:`REACHED`, :data:`DROPPED`,
+    :data:`CENSORED`), the CST year it entered (``cohort``) and the ``by`` dimensions.
+
+    A project that reached ``end`` counts as reaching it even if dropped later; one dropped at the
+    cut-off before reaching it leaves at its drop; every other one is censored at the cut-off.
+    """
+    entered = _in_pools(state).filter(pl.col(reached(start)).is_not_null())
+    left_at = (pl.when(pl.col(reached(end)).is_not_null()).then(pl.col(reached(end)))
+               .when(pl.col("dropped")).then(pl.col("last_drop_at"))
+               .otherwise(pl.lit(cutoff)))
+    status = (pl.when(pl.col(reached(end)).is_not_null()).then(pl.lit(REACHED))
+              .when(pl.col("dropped")).then(pl.lit(DROPPED)).otherwise(pl.lit(CENSORED)))
+    return entered.select(
+        "project_id", *by,
+        cohort=pl.col(reached(start)).dt.convert_time_zone(CST_ZONE).dt.year().cast(pl.Utf8),
+        days=pl.max_horizontal(_days(left_at, pl.col(reached(start))), pl.lit(0.0)),
+        status=status.cast(pl.Int8),
+    )
+
+
+def landing_within(state: pl.DataFrame, cutoff: datetime, days: int = 365, by: tuple[str, ...] = ("industry",),
+                   start: str = "planned", end: str = "started", min_n: int = 1) -> pl.DataFrame:
+    """Per group, of the projects that reached ``start`` at least ``days`` before the cut-off (so every one
+    was watched that long), how many reached ``end`` within ``days``: a plain binomial share, no censoring.
+
+    ``dropped``: of the others, how many are dropped at the cut-off. Groups with a null dimension, and
+    groups of fewer than ``min_n`` projects, are left out.
+    """
+    mature = _in_pools(state).filter(pl.col(reached(start)) <= cutoff - timedelta(days=days))
+    took = _days(pl.col(reached(end)), pl.col(reached(start)))
+    made_it = took.le(days).fill_null(False)
+    keys = list(by)
+    return (mature.filter(pl.all_horizontal([pl.col(k).is_not_null() for k in keys]))
+            .group_by(keys).agg(n=pl.len().cast(pl.Int64), reached=made_it.sum().cast(pl.Int64),
+                                dropped=(~made_it & pl.col("dropped")).sum().cast(pl.Int64))
+            .filter(pl.col("n") >= min_n).sort(["n", *keys], descending=[True, *[False] * len(keys)]))
+
+
+def step_durations(state: pl.DataFrame, steps: tuple[tuple[str, str], ...] = STEPS) -> pl.DataFrame:
+    """Every completed step: the project, the step (``planned→negotiating`` ...), when it completed, and its days."""
+    in_pools = _in_pools(state)
+    parts = [in_pools.filter(pl.col(reached(a)).is_not_null() & pl.col(reached(b)).is_not_null())
+             .select("project_id", step=pl.lit(step_name(a, b)), completed_at=pl.col(reached(b)),
+                     days=_days(pl.col(reached(b)), pl.col(reached(a))))
+             for a, b in steps]
+    return pl.concat(parts)
+
+
+def completed_in(durations: pl.DataFrame, label: str) -> pl.DataFrame:
+    """The steps of :func:`step_durations` completed in a CST period (``2024``, ``2024Q3``, ``2024-07``)."""
+    return durations.filter(_within(pl.col("completed_at"), label))
+
+
+def measure(comparison: pl.DataFrame, name: str) -> pl.DataFrame:
+    """The rows of one measure (flow, dropped, conversion, median_days, p90_days) of a :func:`period_comparison`."""
+    return comparison.filter(pl.col("measure") == name)
+
+
+def _step_order() -> pl.Expr:
+    return pl.col("step").replace_strict({step_name(a, b): i for i, (a, b) in enumerate(STEPS)}, default=len(STEPS))
+
+
+def step_time_quantiles(durations: pl.DataFrame) -> pl.DataFrame:
+    """Per step: how many completed it, and the median and 90th percentile of their days
+    (the same quantiles as :func:`streams.core.aggregates.time_in_stage`)."""
+    return (durations.group_by("step").agg(projects=pl.len().cast(pl.Int64), median_days=pl.col("days").median(),
+                                           p90_days=pl.col("days").quantile(0.9))
+            .sort(_step_order()))
+
+
+# --- this period against the one before ----------------------------------------------------------------------
+
+def compared_periods(cutoff: datetime, granularity: str = "year") -> tuple[str, str]:
+    """The latest CST period over at the cut-off, and the one before it: (previous, current)."""
+    current = last_complete_period(cutoff, granularity)
+    return previous_period(current), current
+
+
+def period_days(label: str) -> float:
+    start, end = period_bounds(label)
+    return (end - start) / timedelta(days=1)
+
+
+def period_comparison(state: pl.DataFrame, cutoff: datetime, granularity: str = "year") -> pl.DataFrame:
+    """The latest complete period against the one before: flows into every stage, projects dropped,
+    step conversions (flow ratios, §4), and the median and 90th-percentile days of the steps
+    completed in each period.
+
+    Columns: ``measure`` (flow, dropped, conversion, median_days, p90_days), ``what`` (stage or
+    step), ``previous``, ``current``, ``change``, ``change_pct``, and the two period labels.
+    """
+    previous, current = compared_periods(cutoff, granularity)
+    flow = agg.flows(state, granularity).filter(pl.col("period").is_in([previous, current]))
+    rows = []
+    counts = {(r["period"], r["stage"]): r["count"] for r in flow.iter_rows(named=True)}
+    for s in STAGES:
+        rows.append(("flow", s, counts.get((previous, s), 0), counts.get((current, s), 0)))
+    dropped = _in_pools(state).filter(pl.col("dropped"))
+    rows.append(("dropped", "dropped", dropped.filter(_within(pl.col("last_drop_at"), previous)).height,
+                 dropped.filter(_within(pl.col("last_drop_at"), current)).height))
+    for a, b in CONVERSION_PAIRS:
+        rates = [counts.get((p, b), 0) / counts[(p, a)] if counts.get((p, a)) else None for p in (previous, current)]
+        rows.append(("conversion", step_name(a, b), *rates))
+    durations = step_durations(state)
+    quantiles = {p: {r["step"]: r for r in step_time_quantiles(completed_in(durations, p))
+                     .iter_rows(named=True)} for p in (previous, current)}
+    for measure in ("median_days", "p90_days"):
+        for a, b in STEPS:
+            step = step_name(a, b)
+            rows.append((measure, step, *[quantiles[p].get(step, {}).get(measure) for p in (previous, current)]))
+    frame = pl.DataFrame(rows, schema={"measure": pl.Utf8, "what": pl.Utf8, "previous": pl.Float64,
+                                       "current": pl.Float64}, orient="row")
+    return frame.with_columns(
+        change=pl.col("current") - pl.col("previous"),
+        change_pct=pl.when(pl.col("previous") != 0).then((pl.col("current") - pl.col("previous")) / pl.col("previous")),
+        previous_period=pl.lit(previous), current_period=pl.lit(current),
+    )
+
+
+# --- data quality --------------------------------------------------------------------------------------------
+
+def accounting(summary: dict) -> pl.DataFrame:
+    """The summary's accounting as rows: received, accepted, duplicates, every rejection reason, rejected in all."""
+    a = summary["accounting"]
+    rejected = a["rejected"]
+    rows = [("received", a["received"]), ("accepted", a["accepted"]), ("duplicates", a["duplicates"]),
+            *[(f"rejected: {reason}", n) for reason, n in sorted(rejected.items())],
+            ("rejected", sum(rejected.values()))]
+    return pl.DataFrame(rows, schema={"records": pl.Utf8, "count": pl.Int64}, orient="row")
+
+
+def _arrival_month(rejections: pl.DataFrame) -> pl.Expr:
+    """Month of arrival in CST; records with no readable recorded_at (malformed lines) are "unknown"."""
+    return pl.col("recorded_at").dt.convert_time_zone(CST_ZONE).dt.strftime("%Y-%m").fill_null("unknown")
+
+
+def rejections_by_month(rejections: pl.DataFrame) -> pl.DataFrame:
+    """Rejected records per month of arrival (CST): one row per month, one column per reason."""
+    if rejections.is_empty():
+        return pl.DataFrame(schema={"month": pl.Utf8})
+    counts = rejections.group_by(month=_arrival_month(rejections), reason=pl.col("outcome")).agg(
+        records=pl.len().cast(pl.Int64))
+    reasons = counts.group_by("reason").agg(pl.col("records").sum()).sort("records", "reason", descending=[True, False])
+    wide = counts.pivot(on="reason", index="month", values="records", on_columns=reasons["reason"])
+    return wide.select("month", *reasons["reason"]).fill_null(0).sort("month")
+
+
+def rejections_by_reason(rejections: pl.DataFrame) -> pl.DataFrame:
+    return (rejections.group_by(reason=pl.col("outcome")).agg(records=pl.len().cast(pl.Int64))
+            .sort("records", "reason", descending=[True, False]))
+
+
+def quality_verdict(quality: dict) -> str:
+    return "PASS" if quality["success"] else "FAIL"
+
+
+def quality_failures(quality: dict) -> pl.DataFrame:
+    """The failing expectations of a quality report, one row each (none: an empty frame)."""
+    failures = quality.get("failures") or []
+    return pl.DataFrame(failures) if failures else pl.DataFrame({"failures": []}, schema={"failures": pl.Utf8})

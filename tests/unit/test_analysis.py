@@ -1,0 +1,207 @@
+"""What the notebooks show, computed in streams.core.analysis and streams.analysis.stats — given histories."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+import numpy as np
+import polars as pl
+import pytest
+
+from streams.analysis import stats
+from streams.core import aggregates as agg
+from streams.core import analysis
+from streams.core.analysis import CENSORED, DROPPED, REACHED
+from streams.core.clock import (CST, day_end, day_of, last_complete_period, period_bounds, period_label,
+                                previous_period)
+from tests.unit.history import ev, fold
+
+
+# --- the clock's periods -------------------------------------------------------------------------------------
+
+def test_periods_are_cst_calendar_periods():
+    assert period_label(date(2024, 7, 1), "quarter") == "2024Q3" and period_label(date(2024, 7, 1), "month") == "2024-07"
+    assert period_bounds("2024Q4") == (datetime(2024, 10, 1, tzinfo=CST), datetime(2025, 1, 1, tzinfo=CST))
+    assert period_bounds("2024-02") == (datetime(2024, 2, 1, tzinfo=CST), datetime(2024, 3, 1, tzinfo=CST))
+    assert [previous_period(p) for p in ("2024", "2024Q1", "2024-01")] == ["2023", "2023Q4", "2023-12"]
+    assert day_of(day_end(date(2024, 2, 29))) == date(2024, 2, 29)
+
+
+def test_the_last_complete_period_ends_at_or_before_the_cut_off():
+    assert last_complete_period(day_end(date(2024, 12, 31)), "year") == "2024"
+    assert last_complete_period(day_end(date(2024, 12, 30)), "year") == "2023"
+    assert last_complete_period(day_end(date(2024, 12, 30)), "quarter") == "2024Q3"
+    assert last_complete_period(day_end(date(2024, 3, 31)), "quarter") == "2024Q1"
+
+
+# --- time to an event ----------------------------------------------------------------------------------------
+
+def landing_history():
+    return [
+        ev("A", "planned", "2024-01-01"), ev("A", "started", "2024-03-01"),
+        ev("B", "planned", "2024-01-01"), ev("B", "dropped", "2024-01-11", reason="资金链紧张"),
+        ev("C", "planned", "2024-01-01"), ev("C", "dropped", "2024-01-11", reason="资金链紧张"),
+        ev("C", "negotiating", "2024-02-01"),  # revived: still waiting
+        ev("D", "planned", "2024-12-31T10:00:00+08:00"),  # planned on the as-of day, before 08:00 UTC's next day
+        ev("E", "planned", "2024-01-01"), ev("E", "started", "2024-02-01"), ev("E", "dropped", "2024-03-01"),
+        ev("F", "negotiating", "2024-01-05"),  # an orphan: never planned
+    ]
+
+
+def test_time_to_land_ends_at_landing_at_a_drop_or_at_the_cst_cut_off():
+    r = fold(landing_history(), as_of="2024-12-31")
+    t = analysis.time_to_event(r.state, r.view.cutoff).sort("project_id")
+    assert t["project_id"].to_list() == ["A", "B", "C", "D", "E"]
+    assert t["status"].to_list() == [REACHED, DROPPED, CENSORED, CENSORED, REACHED]
+    # C waits from 2024-01-01 12:00 to the cut-off 2025-01-01 00:00 CST; D from 10:00 on the as-of day
+    assert t["days"].to_list() == pytest.approx([60.0, 10.0, 365.5, 14 / 24, 31.0])
+    assert t["cohort"].unique().to_list() == ["2024"]
+
+
+def test_landing_within_a_year_counts_only_projects_watched_a_full_year():
+    events = landing_history() + [ev("G", "planned", "2023-01-01", industry="新材料"),
+                                  ev("G", "started", "2024-02-01")]  # landed, but after 396 days
+    r = fold(events, as_of="2024-12-31")
+    by = analysis.landing_within(r.state, r.view.cutoff, 365, ("industry",))
+    assert by.sort("industry").to_dicts() == [
+        {"industry": "新材料", "n": 1, "reached": 0, "dropped": 0},
+        {"industry": "现代商贸", "n": 4, "reached": 2, "dropped": 1},  # A, B, C, E planned on 2024-01-01
+    ]
+    assert analysis.landing_within(r.state, r.view.cutoff, 365, ("industry",), min_n=2)["n"].to_list() == [4]
+
+
+# --- the estimators ------------------------------------------------------------------------------------------
+
+def events(days, status):
+    return pl.DataFrame({"days": [float(d) for d in days], "status": status}, schema={"days": pl.Float64,
+                                                                                        "status": pl.Int8})
+
+
+def at(curves, cause, day):
+    row = stats.incidence_at(curves, [day]).filter(pl.col("cause") == cause).row(0, named=True)
+    return row["incidence"]
+
+
+def test_aalen_johansen_by_hand():
+    # day 1 censored; days 2, 3 land; days 4, 5 dropped; day 6 censored
+    curves = stats.cumulative_incidence(events([1, 2, 3, 4, 5, 6], [0, 1, 1, 2, 2, 0]))
+    assert at(curves, "reached", 3) == pytest.approx(0.4)   # 1/5, then 4/5 · 1/4
+    assert at(curves, "dropped", 4) == pytest.approx(0.2)   # 3/5 · 1/3
+    assert at(curves, "dropped", 6) == pytest.approx(0.4)   # + 2/5 · 1/2
+    assert stats.incidence_at(curves, [7])["incidence"].to_list() == [None, None]  # after the follow-up: unknown
+
+
+def test_without_censoring_the_incidences_are_the_plain_shares_and_ties_need_no_jitter():
+    curves = stats.cumulative_incidence(events([1, 1, 2, 3, 3, 4], [1, 2, 1, 1, 2, 1]))
+    assert at(curves, "reached", 4) == pytest.approx(4 / 6) and at(curves, "dropped", 4) == pytest.approx(2 / 6)
+    assert at(curves, "reached", 1) == pytest.approx(1 / 6) and at(curves, "dropped", 1) == pytest.approx(1 / 6)
+    again = stats.cumulative_incidence(events([1, 1, 2, 3, 3, 4], [1, 2, 1, 1, 2, 1]))
+    assert curves.equals(again)
+
+
+def test_censoring_drops_overstates_landing_and_the_intervals_hold_the_estimate():
+    rng = np.random.default_rng(7)
+    days = rng.integers(1, 400, 300)
+    status = rng.choice([0, 1, 2], 300, p=[0.3, 0.4, 0.3])
+    sample = events(days, status)
+    curves = stats.cumulative_incidence(sample)
+    naive = stats.km_drops_censored(sample)
+    end = float(days.max())
+    landed, dropped = at(curves, "reached", end), at(curves, "dropped", end)
+    assert naive["incidence"][-1] > landed + 0.05
+    assert 0 < landed + dropped <= 1
+    inside = curves.filter(pl.col("incidence").is_between(0, 1, closed="none"))
+    assert inside.height and (inside["low"] < inside["incidence"]).all() and (inside["incidence"] < inside["high"]).all()
+    assert curves["low"].min() >= 0 and curves["high"].max() <= 1
+    assert stats.while_at_risk(curves, 10)["at_risk"].min() >= 10
+
+
+def test_wilson_interval_from_statsmodels():
+    low, high = stats.wilson_interval(3, 10)
+    assert (round(low, 4), round(high, 4)) == (0.1078, 0.6032)
+    assert stats.wilson_interval(0, 20)[0] == 0.0
+    assert all(math.isnan(x) for x in stats.wilson_interval(0, 0))
+
+
+def test_quantile_test_of_two_samples():
+    same = np.arange(40.0)
+    assert stats.quantile_test_2(same, same, 0.5) == 1.0
+    assert stats.quantile_test_2(np.arange(40.0), np.arange(40.0) + 100, 0.5) < 1e-6
+    assert stats.quantile_test_2(same, np.array([]), 0.9) is None
+
+
+# --- steps and periods ---------------------------------------------------------------------------------------
+
+def two_years():
+    out = []
+    for i, (planned, negotiating) in enumerate([("2023-01-10", "2023-02-09"), ("2023-03-01", "2023-03-21"),
+                                                ("2023-11-01", "2024-01-30"), ("2024-02-01", "2024-02-11"),
+                                                ("2024-03-01", "2024-04-30"), ("2024-05-01", None)]):
+        out.append(ev(f"P{i}", "planned", planned))
+        if negotiating:
+            out.append(ev(f"P{i}", "negotiating", negotiating))
+    out += [ev("P5", "dropped", "2024-06-01", reason="选址未落实"), ev("P1", "signed", "2024-03-21")]
+    return out
+
+
+def test_step_quantiles_are_those_of_time_in_stage():
+    r = fold(two_years(), as_of="2024-12-31")
+    mine = analysis.step_time_quantiles(analysis.step_durations(r.state)).filter(pl.col("step") == "planned→negotiating")
+    theirs = agg.time_in_stage(r.state).filter(pl.col("stage") == "planned")
+    assert mine.select("projects", "median_days", "p90_days").equals(theirs.select("projects", "median_days",
+                                                                                  "p90_days"))
+    assert mine["median_days"][0] == 30.0  # 20, 30, 60, 90 (completed 2024-01-30), 10
+
+
+def test_this_year_against_the_last():
+    r = fold(two_years(), as_of="2024-12-31")
+    c = stats.period_comparison(r.state, r.view.cutoff, "year")
+    row = {(x["measure"], x["what"]): x for x in c.iter_rows(named=True)}
+    assert (row[("flow", "planned")]["previous"], row[("flow", "planned")]["current"]) == (3, 3)
+    assert row[("flow", "planned")]["p_value"] == pytest.approx(1.0)
+    assert (row[("flow", "negotiating")]["previous"], row[("flow", "negotiating")]["current"]) == (2, 3)
+    assert (row[("dropped", "dropped")]["previous"], row[("dropped", "dropped")]["current"]) == (0, 1)
+    assert row[("conversion", "planned→negotiating")]["current"] == pytest.approx(1.0)
+    # steps completed in 2023: 30 and 20 days; in 2024: 90, 10 and 60 days
+    assert (row[("median_days", "planned→negotiating")]["previous"],
+            row[("median_days", "planned→negotiating")]["current"]) == (25.0, 60.0)
+    assert row[("median_days", "planned→negotiating")]["change"] == 35.0
+    assert row[("conversion", "planned→negotiating")]["p_value"] is None
+    earlier = analysis.period_comparison(r.state, day_end(date(2024, 12, 30)), "year")
+    assert earlier["previous_period"][0] == "2022" and earlier["current_period"][0] == "2023"
+
+
+def test_funnel_against_targets():
+    r = fold(two_years(), as_of="2024-12-31")
+    f = analysis.stage_funnel(r.state, "2023", {"2023": {"planned": 4, "negotiating": 4}})
+    assert f.select("stage", "actual", "target").rows() == [("planned", 3, 4), ("negotiating", 2, 4),
+                                                            ("signed", 0, None), ("started", 0, None)]
+    assert f["conversion"].to_list() == [None, 2 / 3, 0.0, None]
+    steps = analysis.funnel_steps(f)
+    assert steps.row(0) == ("planned", "negotiating", 3, 2, 1)
+
+
+def test_cohort_curves_leave_censored_months_out():
+    r = fold(two_years(), as_of="2024-03-30")
+    cohorts = agg.cohort_conversion(r.state, "negotiating", r.view.cutoff, max_k=24)
+    curves = dict(analysis.cohort_curves(cohorts, "negotiating"))
+    assert curves["2023-01"]["rate"].to_list()[:2] == [0.0, 1.0]
+    assert curves["2024-02"]["k"].to_list() == [0]  # month 2024-03 is not over: k = 1 is unknown, not zero
+    assert "2024-03" not in curves  # planned in the as-of month: nothing known yet
+
+
+# --- data quality --------------------------------------------------------------------------------------------
+
+def test_rejections_are_counted_by_cst_month_of_arrival():
+    utc = pl.Datetime("us", "UTC")
+    rejections = pl.DataFrame({
+        "outcome": ["schema", "schema", "malformed"],
+        "recorded_at": [datetime(2024, 1, 31, 20, tzinfo=CST), datetime(2024, 1, 31, 15, tzinfo=CST), None],
+    }, schema={"outcome": pl.Utf8, "recorded_at": utc})
+    wide = analysis.rejections_by_month(rejections)
+    assert wide.rows() == [("2024-01", 2, 0), ("unknown", 0, 1)]
+    assert wide.columns == ["month", "schema", "malformed"]
+    assert analysis.rejections_by_reason(rejections).rows() == [("schema", 2), ("malformed", 1)]
+    late = rejections.with_columns(pl.lit(datetime(2024, 2, 1, 1, tzinfo=CST)).cast(utc).alias("recorded_at"))
+    assert analysis.rejections_by_month(late)["month"].to_list() == ["2024-02"]  # 2024-01-31 17:00 UTC

@@ -13,7 +13,8 @@ What each aggregate table needs from the buckets is a rule (:data:`TABLE_RULES`)
   the buckets' tables, concatenated in bucket order (interleaved by a column, e.g. month, when
   the table is ordered by it first).
 - :class:`Additive`: counts summed over the buckets (``pools_over_time``: every bucket gives all
-  five pools of each month it has reached).
+  five pools of each month it has reached); with ``then``, a table computed from such counts
+  (``rankings``: the units' counts summed, then ranked once).
 - :class:`FromLog`: figures over records that do not add up (medians of ``arrival_lags``):
   recomputed from the buckets' settled logs narrowed to the columns the table reads.
 - any other table (flows, conversions, rolling conversions, cohorts, time in stage, colours,
@@ -36,6 +37,7 @@ from typing import Callable
 import polars as pl
 
 from streams.core import aggregates as agg
+from streams.core import rankings
 from streams.core.log import outcome_counts
 
 #: A log with at most this many records is folded in memory, as one bucket (≈1.2 GB at 1M records).
@@ -60,6 +62,9 @@ class Additive:
 
     keys: tuple[str, ...]
     order: tuple[str, ...]
+    #: a table whose other columns do not add up but follow from the counts (e.g. rankings): the
+    #: buckets' tables concatenated, from which this computes the whole table (summing by itself)
+    then: Callable[[pl.DataFrame], pl.DataFrame] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,8 @@ TABLE_RULES: dict[str, ByProject | Additive | FromLog] = {
     "project_state": ByProject(),
     "supervision_over_time": ByProject(interleave="month"),
     "pools_over_time": Additive(keys=("month", "pool"), order=("month",)),
+    # ranked once: the units' counts of every bucket summed, then scored and ranked
+    "rankings": Additive(keys=rankings.KEYS, order=(), then=rankings.rerank),
     "arrival_lags": FromLog(columns=("outcome", "recorded_at", "occurred_at"), compute=agg.arrival_lags),
 }
 
@@ -129,7 +136,9 @@ def add_outcomes(total: Counter, settled: pl.DataFrame) -> None:
 
 
 def merge_additive(parts: list[pl.DataFrame], rule: Additive) -> pl.DataFrame:
-    """The buckets' count tables summed by the rule's keys, in its order."""
+    """The buckets' count tables summed by the rule's keys, in its order (or the rule's ``then`` of them)."""
+    if rule.then is not None:
+        return rule.then(pl.concat(parts))
     merged = pl.concat(parts).group_by(list(rule.keys), maintain_order=True).agg(pl.all().sum())
     return merged.sort(list(rule.order), maintain_order=True).select(parts[0].columns)
 

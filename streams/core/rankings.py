@@ -175,6 +175,8 @@ def _period_grid(first: datetime, cutoff: datetime, granularity: str) -> list[st
 def _long(state: pl.DataFrame, units: Sequence[str]) -> pl.DataFrame:
     """One row per (project in the pools, dimension) with the project's unit and the times it reached stages."""
     s = state.filter(pl.col("in_pools"))
+    if "project_id" not in s.columns:  # a state without ids (a replay's merged buckets): no colour to join
+        s = s.with_columns(project_id=pl.lit(None, pl.Utf8))
     parts = [s.select("project_id", dimension=pl.lit(d), unit=pl.col(d).cast(pl.Utf8),
                       planned_at=pl.col(reached("planned")), signed_at=pl.col(reached("signed")),
                       started_at=pl.col(reached("started")),
@@ -311,6 +313,12 @@ def rankings(state: pl.DataFrame, colours: pl.DataFrame | pl.LazyFrame, cutoff: 
     return rank_units(unit_counts(state, colours, cutoff, rules=rules), rules)
 
 
+def rerank(tables: pl.DataFrame) -> pl.DataFrame:
+    """The rankings of the union of disjoint parts, from the parts' rankings tables concatenated:
+    their counts summed (:func:`merge_counts`), then ranked once (:func:`rank_units`)."""
+    return rank_units(merge_counts([tables]))
+
+
 def ranking_of(table: pl.DataFrame, period: str) -> pl.DataFrame:
     """One period's rows of a rankings table (``period`` as :func:`parse_period` takes it)."""
     return table.filter(pl.col("period") == parse_period(period))
@@ -329,6 +337,6 @@ def periods_needed(period: str) -> list[str]:
     return [previous_period(label), label]
 
 
-__all__ = ["COUNTS", "DEFAULT_RULES", "RANKINGS_SCHEMA", "RankingRules", "UNITS", "board", "last_month",
+__all__ = ["COUNTS", "DEFAULT_RULES", "KEYS", "RANKINGS_SCHEMA", "RankingRules", "UNITS", "board", "last_month",
            "merge_counts", "parse_period", "period_bounds", "periods_needed", "previous_period", "rank_units",
-           "ranking_of", "rankings", "unit_counts"]
+           "ranking_of", "rankings", "rerank", "unit_counts"]

@@ -321,13 +321,17 @@ def _row_events(row: LedgerRow, state: dict | None, at_end: str, recorded_at: st
             m.make(STAGE_EVENT[STAGES.index(stage) + 1], _midnight(row.reached[stage]))
     if row.stage != DROPPED and row.stage > current and not m.made_stage(row.stage):  # 3
         m.make(STAGE_EVENT[row.stage], at_end)
-    elif dropped and row.stage != DROPPED:
-        m.make(STAGE_EVENT[row.stage], at_end)  # revives the project (§4)
-    if row.stage == DROPPED and not dropped:  # 4
+    elif dropped and row.stage != DROPPED:  # revives the project (§4); planning again names it as the log does
+        again = {"name": state.get("name"), "industry": state.get("industry")} if row.stage == 1 else {}
+        m.make(STAGE_EVENT[row.stage], at_end, **again)
+    if row.stage == DROPPED and not (dropped and not _revived(m.events, state)):  # 4
         m.make("project_dropped", at_end, reason=row.drop_reason or DEFAULT_DROP_REASON)
-    if not new:
+    # 5-6 skip a project step 1 planned, unless the log already holds an orphan's own amount or owner:
+    # its events may occur after the planning and outrank it, so a second import would revise them.
+    if state is not None and (not new or state.get("investment_yuan") is not None):
         if row.amount_yuan is not None and row.amount_yuan != state.get("investment_yuan"):  # 5
             m.make("investment_revised", at_end, investment_yuan=row.amount_yuan)
+    if state is not None and (not new or state.get("leader") is not None or state.get("department") is not None):
         leader = row.leader or state.get("leader")
         department = row.department or state.get("department")
         if leader != state.get("leader") or department != state.get("department"):  # 6
@@ -336,6 +340,15 @@ def _row_events(row: LedgerRow, state: dict | None, at_end: str, recorded_at: st
         if state is None or state.get(planned(milestone)) != due:
             m.make("milestone_planned", at_end, milestone=milestone, due=due.isoformat())
     return m.events
+
+
+def _revived(events: list[dict], state: dict) -> bool:
+    """Whether a stage event the row made occurs after the project's drop, reviving it (§4; a tie is a drop)."""
+    drop = state["last_drop_at"]
+    return any(e["event_type"] in _STAGE_TYPES and datetime.fromisoformat(e["occurred_at"]) > drop for e in events)
+
+
+_STAGE_TYPES = frozenset(STAGE_EVENT.values())
 
 
 def _row_warnings(row: LedgerRow, state: dict | None) -> list[LedgerWarning]:
@@ -377,18 +390,20 @@ def import_ledger(sheet: str, header: list, rows: list[tuple[int, list]], state:
         if isinstance(row, RowRejection):
             result.rejected.append(row)
             continue
-        project = states.get(row.project_id)
-        new = project is None or project["orphan"]
-        if new and not (row.name and row.industry):
-            result.rejected.append(RowRejection(row.sheet, row.row, "ledger_schema",
-                                                "a new project needs 项目名称 and 所属行业", row.project_id, cells))
-            continue
+        # Which row stands is decided before the log is looked at, so it never depends on the log:
+        # a second import of the same ledger judges the same rows.
         if row.project_id in seen:
             result.rejected.append(RowRejection(row.sheet, row.row, "ledger_duplicate_row",
                                                 f"项目编号 {row.project_id} is already on row {seen[row.project_id]}",
                                                 row.project_id, cells))
             continue
         seen[row.project_id] = row.row
+        project = states.get(row.project_id)
+        new = project is None or project["orphan"]
+        if new and not (row.name and row.industry):
+            result.rejected.append(RowRejection(row.sheet, row.row, "ledger_schema",
+                                                "a new project needs 项目名称 and 所属行业", row.project_id, cells))
+            continue
         events = _row_events(row, project, at_end, stamp, source)
         result.warnings.extend(_row_warnings(row, project))
         result.events.extend(LedgerEvent(row.sheet, row.row, e) for e in events)

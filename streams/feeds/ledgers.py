@@ -127,8 +127,8 @@ def _ledger_sheet(book, title: str, rows: list[dict], colours: list[str | None],
             cell = WriteOnlyCell(sheet, value=_excel(rows[i][column]))
             if isinstance(rows[i][column], date):
                 cell.number_format = "yyyy-mm-dd"
-            elif column == EXPORT_AMOUNT:
-                cell.number_format = "#,##0.####"
+            elif column == EXPORT_AMOUNT and rows[i][column] is not None:
+                cell.number_format = "#,##0" if isinstance(rows[i][column], int) else "#,##0.0###"
             if j == stage_at and colours[i] in fills:
                 cell.fill = fills[colours[i]]
             cells.append(cell)

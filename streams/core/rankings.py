@@ -319,6 +319,25 @@ def rerank(tables: pl.DataFrame) -> pl.DataFrame:
     return rank_units(merge_counts([tables]))
 
 
+def colours_at_period_ends(events: pl.DataFrame | pl.LazyFrame, periods: Iterable[str], cutoff: datetime
+                           ) -> pl.DataFrame:
+    """The colour of every coloured project at the end of each period (clipped to the cut-off), by a fold
+    at each end: the rows ``supervision_over_time`` has for those periods' last months, for a caller that
+    wants only a few periods (the worker's ``/rankings``)."""
+    from streams.core.fold import project_state
+
+    frames = []
+    for label in dict.fromkeys(periods):
+        start, end = period_bounds(label)
+        if start >= cutoff:
+            continue
+        state = project_state(events, min(end, cutoff))
+        frames.append(state.filter(pl.col("colour").is_not_null())
+                      .select(month=pl.lit(last_month(label, cutoff)), project_id="project_id", colour="colour"))
+    schema = {"month": pl.Utf8, "project_id": pl.Utf8, "colour": pl.Utf8}
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+
+
 def ranking_of(table: pl.DataFrame, period: str) -> pl.DataFrame:
     """One period's rows of a rankings table (``period`` as :func:`parse_period` takes it)."""
     return table.filter(pl.col("period") == parse_period(period))
@@ -337,6 +356,7 @@ def periods_needed(period: str) -> list[str]:
     return [previous_period(label), label]
 
 
-__all__ = ["COUNTS", "DEFAULT_RULES", "KEYS", "RANKINGS_SCHEMA", "RankingRules", "UNITS", "board", "last_month",
+__all__ = ["COUNTS", "DEFAULT_RULES", "KEYS", "RANKINGS_SCHEMA", "RankingRules", "UNITS", "board", "colours_at_period_ends",
+           "last_month",
            "merge_counts", "parse_period", "period_bounds", "periods_needed", "previous_period", "rank_units",
            "ranking_of", "rankings", "rerank", "unit_counts"]

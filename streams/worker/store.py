@@ -20,6 +20,7 @@ from datetime import date, datetime
 
 import polars as pl
 
+from streams.core import rankings
 from streams.core.fold import project_state
 from streams.core.log import accepted_events, settle
 from streams.core.clock import day_end
@@ -150,6 +151,17 @@ def fold_snapshot(projects: list[tuple[str, bytes]], rejections: list[list], vie
     return fold_log(full_log(projects, rejections), view)
 
 
+def ranking_part(projects: list[tuple[str, bytes]], rejections: list[list], view: View, period: str
+                 ) -> pl.DataFrame:
+    """This store's part of the rankings of ``period`` and the period before (:func:`rankings.unit_counts`:
+    counts that add up across partitions, so the asking worker sums every part and ranks once). Pure:
+    run it in a thread."""
+    result = fold_snapshot(projects, rejections, view)
+    periods = rankings.periods_needed(period)
+    colours = rankings.colours_at_period_ends(accepted_events(result.settled), periods, view.cutoff)
+    return rankings.unit_counts(result.state, colours, view.cutoff, periods)
+
+
 def project_result(records: list, project_id: str, view: View) -> Result:
     """The fold of one project's records for a view."""
     return fold_log(compact.log_frame(compact.events_frame([(project_id, records)]),
@@ -217,4 +229,4 @@ def today_summary(today: Today, rejected: Counter) -> dict:
 
 
 __all__ = ["EVENT", "REJECTED", "Partition", "ProjectStore", "Today", "fold_changed", "fold_snapshot", "full_log",
-           "project_result", "refreshed", "summary", "today_project", "today_summary"]
+           "project_result", "ranking_part", "refreshed", "summary", "today_project", "today_summary"]

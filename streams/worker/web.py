@@ -6,7 +6,9 @@ answered by the instance that owns the key's partition, found from the group's a
 and asked through ``/parts/projects/{id}`` (then every other peer, for a producer that
 partitioned by another rule); a global query (``/summary``, ``/pools``) gathers every instance's
 part (``/parts/summary``) and adds them up (:func:`streams.core.summary.merge_summaries`:
-a project lives in one partition, so every figure is additive). An answer is whole or it
+a project lives in one partition, so every figure is additive). Rankings (``/rankings``) are not
+additive: each worker gives the units' counts of its partitions (``/parts/rankings``), and the
+asking worker sums them and ranks once (:mod:`streams.core.rankings`). An answer is whole or it
 is not given: when the parts do not cover every partition exactly once (a rebalance, a
 restoring peer), the page answers 503 with ``Retry-After``.
 
@@ -23,12 +25,15 @@ import hmac
 import logging
 from datetime import date, datetime
 
+import polars as pl
 from kafka.partitioner.default import murmur2
 
 from streams.core.clock import now_cst, today_cst
 from streams.core.summary import View, merge_summaries, summary
 from streams.worker.settings import WorkerSettings
-from streams.worker.store import ProjectStore, fold_snapshot, project_result, today_project, today_summary
+from streams.core import rankings
+from streams.worker.store import (ProjectStore, fold_snapshot, project_result, ranking_part, today_project,
+                                  today_summary)
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = 1
@@ -68,6 +73,7 @@ class Views:
     def __init__(self, app, store: ProjectStore) -> None:
         self.app, self.store = app, store
         self.cache: dict[View, tuple[int, asyncio.Future]] = {}
+        self.ranking_cache: dict[tuple[View, str], tuple[int, asyncio.Future]] = {}
 
     def _ensure_ready(self) -> None:
         if not self.store.ready or self.app.rebalancing:
@@ -101,6 +107,20 @@ class Views:
             self.cache[view] = cached = (version, future)
         return await asyncio.shield(cached[1])
 
+    async def ranking_counts(self, view: View, period: str):
+        """This worker's part of a period's rankings (:func:`streams.worker.store.ranking_part`), folded in a
+        thread and cached per view, period and store version."""
+        self._ensure_ready()
+        version = self.store.version
+        key = (view, period)
+        cached = self.ranking_cache.get(key)
+        if cached is None or cached[0] != version:
+            snapshot = self.store.snapshot()
+            future = asyncio.get_running_loop().run_in_executor(None, ranking_part, *snapshot, view, period)
+            self.ranking_cache = {k: c for k, c in self.ranking_cache.items() if c[0] == version}
+            self.ranking_cache[key] = cached = (version, future)
+        return await asyncio.shield(cached[1])
+
     async def project(self, project_id: str, view: View) -> dict | None:
         self._ensure_ready()
         loop = asyncio.get_running_loop()
@@ -132,7 +152,7 @@ async def check_store_quality(store: ProjectStore) -> dict:
 
 
 def add_pages(app, settings: WorkerSettings, store: ProjectStore) -> None:
-    """``/summary``, ``/pools``, ``/projects/{id}``, ``/quality`` and the peers' ``/parts/summary``."""
+    """``/summary``, ``/pools``, ``/rankings``, ``/projects/{id}``, ``/quality`` and the peers' ``/parts/...``."""
     views = Views(app, store)
     token = settings.web_token
     own_url = str(app.conf.canonical_url).rstrip("/")
@@ -171,24 +191,50 @@ def add_pages(app, settings: WorkerSettings, store: ProjectStore) -> None:
     async def local_part(view: View) -> dict:
         return {"partitions": sorted(store.assigned), "summary": await views.summary(view)}
 
-    async def part_of(url: str, view: View, request) -> dict:
-        if url == own_url:
-            return await local_part(view)
-        query = f"?as_of={view.as_of.isoformat()}" + (f"&known_at={view.known_at.isoformat()}" if view.known_at else "")
-        status, body = await peer(url, f"/parts/summary{query}", request)
-        if status != 200:
-            raise NotWhole(f"peer {url}: {body.get('error', status)}")
-        return body
+    async def local_ranking_part(view: View, period: str) -> dict:
+        partitions = sorted(store.assigned)
+        return {"partitions": partitions, "counts": (await views.ranking_counts(view, period)).to_dicts()}
 
-    async def global_summary(view: View, request) -> dict:
+    def view_query(view: View) -> str:
+        return f"as_of={view.as_of.isoformat()}" + (f"&known_at={view.known_at.isoformat()}" if view.known_at else "")
+
+    async def gather(path: str, query: str, local, request) -> list[dict]:
+        """Every member's part (``local()`` for this worker's, ``path?query`` of each peer), covering every
+        partition exactly once, or NotWhole."""
         members = owners()
         if not members:
             raise NotWhole("no partition assignment yet")
-        parts = await asyncio.gather(*(part_of(url, view, request) for url in members))
+
+        async def part_of(url: str) -> dict:
+            if url == own_url:
+                return await local()
+            status, body = await peer(url, f"{path}?{query}", request)
+            if status != 200:
+                raise NotWhole(f"peer {url}: {body.get('error', status)}")
+            return body
+
+        parts = await asyncio.gather(*(part_of(url) for url in members))
         covered = sorted(p for part in parts for p in part["partitions"])
         if covered != list(range(settings.partitions)):
             raise NotWhole(f"the workers' parts cover partitions {covered} of {settings.partitions}")
+        return parts
+
+    async def global_summary(view: View, request) -> dict:
+        parts = await gather("/parts/summary", view_query(view), lambda: local_part(view), request)
         return merge_summaries([part["summary"] for part in parts])
+
+    async def global_rankings(view: View, period: str, request) -> dict:
+        """Rankings are not additive: every member's unit counts of the period and the one before are
+        summed, then ranked once here, by the functions a replay's rankings table is made with."""
+        parts = await gather("/parts/rankings", f"period={period}&{view_query(view)}",
+                             lambda: local_ranking_part(view, period), request)
+        counts = rankings.merge_counts([pl.DataFrame(p["counts"], schema=rankings.COUNTS_SCHEMA, orient="row")
+                                        if p["counts"] else pl.DataFrame(schema=rankings.COUNTS_SCHEMA)
+                                        for p in parts])
+        ranked = rankings.rank_units(counts).filter(pl.col("period") == period)
+        return {"period": period, "as_of": view.as_of.isoformat(),
+                "known_at": view.known_at and view.known_at.isoformat(),
+                "rules": rankings.DEFAULT_RULES.as_dict(), "rankings": ranked.to_dicts()}
 
     @app.page("/summary")
     @guarded
@@ -208,6 +254,21 @@ def add_pages(app, settings: WorkerSettings, store: ProjectStore) -> None:
     async def part_page(self, request):
         """This worker's part of the summary, with the partitions it covers (for its peers)."""
         return self.json(await local_part(view_of(request.query)))
+
+    @app.page("/rankings")
+    @guarded
+    async def rankings_page(self, request):
+        """月评比 of every partition: ``?period=2024-03|2024-Q1|2024`` (and ``as_of``, ``known_at``); the rows of
+        the replay's rankings table for that period."""
+        period = rankings.parse_period(request.query.get("period", ""))
+        return self.json(await global_rankings(view_of(request.query), period, request))
+
+    @app.page("/parts/rankings")
+    @guarded
+    async def ranking_part_page(self, request):
+        """This worker's unit counts of a period and the one before, with the partitions they cover (for peers)."""
+        period = rankings.parse_period(request.query.get("period", ""))
+        return self.json(await local_ranking_part(view_of(request.query), period))
 
     @app.page("/projects/{project_id}")
     @guarded

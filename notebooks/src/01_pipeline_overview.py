@@ -15,6 +15,7 @@ from streams.analysis.load import load
 from streams.core import analysis
 
 charts.setup()
+plots.tables()
 data = load()
 state = data["project_state"]
 print(f"source: {data.source} · as of {data.as_of} · {data.summary['projects']['total']:,} projects")

@@ -13,6 +13,7 @@ from streams.analysis.load import load
 from streams.core import analysis
 
 charts.setup()
+plots.tables()
 data = load()
 analysis.accounting(data.summary)
 

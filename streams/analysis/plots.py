@@ -10,6 +10,12 @@ from streams.analysis.charts import STAGE_LABELS, bilingual
 CAUSE_COLOURS = {"reached": "#55a868", "dropped": "#c44e52"}
 
 
+def tables(max_rows: int = 60, float_precision: int = 3) -> None:
+    """Show tables whole (up to ``max_rows`` rows) with floats to ``float_precision`` decimals."""
+    pl.Config.set_tbl_rows(max_rows)
+    pl.Config.set_float_precision(float_precision)
+
+
 def against_target(ax, funnel: pl.DataFrame) -> None:
     """Horizontal bars of a :func:`streams.core.analysis.stage_funnel`: actual filled, target dashed, "a / t" beside."""
     stages = funnel["stage"].to_list()

@@ -1,0 +1,140 @@
+"""`funnel ledger import/export` through the real broker: a month of department ledgers in, the log's figures out."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from streams import synthetic
+from streams.config import dlq_topic
+from streams.kafkaio.consumer import read_topic
+from tests.integration.test_ingest import funnel, headers
+from tests.integration.test_worker import replayed
+from tests.workers import workers  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.integration
+
+MONTH, AS_OF = "2024-06", "2024-06-30"
+
+
+def imported(path: Path, bootstrap: str, topic: str) -> dict:
+    return json.loads(funnel("ledger", "import", str(path), "--month", MONTH, "--topic", topic, "--json",
+                             bootstrap=bootstrap).stdout)
+
+
+def write_xlsx(path: Path, header: list, rows: list[list]) -> Path:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "台账"
+    sheet.append(header)
+    for r in rows:
+        sheet.append(r)
+    book.save(path)
+    return path
+
+
+def test_a_month_of_department_ledgers_becomes_events_that_replay_and_the_worker_show(bootstrap, topic, tmp_path,
+                                                                                       workers):
+    feed = tmp_path / "seed.jsonl"
+    synthetic.generate_file(feed, projects=300, seed=7)
+    funnel("ingest", str(feed), "--topic", topic, bootstrap=bootstrap)
+    worker = workers(bootstrap, topic)
+
+    # The export of the month imports to nothing.
+    whole = tmp_path / "whole.xlsx"
+    funnel("ledger", "export", "--as-of", AS_OF, "--out", str(whole), "--topic", topic, bootstrap=bootstrap)
+    nothing = imported(whole, bootstrap, topic)
+    assert nothing["events"] == {} and nothing["warnings"] == {} and nothing["rejected"] == {}
+    assert nothing["rows"] == nothing["unchanged"] > 100
+    before = replayed(bootstrap, topic, AS_OF)
+
+    sheet = load_workbook(whole)["台账"]
+    header = [c.value for c in sheet[1]]
+    rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
+    col = {h: i for i, h in enumerate(header)}
+    by_department: dict[str, list[list]] = {}
+    for r in rows:
+        by_department.setdefault(r[col["责任单位"]], []).append(r)
+    first, second, third = sorted(by_department, key=lambda d: -len(by_department[d]))[:3]
+
+    # Department 1: a negotiation is signed; a new project enters; a row names no stage the bureau uses.
+    d1 = [list(r) for r in by_department[first]]
+    negotiating = next(r for r in d1 if r[col["项目阶段"]] == "洽谈")
+    negotiating[col["项目阶段"]] = "签约"
+    new = [None] * len(header)
+    new[col["项目编号"]], new[col["项目名称"]], new[col["所属行业"]] = "EQ-NEW-1", "台账新项目", "新材料"
+    new[col["责任单位"]], new[col["项目阶段"]], new[col["入库日期"]] = first, "谋划", "2024-06-10"
+    bad = list(d1[0])
+    bad[col["项目编号"]], bad[col["项目阶段"]] = "EQ-BAD-1", "暂停"
+    ledger1 = write_xlsx(tmp_path / "dept1.xlsx", header, [*d1, new, bad])
+    # Department 2: a new leader, a planned start, and the same project twice.
+    d2 = [list(r) for r in by_department[second]]
+    d2[0][col["分包领导"]] = "新分包领导"
+    open_project = next(r for r in d2 if r[col["项目阶段"]] in ("谋划", "洽谈", "签约"))
+    open_project[col["计划开工日期"]] = "2024-07-05"  # due within 30 days of the month's end: blue
+    ledger2 = write_xlsx(tmp_path / "dept2.xlsx", header, [*d2, d2[-1]])
+    # Department 3, as a CSV saved by Excel ("CSV UTF-8", with a BOM): a revised amount in 万元.
+    d3 = [list(r) for r in by_department[third]]
+    d3[0][col["总投资（万元）"]] = 98765.4321
+    ledger3 = tmp_path / "dept3.csv"
+    with ledger3.open("w", encoding="utf-8-sig", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(header)
+        out.writerows([[v.date().isoformat() if hasattr(v, "date") else v for v in r] for r in d3])
+
+    one, two, three = (imported(p, bootstrap, topic) for p in (ledger1, ledger2, ledger3))
+    assert (one["events"], one["new"], one["rejected"]) == (
+        {"project_planned": 1, "contract_signed": 1}, 1, {"ledger_schema": 1})
+    assert one["rejected_rows"] == [{"sheet": "台账", "row": len(d1) + 3, "reason": "ledger_schema",
+                                     "detail": "项目阶段 '暂停' is not one of 谋划, 洽谈, 签约, 开工, 竣工, 投产, 运营, 终止",
+                                     "project_id": "EQ-BAD-1"}]
+    assert two["events"] == {"project_reassigned": 1, "milestone_planned": 1}
+    assert two["rejected"] == {"ledger_duplicate_row": 1}
+    assert three["events"] == {"investment_revised": 1} and three["sheet"] == "csv"
+    for doc, ledger_rows in ((one, len(d1) + 2), (two, len(d2) + 1), (three, len(d3))):
+        assert doc["rows"] == ledger_rows == doc["unchanged"] + doc["changed"] + doc["new"] + sum(
+            doc["rejected"].values())
+        assert doc["ingest"]["ok"] and doc["ingest"]["delivered"] == sum(doc["events"].values())
+
+    # The events are in the topic, each naming its file, sheet and row; the rejected rows in the DLQ.
+    origins = {headers(r)["origin"] for r in read_topic(bootstrap, topic) if b'"ledger:' in r.value}
+    assert f"dept1.xlsx:台账:{len(d1) + 2}" in origins and len(origins) == 5
+    dead = [r for r in read_topic(bootstrap, dlq_topic(topic)) if headers(r)["reason"].startswith("ledger_")]
+    assert sorted(headers(r)["origin"] for r in dead) == [f"dept1.xlsx:台账:{len(d1) + 3}",
+                                                         f"dept2.xlsx:台账:{len(d2) + 2}"]
+    assert json.loads(dead[0].value)["cells"]["项目阶段"] in ("暂停", d2[-1][col["项目阶段"]])
+
+    after = replayed(bootstrap, topic, AS_OF)
+    count = {p: after["pools"][p]["count"] - before["pools"][p]["count"] for p in after["pools"]}
+    assert count == {"planning": 1, "attraction": -1, "signed": 1, "landed": 0, "dropped": 0}
+    assert after["accounting"]["received"] == before["accounting"]["received"] + 5 + 2
+    assert after["accounting"]["rejected"]["ledger_schema"] == 1
+    assert after["accounting"]["rejected"]["ledger_duplicate_row"] == 1
+    assert after["flows"]["2024"]["signed"] == before["flows"]["2024"]["signed"] + 1
+
+    # The worker shows the same figures, and the project's new plan colours it.
+    live = worker.wait_for(f"/summary?as_of={AS_OF}",
+                           lambda d: d["accounting"]["received"] == after["accounting"]["received"])
+    assert live == after
+    planned = worker.get(f"/projects/{open_project[col['项目编号']]}?as_of={AS_OF}")
+    assert (planned["colour"], str(planned["plan_started"])[:10]) == ("blue", "2024-07-05")
+    assert worker.get(f"/projects/{negotiating[col['项目编号']]}?as_of={AS_OF}")["pool"] == "signed"
+
+    # The month's export now holds every edit, and imports to nothing again; so does a repeated import.
+    again = tmp_path / "again.xlsx"
+    funnel("ledger", "export", "--as-of", AS_OF, "--out", str(again), "--topic", topic, bootstrap=bootstrap)
+    assert imported(again, bootstrap, topic)["events"] == {}
+    repeated = imported(ledger1, bootstrap, topic)
+    assert repeated["events"] == {} and repeated["rejected"] == {"ledger_schema": 1}
+
+
+def test_a_ledger_of_a_month_not_yet_over_is_refused_before_anything_is_sent(bootstrap, topic, tmp_path):
+    path = write_xlsx(tmp_path / "l.xlsx", ["项目编号", "项目阶段"], [["A", "谋划"]])
+    done = funnel("ledger", "import", str(path), "--month", "2099-01", "--topic", topic, bootstrap=bootstrap,
+                  check=False)
+    assert done.returncode == 1 and "the ledger of 2099-01 reports the month's end (2099-01-31)" in done.stderr
+    assert list(read_topic(bootstrap, topic)) == [] and list(read_topic(bootstrap, dlq_topic(topic))) == []

@@ -43,12 +43,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 import polars as pl
 
-from streams.core.aggregates import TZ
-from streams.core.clock import CST
+from streams.core.clock import CST, CST_ZONE, day_of, period_bounds, period_label, previous_period
 from streams.core.fold import reached
 
 #: dimension column -> the unit's name in the bulletin
@@ -109,49 +108,13 @@ def granularity_of(label: str) -> str:
     return "quarter" if "Q" in label else "month" if "-" in label else "year"
 
 
-def _month_index(label: str) -> int:
-    """The months since year 0 of a period's first month."""
-    year = int(label[:4])
-    g = granularity_of(label)
-    month = 1 if g == "year" else 3 * int(label[5]) - 2 if g == "quarter" else int(label[5:7])
-    return year * 12 + month - 1
-
-
-def _months(label: str) -> int:
-    return {"month": 1, "quarter": 3, "year": 12}[granularity_of(label)]
-
-
-def _label_of(index: int, granularity: str) -> str:
-    year, month = divmod(index, 12)
-    if granularity == "year":
-        return f"{year}"
-    if granularity == "quarter":
-        return f"{year}Q{month // 3 + 1}"
-    return f"{year}-{month + 1:02d}"
-
-
-def period_bounds(label: str) -> tuple[datetime, datetime]:
-    """A period's start and exclusive end, at midnight CST."""
-    def at(index: int) -> datetime:
-        return datetime.combine(date(index // 12, index % 12 + 1, 1), time(), CST)
-    first = _month_index(label)
-    return at(first), at(first + _months(label))
-
-
-def previous_period(label: str) -> str:
-    """The period before, of the same length: 2024-01 → 2023-12, 2024Q1 → 2023Q4, 2024 → 2023."""
-    return _label_of(_month_index(label) - _months(label), granularity_of(label))
-
-
 def last_month(label: str, cutoff: datetime) -> str:
     """The month whose end colours the end of a period: its last month, or the cut-off's when earlier."""
-    _, end = period_bounds(label)
-    day = (min(end, cutoff) - timedelta(microseconds=1)).astimezone(CST)
-    return f"{day.year}-{day.month:02d}"
+    return period_label(day_of(min(period_bounds(label)[1], cutoff)), "month")
 
 
 def _labels(at: pl.Expr, granularity: str) -> pl.Expr:
-    local = at.dt.convert_time_zone(TZ)
+    local = at.dt.convert_time_zone(CST_ZONE)
     if granularity == "year":
         return local.dt.year().cast(pl.Utf8)
     if granularity == "quarter":
@@ -161,13 +124,12 @@ def _labels(at: pl.Expr, granularity: str) -> pl.Expr:
 
 def _period_grid(first: datetime, cutoff: datetime, granularity: str) -> list[str]:
     """Every period of a granularity from the one holding ``first`` to the one holding the cut-off."""
-    def index(at: datetime) -> int:
-        local = at.astimezone(CST)
-        return local.year * 12 + local.month - 1
-    step = {"month": 1, "quarter": 3, "year": 12}[granularity]
-    start = index(first) - index(first) % step  # the period's first month (month indices start in January)
-    last = index(cutoff - timedelta(microseconds=1))
-    return [_label_of(i, granularity) for i in range(start, last + 1, step)]
+    month, last = first.astimezone(CST).date().replace(day=1), day_of(cutoff)
+    labels = []
+    while month <= last:
+        labels.append(period_label(month, granularity))
+        month = (month + timedelta(days=31)).replace(day=1)
+    return list(dict.fromkeys(labels))
 
 
 # ---- the figures of each unit --------------------------------------------------------------------
@@ -222,8 +184,8 @@ def unit_counts(state: pl.DataFrame, colours: pl.DataFrame | pl.LazyFrame, cutof
             return (long.filter(pl.col(at).is_not_null()).with_columns(period=_labels(pl.col(at), g))
                     .group_by(keys).agg(**aggs))
 
-        same_year = pl.col("started_at").dt.convert_time_zone(TZ).dt.year() == \
-            pl.col("planned_at").dt.convert_time_zone(TZ).dt.year()
+        same_year = pl.col("started_at").dt.convert_time_zone(CST_ZONE).dt.year() == \
+            pl.col("planned_at").dt.convert_time_zone(CST_ZONE).dt.year()
         parts = [
             flow("planned_at", _planned=pl.len().cast(pl.Int64)),
             flow("signed_at", signings=pl.len().cast(pl.Int64), signed_yuan=pl.col("signed_yuan").sum()),
@@ -358,5 +320,5 @@ def periods_needed(period: str) -> list[str]:
 
 __all__ = ["COUNTS", "DEFAULT_RULES", "KEYS", "RANKINGS_SCHEMA", "RankingRules", "UNITS", "board", "colours_at_period_ends",
            "last_month",
-           "merge_counts", "parse_period", "period_bounds", "periods_needed", "previous_period", "rank_units",
+           "merge_counts", "parse_period", "periods_needed", "rank_units",
            "ranking_of", "rankings", "rerank", "unit_counts"]

@@ -9,9 +9,10 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from streams.core.aggregates import supervision_over_time
+from streams.core.clock import previous_period
 from streams.core.log import accepted_events
-from streams.core.rankings import (COUNTS, RankingRules, merge_counts, parse_period, periods_needed,
-                                   previous_period, rank_units, rankings, unit_counts)
+from streams.core.rankings import (COUNTS, RankingRules, merge_counts, parse_period, periods_needed, rank_units,
+                                   rankings, unit_counts)
 from streams.core.summary import Result
 from tests.unit.history import ev, fold
 

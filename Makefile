@@ -24,10 +24,12 @@ $(STAMP): pyproject.toml constraints.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-demo: setup  ## start the broker, generate the seed data set, ingest it, replay it into figures
+demo: setup  ## start the broker, generate the seed data set, ingest it and a month of ledgers, replay it into figures
 	$(BIN)/funnel kafka up
 	$(BIN)/funnel generate --out data/seed.jsonl
 	$(BIN)/funnel ingest data/seed.jsonl
+	for f in examples/ledgers/2024-12/*; do $(BIN)/funnel ledger import "$$f" --month 2024-12 || exit 1; done
+	$(BIN)/funnel ledger export --as-of 2024-12-31 --out out/ledger-2024-12.xlsx
 	$(BIN)/funnel replay --as-of 2023-12-31 --out out/demo-2023
 	$(BIN)/funnel replay --as-of 2024-12-31 --out out/demo-2024
 	$(BIN)/funnel report --out report --source out/demo-2024

@@ -93,7 +93,12 @@ def heatmap(ax, frame: pl.DataFrame, row: str, col: str, k: str = "reached", n: 
     """Cells of a two-dimensional breakdown coloured by k / n, annotated "k/n"; cells with fewer than
     ``min_n`` projects are left grey (too few to read a rate from). Returns the colour mapping for a colour bar."""
     import numpy as np
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
 
+    if frame.is_empty():
+        ax.text(0.5, 0.5, "无数据 no projects", ha="center", va="center", transform=ax.transAxes)
+        return ScalarMappable(Normalize(0, 1), "Greens")
     rows = sorted(frame[row].cast(pl.Utf8).unique().to_list())
     cols = sorted(frame[col].cast(pl.Utf8).unique().to_list())
     rate = np.full((len(rows), len(cols)), np.nan)

@@ -15,10 +15,10 @@
   them inside [0, 1]: F^exp(±z·s / (F·log F)). They hold at each day separately; they are not a
   simultaneous band for the whole curve.
 - Quantiles of days between stages: distribution-free (order-statistic) confidence intervals
-  (``scipy.stats.quantile_test``); flows of two periods compared by the exact conditional test
-  of two Poisson rates with the periods' lengths as exposure
-  (``statsmodels.stats.rates.test_poisson_2indep``); quantiles of days of two periods by Mood's test (Fisher's exact test
-  above and below the pooled quantile).
+  (``scipy.stats.quantile_test``). Two periods: flows compared by the exact conditional test of
+  two Poisson rates with the periods' lengths as exposure
+  (``statsmodels.stats.rates.test_poisson_2indep``), quantiles of days by Mood's test (Fisher's
+  exact test on the counts above and below the pooled quantile).
 
 The frames they take come from :mod:`streams.core.analysis`.
 """
@@ -35,7 +35,7 @@ from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.rates import test_poisson_2indep
 
 from streams.core import analysis
-from streams.core.analysis import DROPPED, REACHED, STEPS, period_days, step_name, step_time_quantiles
+from streams.core.analysis import DROPPED, REACHED, period_days, step_time_quantiles
 
 CAUSES = {REACHED: "reached", DROPPED: "dropped"}
 
@@ -187,11 +187,10 @@ def quantile_test_2(x: np.ndarray, y: np.ndarray, q: float) -> float | None:
 
 
 def period_comparison(state: pl.DataFrame, cutoff, granularity: str = "year") -> pl.DataFrame:
-    """:func:`streams.core.analysis.period_comparison` (the periods are :func:`streams.core.analysis.compared_periods`)
-    with a p-value where a test applies: flows and drops
-    (two Poisson rates, exposure the periods' days) and the median and 90th-percentile days between
-    stages (Mood's quantile test, :func:`quantile_test_2`). Conversions,
-    ratios of flows of different projects, get none."""
+    """:func:`streams.core.analysis.period_comparison` (periods: :func:`streams.core.analysis.compared_periods`)
+    with a p-value where a test applies: flows and drops (two Poisson rates, exposure the periods'
+    days) and the median and 90th-percentile days between stages (Mood's quantile test,
+    :func:`quantile_test_2`). Conversions, ratios of flows of different projects, get none."""
     table = analysis.period_comparison(state, cutoff, granularity)
     previous, current = table["previous_period"][0], table["current_period"][0]
     exposure = (period_days(previous), period_days(current))
@@ -212,6 +211,3 @@ def period_comparison(state: pl.DataFrame, cutoff, granularity: str = "year") ->
     return table.with_columns(p_value=pl.Series(p_values, dtype=pl.Float64)).drop("previous_period",
                                                                                  "current_period")
 
-
-__all__ = ["CAUSES", "STEPS", "wilson_interval", "with_wilson", "cumulative_incidence", "cumulative_incidence_by",
-           "km_drops_censored", "while_at_risk", "incidence_at", "quantile_interval", "step_times", "period_comparison", "step_name"]

@@ -67,7 +67,7 @@ def stage_funnel(state: pl.DataFrame, year: str, targets: dict) -> pl.DataFrame:
     counts = dict(zip(flow["stage"], flow["count"]))
     goals = targets.get(year, {})
     frame = pl.DataFrame({"stage": list(FUNNEL_STAGES), "actual": [counts.get(s, 0) for s in FUNNEL_STAGES],
-                          "target": [goals.get(s) for s in FUNNEL_STAGES]},
+                          "target": [None if goals.get(s) is None else int(goals[s]) for s in FUNNEL_STAGES]},
                          schema={"stage": pl.Utf8, "actual": pl.Int64, "target": pl.Int64})
     before = pl.col("actual").shift(1)
     return frame.with_columns(

@@ -7,8 +7,22 @@ from pathlib import Path
 
 import click
 
-from streams.cli.app import json_option, log_failure, main
+from streams.cli.app import REPO, json_option, log_failure, main
 from streams.cli.render import print_quality
+
+
+def offline_data_docs():
+    """The module that makes Data Docs render offline (``expectations/gx/plugins/offline_data_docs.py``,
+    also GX's site builder of the repository's project)."""
+    import importlib.util
+
+    if "offline_data_docs" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "offline_data_docs", REPO / "expectations" / "gx" / "plugins" / "offline_data_docs.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["offline_data_docs"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["offline_data_docs"]
 
 
 @main.command()
@@ -26,6 +40,7 @@ def check(outputs, feeds, batch_size, docs, project_dir, as_json) -> None:
 
     if docs:
         index = gate.build_docs(list(outputs), project_dir or gate.PROJECT_DIR)
+        offline_data_docs().make_offline(index.parent)  # any project's site, not only the repository's
         click.echo(index)
         return
     if not outputs and not feeds:

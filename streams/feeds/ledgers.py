@@ -113,6 +113,7 @@ def _ledger_sheet(book, title: str, rows: list[dict], colours: list[str | None],
     for j, w in enumerate(widths):
         sheet.column_dimensions[_letter(j)].width = min(w + 2, 60)
     sheet.freeze_panes = "A2"
+    _print_setup(sheet)
     bold, fills = Font(bold=True), {c: PatternFill("solid", start_color=f) for c, f in FILLS.items()}
     header = []
     for column in EXPORT_COLUMNS:
@@ -133,6 +134,15 @@ def _ledger_sheet(book, title: str, rows: list[dict], colours: list[str | None],
                 cell.fill = fills[colours[i]]
             cells.append(cell)
         sheet.append(cells)
+
+
+def _print_setup(sheet) -> None:
+    """Printed as officials read it: A4 landscape, every column on the page, the header on every page."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = "9"  # A4 (Worksheet.PAPERSIZE_A4; a write-only sheet lacks the name)
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.print_title_rows = "1:1"
 
 
 def _excel(value):

@@ -13,10 +13,10 @@ from datetime import datetime, time, timedelta
 import polars as pl
 
 from streams.contract.events import POOLS, STAGES
-from streams.core.clock import CST
+from streams.core.clock import CST, CST_ZONE, day_of
 from streams.core.fold import project_state, reached, with_colour
 
-TZ = "Asia/Shanghai"  # UTC+08:00 all year since 1991
+TZ = CST_ZONE  # for Polars, which names zones
 PERIODS = {"month": "1mo", "quarter": "1q", "year": "1y"}
 
 
@@ -214,7 +214,7 @@ def month_end_states(events: pl.DataFrame | pl.LazyFrame, cutoff: datetime, by: 
                 [current.join(active, on="project_id", how="anti"), changed.select(current.columns)])
         if current is None:
             continue
-        label = (end - timedelta(microseconds=1)).astimezone(CST).strftime("%Y-%m")
+        label = day_of(end).strftime("%Y-%m")
         yield label, end, with_colour(current, end)
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import polars as pl
 
 from streams.contract.events import MILESTONES, STAGE_POOL, STAGES
-from streams.core.clock import CST
+from streams.core.clock import day_of
 from streams.core.log import DIMENSIONS
 
 
@@ -154,7 +154,7 @@ def with_colour(state: pl.DataFrame, cutoff: datetime, colours: ColourRules = DE
     Depends on the cut-off as well as the state, so a state carried over from an earlier
     month (as :func:`streams.core.aggregates.month_end_states` does) is coloured again.
     """
-    as_of_day = (cutoff - timedelta(microseconds=1)).astimezone(CST).date()
+    as_of_day = day_of(cutoff)
     open_plans = _open_plans(state)
     next_due = pl.min_horizontal(open_plans) if open_plans else pl.lit(None, pl.Date)
     state = state.with_columns(

@@ -6,11 +6,13 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 RESULTS = Path(__file__).resolve().parent / "results"
 EVENTS_PER_PROJECT = 3.15  # what the synthetic generator averages
@@ -47,3 +49,27 @@ def record(name: str, figures: dict) -> dict:
     (RESULTS / f"{name}.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(doc, ensure_ascii=False, indent=2))
     return doc
+
+
+def interleaved(ours: Callable[[], float], references: dict[str, Callable[[], float]], runs: int = 3,
+                unstable: str | None = None) -> dict[str, dict]:
+    """Each pair (ours, a reference) measured ``runs`` times, interleaved: ours, each reference, ours, ...
+
+    Every callable runs one measurement and returns a rate (records/s; higher is better), so a
+    ratio is ours / reference of the same round, and a slow minute of a shared machine falls on
+    both sides of a round. Per reference: the median ratio with its min and max, and every run's
+    figures. ``unstable`` says why a figure cannot be made stable (e.g. too few records for our side).
+    """
+    rounds = []
+    for _ in range(runs):
+        mine = ours()
+        rounds.append((mine, {name: measure() for name, measure in references.items()}))
+    out = {}
+    for name in references:
+        ratios = [mine / refs[name] for mine, refs in rounds]
+        out[name] = {"median": round(statistics.median(ratios), 4), "min": round(min(ratios), 4),
+                     "max": round(max(ratios), 4), "runs": [{"ours": round(mine), "reference": round(refs[name]),
+                                                             "ratio": round(mine / refs[name], 4)}
+                                                            for mine, refs in rounds],
+                     "stable": unstable is None, **({"unstable_because": unstable} if unstable else {})}
+    return out

@@ -24,8 +24,14 @@ from pathlib import Path
 
 import polars as pl
 
-from bench.common import EVENTS_PER_PROJECT, RESULTS, machine, run_funnel
+from bench.common import EVENTS_PER_PROJECT, RESULTS, interleaved, machine, run_funnel
 from streams import config, synthetic
+
+
+#: Records every reference handles per run, at least: enough for the JVM (and the brokers' caches) to settle.
+REFERENCE_RECORDS = 1_000_000
+#: Share of a reference's records counted as its warm-up and left out of its rate.
+WARM_UP = 0.2
 
 
 def _kafka_tool(main_class: str, *args: str) -> str:
@@ -39,51 +45,135 @@ def _kafka_tool(main_class: str, *args: str) -> str:
     return done.stdout
 
 
-def producer_performance(bootstrap: str, records: int, size: int) -> float:
-    topic = f"bench-kafka-{uuid.uuid4().hex[:6]}"
+def _new_topic(bootstrap: str, prefix: str) -> str:
     from streams.kafkaio.topics import ensure_topics, event_topics
 
+    topic = f"{prefix}-{uuid.uuid4().hex[:6]}"
     ensure_topics(bootstrap, event_topics(topic))
+    return topic
+
+
+_WINDOW = re.compile(r"^(\d+) records sent, ([\d.]+) records/sec \([^)]*\), [\d.]+ ms avg latency, "
+                     r"[\d.]+ ms max latency\.$", re.M)
+
+
+def steady_producer_rate(out: str) -> float:
+    """ProducerPerformance's rate without its warm-up: over its 5-second windows after the first
+    (the last line, the whole run's average, includes the JVM's start)."""
+    windows = [(int(n), float(r)) for n, r in _WINDOW.findall(out) if float(r) > 0]
+    if len(windows) < 2:
+        return float(re.findall(r"([\d.]+) records/sec", out)[-1])
+    steady = windows[1:]
+    return sum(n for n, _ in steady) / sum(n / r for n, r in steady)
+
+
+def producer_performance(bootstrap: str, records: int, size: int, topics: list[str] | None = None) -> float:
+    """Kafka's ProducerPerformance, acks=all and idempotent, steady state (records/s); its topic goes to ``topics``."""
+    topic = _new_topic(bootstrap, "bench-kafka")
     out = _kafka_tool("org.apache.kafka.tools.ProducerPerformance", "--topic", topic, "--num-records", str(records),
                       "--record-size", str(size), "--throughput", "-1", "--producer-props",
                       f"bootstrap.servers={bootstrap}", "acks=all", "enable.idempotence=true", "linger.ms=20",
                       "batch.size=262144")
-    return float(re.findall(r"([\d.]+) records/sec", out)[-1])
+    if topics is not None:
+        topics.append(topic)
+    return steady_producer_rate(out)
+
+
+def steady_consumer_rate(out: str, records: int) -> float:
+    """ConsumerPerformance's rate without its warm-up, from its per-second detailed stats: from the
+    first report past :data:`WARM_UP` of the records to the last report."""
+    rows = []
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.split(",")]
+        if len(cells) >= 6 and re.match(r"\d{4}-\d\d-\d\d ", cells[0]):
+            rows.append((datetime.strptime(cells[0], "%Y-%m-%d %H:%M:%S:%f"), int(cells[4])))
+    start = next((r for r in rows if r[1] >= WARM_UP * records), None)
+    if start is None or rows[-1][0] <= start[0]:
+        raise RuntimeError(f"ConsumerPerformance reported too little to judge its steady state: {out[-500:]}")
+    end = rows[-1]
+    return (end[1] - start[1]) / (end[0] - start[0]).total_seconds()
 
 
 def consumer_performance(bootstrap: str, topic: str, records: int) -> float:
     out = _kafka_tool("org.apache.kafka.tools.ConsumerPerformance", "--bootstrap-server", bootstrap, "--topic", topic,
-                      "--messages", str(records), "--timeout", "600000")
-    return float(out.strip().splitlines()[-1].split(",")[5])  # nMsg.sec
+                      "--messages", str(records), "--timeout", "600000", "--show-detailed-stats",
+                      "--reporting-interval", "1000")
+    return steady_consumer_rate(out, records)
+
+
+def kafka_python_consumer(bootstrap: str, topic: str) -> float:
+    """kafka-python alone reading a topic with replay's settings (``read_topic``), no checks: records/s
+    after the first :data:`WARM_UP` of them."""
+    from streams.kafkaio.consumer import read_topic
+    from streams.kafkaio.offsets import end_offsets
+
+    total = sum(end_offsets(bootstrap, topic).values())
+    mark = int(total * WARM_UP)
+    seen, started = 0, None
+    for _ in read_topic(bootstrap, topic):
+        seen += 1
+        if seen == mark:
+            started = time.perf_counter()
+    return (seen - mark) / (time.perf_counter() - started)
+
+
+def kafka_python_producer(bootstrap: str, lines: list[bytes], records: int) -> float:
+    """kafka-python alone sending ``records`` of the feed's lines (cycled) with ingest's producer settings,
+    no checks: records/s after the first :data:`WARM_UP` of them, to the last delivery."""
+    from streams.kafkaio.producer import DeliverySettings, event_producer
+
+    topic = _new_topic(bootstrap, "bench-bare")
+    producer = event_producer(bootstrap, DeliverySettings())
+    mark, started = int(records * WARM_UP), time.perf_counter()
+    for i in range(records):
+        if i == mark:
+            producer.flush()
+            started = time.perf_counter()
+        producer.send(topic, key=str(i % 50_000).encode(), value=lines[i % len(lines)])
+    producer.flush()
+    rate = (records - mark) / (time.perf_counter() - started)
+    producer.close()
+    return rate
 
 
 def replay_in_process(bootstrap: str, topic: str) -> float:
-    """Seconds of what `funnel replay --topic` does, without the interpreter's start-up (the
-    Kafka tools' figures leave out the JVM's start-up too)."""
-    from streams.core.summary import View, fold_log, summary
-    from streams.replay import log_from_topic
+    """Seconds of what `funnel replay --topic` does to the summary, without the interpreter's start-up
+    (the Kafka tools' figures leave out the JVM's start-up too)."""
+    import tempfile
+
+    from streams.core.summary import View
+    from streams.replay import fold_and_aggregate, log_from_topic
 
     started = time.perf_counter()
-    summary(fold_log(log_from_topic(bootstrap, topic), View(date(2024, 12, 31))))
+    with tempfile.TemporaryDirectory(prefix="bench-replay-") as work:
+        fold_and_aggregate(log_from_topic(bootstrap, topic, spill=work), View(date(2024, 12, 31)), work=work)
     return time.perf_counter() - started
 
 
-def fold_vs_pandas(log: pl.DataFrame) -> dict:
+def fold_vs_pandas(log: pl.DataFrame, runs: int = 1) -> dict:
+    """The Polars fold + summary against the pandas reference on the same log (checked to agree), interleaved."""
     from bench.pandas_fold import summary as pandas_summary
     from streams.core.summary import View, fold_log, summary
 
     view = View(date(2024, 12, 31))
-    started = time.perf_counter()
-    ours = summary(fold_log(log, view))
-    polars_s = time.perf_counter() - started
     frame = log.with_columns(pl.col(pl.Categorical).cast(pl.Utf8)).to_pandas()
-    started = time.perf_counter()
-    reference = pandas_summary(frame, view.cutoff)
-    pandas_s = time.perf_counter() - started
-    same = {k: v for k, v in ours["pools"].items() if v["count"]} == reference["pools"] and \
-        ours["flows"] == reference["flows"]
-    return {"events": log.height, "polars_s": round(polars_s, 3), "pandas_s": round(pandas_s, 3),
-            "speedup": round(pandas_s / polars_s, 2), "same_result": same}
+    results = {}
+
+    def ours() -> float:
+        started = time.perf_counter()
+        results["ours"] = summary(fold_log(log, view))
+        return log.height / (time.perf_counter() - started)
+
+    def pandas() -> float:
+        started = time.perf_counter()
+        results["pandas"] = pandas_summary(frame, view.cutoff)
+        return log.height / (time.perf_counter() - started)
+
+    pair = interleaved(ours, {"pandas": pandas}, runs)["pandas"]
+    mine, reference = results["ours"], results["pandas"]
+    same = {k: v for k, v in mine["pools"].items() if v["count"]} == reference["pools"] and \
+        mine["flows"] == reference["flows"]
+    return {"events": log.height, "speedup": pair, "same_result": same}
 
 
 def tiled(log: pl.DataFrame, events: int) -> pl.DataFrame:
@@ -105,65 +195,102 @@ def broker_cpu_s() -> float | None:
     return times.user + times.system
 
 
-def main(quick: bool = False, events: int | None = None) -> dict:
+def main(quick: bool = False, events: int | None = None, runs: int = 3) -> dict:
+    """Every pair measured ``runs`` times interleaved (:func:`bench.common.interleaved`); the JSON has, per
+    ratio, its median, min, max and runs, and says which figures this run cannot make stable."""
     from streams.core.log import received_log
     from streams.kafkaio.local_broker import LocalBroker
 
     n = events or (100_000 if quick else 1_000_000)
+    references = max(n, REFERENCE_RECORDS)
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or LocalBroker(config.state_dir(), config.cache_dir()).up()
     env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap}
     data = Path("data/bench")
     feed = data / f"events-{n}.jsonl"
     if not feed.exists():
         synthetic.generate_file(feed, projects=int(n / EVENTS_PER_PROJECT), seed=1)
-    lines = sum(1 for _ in feed.open("rb"))
-    size = round(feed.stat().st_size / lines)
+    with feed.open("rb") as f:
+        lines = [line.rstrip(b"\n") for line in f]
+    size = round(feed.stat().st_size / len(lines))
+    few = None if n >= REFERENCE_RECORDS else (
+        f"our side handles {n:,} records (the whole command for ingest): start-up and the first batches weigh "
+        f"on it; its reference runs {references:,} records, warm-up excluded. Run without --quick")
 
-    topic = f"bench-run-{uuid.uuid4().hex[:6]}"
     broker_cpu_at_start = broker_cpu_s()
-    ingest_s, out = run_funnel("ingest", str(feed), "--topic", topic, "--quality", "off", "--json", env=env)
-    produced = json.loads(out)["produced"]  # the topic's records; the rest went to the DLQ
-    kafka_producer = producer_performance(bootstrap, lines, size)
-    replay_s = replay_in_process(bootstrap, topic)
+    ours_topics: list[str] = []
+    ref_topics: list[str] = []
+
+    def ingest() -> float:
+        topic = f"bench-run-{uuid.uuid4().hex[:6]}"
+        seconds, _ = run_funnel("ingest", str(feed), "--topic", topic, "--quality", "off", "--json", env=env)
+        ours_topics.append(topic)
+        return len(lines) / seconds
+
+    ingest_pairs = interleaved(ingest, {
+        "kafka_producer": lambda: producer_performance(bootstrap, references, size, ref_topics),
+        "kafka_python_producer": lambda: kafka_python_producer(bootstrap, lines, references),
+    }, runs, few)
+    topic, reference_topic = ours_topics[0], ref_topics[0]
+    replay_pairs = interleaved(lambda: len(lines) / replay_in_process(bootstrap, topic), {
+        "kafka_consumer": lambda: consumer_performance(bootstrap, reference_topic, references),
+        "kafka_python_consumer": lambda: kafka_python_consumer(bootstrap, reference_topic),
+    }, runs, few)
     replay_command_s, _ = run_funnel("replay", "--topic", topic, "--as-of", "2024-12-31", "--json", env=env)
-    kafka_consumer = consumer_performance(bootstrap, topic, produced)
     broker_cpu = None if broker_cpu_at_start is None else round(broker_cpu_s() - broker_cpu_at_start, 1)
     from bench import live, scale
 
-    worker = live.worker(bootstrap, topic)
-    floor = live.faust_floor(bootstrap, topic)
-    bare = live.raw_aiokafka(bootstrap, topic)
+    worker_runs: list[dict] = []
+
+    def worker() -> float:
+        worker_runs.append(live.worker(bootstrap, topic))
+        return worker_runs[-1]["records_per_s"]
+
+    worker_pairs = interleaved(worker, {
+        "faust_floor": lambda: live.faust_floor(bootstrap, topic)["records_per_s"],
+        "raw_aiokafka": lambda: live.raw_aiokafka(bootstrap, topic),
+    }, runs, few)
     from bench import worker as live_at_scale
 
     at_scale = live_at_scale.main(n, load_s=20 if quick else 30)
 
-    with feed.open("rb") as f:
-        log = received_log(((i, line.rstrip(b"\n")) for i, line in enumerate(f, 1)), datetime.now(timezone.utc))
+    log = received_log(enumerate(lines, 1), datetime.now(timezone.utc))
+    del lines
     sizes = [10_000, 100_000, 1_000_000] if quick else [10_000, 1_000_000, 10_000_000]
-    folds = [fold_vs_pandas(tiled(log, s)) for s in sizes]
+    folds = [fold_vs_pandas(tiled(log, s), runs if s == 1_000_000 else 1) for s in sizes]
     headline = next((f for f in folds if f["events"] == 1_000_000), folds[-1])
     from bench.quality import measure as quality
 
     scaled = [scale.measure(s) for s in ([10_000, 100_000] if quick else [10_000, 100_000, 1_000_000, 10_000_000])]
-    figures = {
-        "ingest_vs_kafka_producer": round(lines / ingest_s / kafka_producer, 4),
-        "replay_vs_kafka_consumer": round(lines / replay_s / kafka_consumer, 4),
-        "worker_vs_raw_aiokafka": round(worker["records_per_s"] / bare, 4),
-        "worker_vs_faust_floor": round(worker["records_per_s"] / floor["records_per_s"], 4),
+    ratios = {
+        "ingest_vs_kafka_producer": ingest_pairs["kafka_producer"],
+        "ingest_vs_kafka_python_producer": ingest_pairs["kafka_python_producer"],
+        "replay_vs_kafka_consumer": replay_pairs["kafka_consumer"],
+        "replay_vs_kafka_python_consumer": replay_pairs["kafka_python_consumer"],
+        "worker_vs_raw_aiokafka": worker_pairs["raw_aiokafka"],
+        "worker_vs_faust_floor": worker_pairs["faust_floor"],
+        "fold_vs_pandas_speedup": headline["speedup"],
+    }
+    single = {
         "worker_rss_bytes_per_event": at_scale["one_worker"]["rss_growth_bytes_per_event"],
         "worker_project_p99_ms_under_load": at_scale["one_worker"]["load"]["project_p99_ms"],
         "worker_summary_p99_ms_under_load": at_scale["one_worker"]["load"]["summary_p99_ms"],
         "worker_recovery_s_after_sigkill": at_scale["recovery_s_after_sigkill"],
         "two_workers_vs_one": at_scale["two_workers"]["vs_one"],
-        "fold_vs_pandas_speedup": headline["speedup"],
+    }
+    figures = {
+        **ratios,
+        **single,
+        "runs_per_pair": runs,
+        "unstable": sorted([k for k, v in ratios.items() if not v["stable"]] + list(single) if quick
+                           else [k for k, v in ratios.items() if not v["stable"]]),
+        "single_run": sorted(single),
         "quality": quality(),
-        "raw": {"events": lines, "record_bytes": size, "ingest_records_per_s": round(lines / ingest_s),
-                "kafka_producer_records_per_s": round(kafka_producer), "replay_records_per_s": round(lines / replay_s),
-                "replay_command_records_per_s_with_start_up": round(lines / replay_command_s),
-                "kafka_consumer_records_per_s": round(kafka_consumer),
-                "worker_records_per_s": round(worker["records_per_s"]), "raw_aiokafka_records_per_s": round(bare),
-                "faust_floor_records_per_s": round(floor["records_per_s"]), "worker_at_scale": at_scale,
-                "fold": folds, "scale": scaled, "broker_cpu_s_ingest_and_replay": broker_cpu},
+        "raw": {"events": len(log), "record_bytes": size, "reference_records": references,
+                "reference_warm_up_share": WARM_UP,
+                "replay_command_records_per_s_with_start_up": round(len(log) / replay_command_s),
+                "worker_runs": worker_runs, "worker_at_scale": at_scale,
+                "fold": folds, "fold_same_result": all(f["same_result"] for f in folds),
+                "scale": scaled, "broker_cpu_s_ingest_and_replay": broker_cpu},
         "machine": machine(),
     }
     (RESULTS / ("bench-quick.json" if quick else "bench.json")).write_text(json.dumps(figures, indent=2) + "\n")
@@ -171,4 +298,11 @@ def main(quick: bool = False, events: int | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(quick=True), indent=2))
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--events", type=int)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    print(json.dumps(main(quick=args.quick, events=args.events, runs=args.runs), indent=2))

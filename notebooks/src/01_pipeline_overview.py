@@ -50,6 +50,29 @@ plt.show()
 steps
 
 # %% [markdown]
+# ## Supervision colours month by month · 红黄蓝绿督查
+#
+# A project's colour follows its plan (DOMAIN.md §6): red more than 90 days past its next
+# planned milestone, yellow past it, blue due within 30 days, green otherwise; a project with
+# no open milestone is coloured by the days since its last advance. Dropped and operating
+# projects have no colour.
+
+# %%
+colours = analysis.colours_by_month(data["supervision_over_time"])
+fig, ax = plt.subplots(figsize=(11, 4))
+plots.colour_bars(ax, colours)
+ax.set_ylabel("项目数 projects")
+ax.set_title("督查颜色（月末）Projects by supervision colour at month end")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Red at the last month end for three month ends running or more — the weekly meeting's list:
+
+# %%
+analysis.red_running(data["supervision_over_time"], state, months=3)
+
+# %% [markdown]
 # ## Investment by pool · 各库投资额（亿元）
 
 # %%

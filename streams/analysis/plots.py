@@ -130,3 +130,19 @@ def paired_bars(ax, frame: pl.DataFrame, label: str, first: str, second: str, na
     ax.bar([i + 0.2 for i in x], frame[second], width=0.4, label=names[1], color="#4c72b0")
     ax.set_xticks(x, [STAGE_LABELS.get(v, v) for v in frame[label]])
     ax.legend()
+
+
+#: The supervision colours as a person sees them on a chart.
+COLOUR_FILLS = {"red": "#d62728", "yellow": "#f2c14e", "blue": "#4c8fd6", "green": "#59a14f"}
+COLOUR_LABELS = {"red": "红 red", "yellow": "黄 yellow", "blue": "蓝 blue", "green": "绿 green"}
+
+
+def colour_bars(ax, wide: pl.DataFrame) -> None:
+    """Projects by supervision colour at every month end, stacked red at the bottom, in their own colours."""
+    bottom = [0] * wide.height
+    x = list(range(wide.height))
+    for colour in COLOUR_FILLS:
+        ax.bar(x, wide[colour], bottom=bottom, color=COLOUR_FILLS[colour], label=COLOUR_LABELS[colour], width=0.85)
+        bottom = [b + v for b, v in zip(bottom, wide[colour])]
+    ax.set_xticks(x[::3], wide["month"][::3], rotation=45)
+    ax.legend(loc="upper left")

@@ -310,3 +310,26 @@ def quality_failures(quality: dict) -> pl.DataFrame:
     """The failing expectations of a quality report, one row each (none: an empty frame)."""
     failures = quality.get("failures") or []
     return pl.DataFrame(failures) if failures else pl.DataFrame({"failures": []}, schema={"failures": pl.Utf8})
+
+
+def colours_by_month(supervision_over_time: pl.DataFrame) -> pl.DataFrame:
+    """Projects of each supervision colour at every month end (§6): one row per month, red first."""
+    order = ["red", "yellow", "blue", "green"]
+    if supervision_over_time.is_empty():
+        return pl.DataFrame(schema={"month": pl.Utf8, **{c: pl.UInt32 for c in order}})
+    wide = supervision_over_time.group_by("month", "colour").len().pivot(on="colour", index="month", values="len")
+    return wide.select("month", *[pl.col(c) if c in wide.columns else pl.lit(0, pl.UInt32).alias(c)
+                                  for c in order]).fill_null(0).sort("month")
+
+
+def red_running(supervision_over_time: pl.DataFrame, state: pl.DataFrame, months: int = 3) -> pl.DataFrame:
+    """Projects red at the last month end for at least ``months`` month ends running, longest first,
+    with who answers for them: the weekly meeting's list."""
+    if supervision_over_time.is_empty():
+        return pl.DataFrame(schema={"project_id": pl.Utf8, "months_red": pl.UInt32, "days_late": pl.Int64})
+    last = supervision_over_time.filter(pl.col("month") == pl.col("month").max())
+    red = last.filter((pl.col("colour") == "red") & (pl.col("months_in_colour") >= months))
+    people = [c for c in ("name", "department", "leader", "pool") if c in state.columns]
+    return (red.join(state.select("project_id", *people), on="project_id", how="left")
+            .select("project_id", *people, months_red="months_in_colour", days_late="days_late")
+            .sort(["months_red", "project_id"], descending=[True, False]))

@@ -9,10 +9,13 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1su
 setup: $(STAMP) tools  ## virtualenv, pinned packages, Kafka's jars, kcat (idempotent)
 	$(BIN)/funnel kafka fetch
 
-tools:  ## Debian packages: kcat (interop tests), a CJK font (charts), chromium (report screenshots)
+tools:  ## Debian packages: kcat (interop tests), CJK fonts (charts, the bulletin), chromium (report screenshots, the bulletin's PDF), poppler-utils (PDF tests)
 	@missing=""; command -v kcat >/dev/null || missing="$$missing kcat"; \
 	  fc-list 2>/dev/null | grep -qi "WenQuanYi Micro Hei" || missing="$$missing fonts-wqy-microhei fontconfig"; \
+	  fc-list 2>/dev/null | grep -qi "Noto Serif CJK SC" || missing="$$missing fonts-noto-cjk"; \
+	  fc-list 2>/dev/null | grep -qi "AR PL UKai CN" || missing="$$missing fonts-arphic-ukai"; \
 	  command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
 	  if [ -n "$$missing" ]; then \
 	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; } \
 	    || { echo "please install:$$missing (Debian/Ubuntu packages)" >&2; exit 1; }; \
@@ -24,7 +27,7 @@ $(STAMP): pyproject.toml constraints.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-demo: setup  ## start the broker, generate the seed data set, ingest it and a month of ledgers, replay it into figures
+demo: setup  ## start the broker, generate the seed data set, ingest it and a month of ledgers, replay it into figures, the report and the 2024-Q4 bulletin
 	$(BIN)/funnel kafka up
 	$(BIN)/funnel generate --out data/seed.jsonl
 	$(BIN)/funnel ingest data/seed.jsonl
@@ -33,6 +36,7 @@ demo: setup  ## start the broker, generate the seed data set, ingest it and a mo
 	$(BIN)/funnel replay --as-of 2023-12-31 --out out/demo-2023
 	$(BIN)/funnel replay --as-of 2024-12-31 --out out/demo-2024
 	$(BIN)/funnel report --out report --source out/demo-2024
+	$(BIN)/funnel bulletin --period 2024-Q4 --source out/demo-2024 --out report/bulletin
 
 test: setup  ## all tests; integration tests start their own broker
 	$(BIN)/pytest

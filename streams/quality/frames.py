@@ -65,6 +65,9 @@ def totals_frame(summary: dict, state: pl.DataFrame, pools: dict[str, dict]) -> 
         "pools_balance": sum(p["count"] for p in pools.values()) - total,
         "investment_balance": sum(abs((by_pool.get(name) or 0) - p["investment_yuan"]) for name, p in pools.items()),
         "orphan_share": summary["projects"]["orphans"] / max(total + summary["projects"]["orphans"], 1),
+        # the summary's colour counts are the coloured projects of the state (§6)
+        "supervision_balance": sum(summary.get("supervision", {}).values())
+        - (state.filter(pl.col("colour").is_not_null()).height if "colour" in state.columns else 0),
         **funnel,
     }])
 

@@ -20,7 +20,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[2] / "expectations"
 #: Columns that name an offending row in each suite's results.
 ROW_IDS = {"feed": ["row", "origin"], "aggregates.project_state": ["project_id"],
            "aggregates.flows": ["period", "stage", "granularity"], "aggregates.cohorts": ["cohort", "k", "stage"],
-           "aggregates.conversions": ["period", "pair", "granularity"], "aggregates.totals": []}
+           "aggregates.conversions": ["period", "pair", "granularity"], "aggregates.totals": [],
+           "aggregates.supervision_over_time": ["month", "project_id"]}
 
 
 @dataclass
@@ -152,7 +153,7 @@ def aggregate_frames(summary: dict, tables: dict[str, pl.DataFrame]) -> dict[str
     out = {"aggregates.totals": frames.totals_frame(summary, state, summary["pools"]),
            "aggregates.project_state": state.select(
                "project_id", "investment_yuan", *[c for c in state.columns if c.startswith("reached_at_")])}
-    for name in ("flows", "cohorts", "conversions"):
+    for name in ("flows", "cohorts", "conversions", "supervision_over_time"):
         if name in tables:
             out[f"aggregates.{name}"] = tables[name]
     return out

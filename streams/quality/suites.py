@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from streams.contract.events import AXES, CHANNELS, EVENT_TYPES, INDUSTRIES, SOURCE_REGIONS, STAGES, ZONES
+from streams.contract.events import (
+    AXES, CHANNELS, EVENT_TYPES, INDUSTRIES, SOURCE_REGIONS, STAGES, SUPERVISION_COLOURS, ZONES,
+)
 from streams.core.fold import reached
 
 ONE_TRILLION_YUAN = 10**12  # 1 万亿元: no single project in a district plausibly exceeds it
@@ -70,6 +72,7 @@ def aggregate_suites() -> dict:
         e.ExpectColumnValuesToBeBetween(column="accounting_balance", **zero),
         e.ExpectColumnValuesToBeBetween(column="pools_balance", **zero),
         e.ExpectColumnValuesToBeBetween(column="investment_balance", **zero),
+        e.ExpectColumnValuesToBeBetween(column="supervision_balance", **zero),
         e.ExpectColumnValuesToBeBetween(column="orphan_share", min_value=0, max_value=MAX_ORPHAN_SHARE),
         *[e.ExpectColumnPairValuesAToBeGreaterThanB(column_A=f"reached_{a}", column_B=f"reached_{b}", or_equal=True)
           for a, b in zip(STAGES, STAGES[1:])],
@@ -88,4 +91,8 @@ def aggregate_suites() -> dict:
                         e.ExpectColumnValuesToBeBetween(column="rate", min_value=0, max_value=1))
     conversions = _critical(gx.ExpectationSuite(name="aggregates.conversions"),
                             e.ExpectColumnValuesToBeBetween(column="rate", min_value=0))
-    return {s.name: s for s in (totals, state, flows, cohorts, conversions)}
+    colours = _critical(gx.ExpectationSuite(name="aggregates.supervision_over_time"),
+                        e.ExpectColumnValuesToBeInSet(column="colour", value_set=list(SUPERVISION_COLOURS)),
+                        e.ExpectColumnValuesToBeBetween(column="months_in_colour", min_value=1),
+                        e.ExpectCompoundColumnsToBeUnique(column_list=["month", "project_id"]))
+    return {s.name: s for s in (totals, state, flows, cohorts, conversions, colours)}

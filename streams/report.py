@@ -1,7 +1,13 @@
-"""``funnel report``: execute every notebook headless on one data set and write HTML pages and an index."""
+"""``funnel report``: execute every notebook headless on one data set and write HTML pages and an index.
+
+Each notebook runs once and becomes two pages: the analyst's (``out/<notebook>.html``: code, prompts,
+Polars' tables) and the officials' (``out/official/<notebook>.html``: no code, tables with thousands
+separators, 亿元 and percentages from :mod:`streams.analysis.formatting`).
+"""
 
 from __future__ import annotations
 
+import copy
 import html
 import json
 import logging
@@ -12,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+OFFICIAL = "official"  #: the officials' pages: ``out/official/<notebook>.html``
 
 
 def notebooks() -> list[Path]:
@@ -42,8 +49,12 @@ def run_notebook(path: Path, data_dir: Path, timeout: int = 600):
     os.environ["FUNNEL_REPORT"] = "1"  # static charts for HTML, not widgets
     with tempfile.TemporaryDirectory(prefix="funnel-kernel-") as sockets:
         NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}},
-                       config=kernel_config(Path(sockets))).execute()
+                       config=kernel_config(Path(sockets)), extra_arguments=KERNEL_EXTENSIONS).execute()
     return nb
+
+
+#: Loaded in the kernel: every frame a cell shows also carries the officials' table (``OFFICIAL_HTML``).
+KERNEL_EXTENSIONS = ["--IPKernelApp.extensions=streams.analysis.formatting"]
 
 
 def kernel_config(sockets: Path):
@@ -67,11 +78,58 @@ _exporter_log = logging.getLogger("streams.report.nbconvert")
 _exporter_log.addFilter(_NoAltTextNotice())
 
 
-def to_html(nb) -> str:
+def analyst(nb):
+    """The notebook as the analyst reads it: code, prompts and Polars' tables (without the officials')."""
+    from streams.analysis.formatting import OFFICIAL_HTML
+
+    nb = copy.deepcopy(nb)
+    for output in _outputs(nb):
+        output.get("data", {}).pop(OFFICIAL_HTML, None)
+    return nb
+
+
+def official(nb):
+    """The notebook for officials: no code, no stderr, and the formatted tables in place of Polars'."""
+    from streams.analysis.formatting import OFFICIAL_HTML
+
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", []) if o.get("name") != "stderr"]
+    for output in _outputs(nb):
+        data = output.get("data", {})
+        if OFFICIAL_HTML in data:
+            data["text/html"] = data.pop(OFFICIAL_HTML)
+    return nb
+
+
+def _outputs(nb):
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+
+
+_OFFICIAL_STYLE = """<style>
+body, .jp-RenderedHTMLCommon { font-family: "WenQuanYi Micro Hei", "Noto Sans CJK SC", sans-serif; }
+.jp-Notebook { max-width: 1100px; margin: 0 auto; }
+table.funnel-table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 14px; }
+table.funnel-table th { background: #1f4e79; color: white; padding: 6px 12px; }
+table.funnel-table td { border-bottom: 1px solid #d9d9d9; padding: 5px 12px; }
+table.funnel-table tbody tr:nth-child(even) { background: #f2f6fb; }
+.funnel-table-note { color: #595959; font-size: 13px; }
+</style>"""
+
+
+def to_html(nb, title: str = "", *, for_officials: bool = False) -> str:
+    """One page: the analyst's (code and all), or for officials the code hidden (nbconvert's
+    ``exclude_input``) and the formatted tables."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab", log=_exporter_log)
-    body, _ = exporter.from_notebook_node(nb)
+    settings = dict(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True) \
+        if for_officials else {}
+    exporter = HTMLExporter(template_name="lab", log=_exporter_log, **settings)
+    body, _ = exporter.from_notebook_node(official(nb) if for_officials else analyst(nb),
+                                          resources={"metadata": {"name": title}} if title else None)
+    if for_officials:
+        body = body.replace("</head>", _OFFICIAL_STYLE + "\n</head>", 1)
     return body
 
 
@@ -85,6 +143,7 @@ class Built:
     index: Path  #: ``out/index.html``
     summary: dict  #: the data set's summary
     pages: list[Path] = field(default_factory=list)  #: one HTML page per notebook (none when nothing to report)
+    official: list[Path] = field(default_factory=list)  #: the same for officials: no code, formatted tables
 
     @property
     def empty(self) -> bool:
@@ -103,16 +162,20 @@ def build(out: Path, source: str | None = None, as_of: str | None = None) -> Bui
     if nothing_to_report(summary):
         for path in notebooks():  # pages of an earlier report would not describe this data set
             (out / f"{path.stem}.html").unlink(missing_ok=True)
+            (out / OFFICIAL / f"{path.stem}.html").unlink(missing_ok=True)
         (out / "index.html").write_text(_empty_index(summary, str(data_dir)), encoding="utf-8")
         return Built(out / "index.html", summary)
     pages = []
+    (out / OFFICIAL).mkdir(exist_ok=True)
     for path in notebooks():
         nb = run_notebook(path, data_dir)
-        (out / f"{path.stem}.html").write_text(to_html(nb), encoding="utf-8")
         title = next((c.source.splitlines()[0].lstrip("# ") for c in nb.cells if c.cell_type == "markdown"), path.stem)
+        (out / f"{path.stem}.html").write_text(to_html(nb, title), encoding="utf-8")
+        (out / OFFICIAL / f"{path.stem}.html").write_text(to_html(nb, title, for_officials=True), encoding="utf-8")
         pages.append((f"{path.stem}.html", title))
     (out / "index.html").write_text(_index(pages, summary, str(data_dir)), encoding="utf-8")
-    return Built(out / "index.html", summary, [out / href for href, _ in pages])
+    return Built(out / "index.html", summary, [out / href for href, _ in pages],
+                 [out / OFFICIAL / href for href, _ in pages])
 
 
 _TITLE = "二七区招商项目四库报告 · Erqi investment funnel report"
@@ -145,7 +208,8 @@ def _index(pages: list[tuple[str, str]], summary: dict, source: str) -> str:
     stages = ["planned", "negotiating", "signed", "started", "completed", "operating"]
     rows = "".join(f"<tr><td>{y}</td>" + "".join(f"<td>{f[s]:,}</td>" for s in stages) + "</tr>"
                    for y, f in flows.items())
-    links = "".join(f'<li><a href="{href}">{html.escape(title)}</a></li>' for href, title in pages)
+    links = "".join(f'<li><a href="{href}">{html.escape(title)}</a> · '
+                    f'<a href="{OFFICIAL}/{href}">领导版 for officials</a></li>' for href, title in pages)
     made = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return f"""<!doctype html><html lang="zh"><head><meta charset="utf-8">
 <title>{_TITLE}</title>
@@ -155,5 +219,7 @@ def _index(pages: list[tuple[str, str]], summary: dict, source: str) -> str:
  · data: {html.escape(source)} · made {made}</p>
 <h2>Stage flows by year · 各阶段年度流量</h2>
 <table><tr><th>year</th>{''.join(f'<th>{s}</th>' for s in stages)}</tr>{rows}</table>
-<h2>Notebooks</h2><ul>{links}</ul></body></html>
+<h2>Notebooks · 分析报告</h2>
+<p>Each notebook as the analyst runs it (code and all), and for officials (领导版: no code, formatted tables).</p>
+<ul>{links}</ul></body></html>
 """

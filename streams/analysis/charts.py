@@ -50,3 +50,37 @@ def setup() -> str:
             matplotlib.rcParams["figure.dpi"] = 110
             return name
     raise RuntimeError("no CJK font installed: run `make setup` (Debian package fonts-wqy-microhei)")
+
+
+def funnel_chart(ax, funnel) -> None:
+    """A year's stage funnel (:func:`streams.core.analysis.stage_funnel`) as a funnel: one centred bar per
+    stage, as wide as its flow, labelled with the count (and the target), and between two bars the
+    conversion from the one above (and the conversion the targets imply). Drawing only: every figure
+    comes from the frame."""
+    rows = funnel.to_dicts() if hasattr(funnel, "to_dicts") else list(funnel)
+    widest = max((r["actual"] or 0 for r in rows), default=0)
+    if not rows or not widest:
+        ax.text(0.5, 0.5, "无流量 no flows", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return
+    colours = ["#1f4e79", "#2e75b6", "#5b9bd5", "#9dc3e6", "#bdd7ee", "#deebf7"]
+    y = list(range(len(rows)))[::-1]
+    for i, (row, yi) in enumerate(zip(rows, y)):
+        actual = row["actual"] or 0
+        ax.barh(yi, actual, left=(widest - actual) / 2, height=0.62, color=colours[i % len(colours)])
+        target = row.get("target")
+        label = f"{actual:,}" + (f"  /  目标 {target:,}" if target else "")
+        dark = i < 3 and actual > widest * 0.35
+        ax.text(widest / 2, yi, label, ha="center", va="center", fontsize=11,
+                color="white" if dark else "#1a1a1a")
+        if i and row.get("conversion") is not None:
+            goal = row.get("target_conversion")
+            text = f"↓ 转化率 {row['conversion']:.1%}" + (f"（目标 {goal:.0%}）" if goal is not None else "")
+            ax.text(widest * 1.02, yi + 0.5, text, ha="left", va="center", fontsize=10, color="#404040")
+    ax.set_yticks(y, [STAGE_LABELS.get(r["stage"], r["stage"]) for r in rows], fontsize=11)
+    ax.set_xlim(0, widest * 1.45)
+    ax.set_ylim(min(y) - 0.5, max(y) + 0.5)
+    ax.set_xticks([])
+    for side in ("top", "right", "bottom", "left"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(axis="y", length=0)

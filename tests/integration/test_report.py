@@ -66,7 +66,38 @@ def test_the_report_shows_the_2023_figures(report):
         assert f'<td>"{stage}"</td><td>{f[stage]}</td><td>{target}</td>' in conversion
 
 
-def test_a_headless_chromium_screenshot_shows_the_charts(report, tmp_path):
+def test_the_officials_pages_hide_the_code_and_format_the_tables(report):
+    import html
+
+    import nbformat
+
+    out, summary, _ = report
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for nb in notebooks():
+        page = (out / "official" / f"{nb.stem}.html").read_text(encoding="utf-8")
+        assert f'href="official/{nb.stem}.html"' in index
+        assert page.count("data:image/png;base64,") >= 1, nb.stem
+        assert "hl-ipython3" not in page, nb.stem  # no highlighted code cell
+        code = [line.strip() for cell in nbformat.read(nb, as_version=4).cells if cell.cell_type == "code"
+                for line in cell.source.splitlines() if len(line.strip()) >= 12]
+        assert code and not [line for line in code if html.escape(line, quote=False) in page], nb.stem
+        assert 'class="dataframe"' not in page and "<td>&quot;" not in page and '<td>"' not in page, nb.stem
+        assert "funnel-table" in page, nb.stem
+    f = summary["flows"]["2023"]
+    conversion = (out / "official" / "02_conversion.html").read_text(encoding="utf-8")
+    for stage, label, target in (("planned", "谋划 planned", 200), ("negotiating", "洽谈 negotiating", 160),
+                                 ("signed", "签约 signed", 80), ("started", "开工 started", 60)):
+        row = (f'<td style="text-align:left">{label}</td><td style="text-align:right">{f[stage]:,}</td>'
+               f'<td style="text-align:right">{target}</td><td style="text-align:right">'
+               f'{f[stage] / target * 100:.1f} %</td>')
+        assert row in conversion, row
+    received = summary["accounting"]["received"]
+    assert received >= 1000 and f'<td style="text-align:right">{received:,}</td>' in \
+        (out / "official" / "04_data_quality.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("page", ["02_conversion.html", "official/02_conversion.html"])
+def test_a_headless_chromium_screenshot_shows_the_charts(report, tmp_path, page):
     from PIL import Image
 
     out, _, _ = report
@@ -74,7 +105,7 @@ def test_a_headless_chromium_screenshot_shows_the_charts(report, tmp_path):
     subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,2400", "--hide-scrollbars",
-                    f"--screenshot={shot}", (out / "02_conversion.html").as_uri()],
+                    f"--screenshot={shot}", (out / page).as_uri()],
                    check=True, capture_output=True, timeout=120)
     image = Image.open(shot).convert("RGB").resize((320, 600))
     raw = image.tobytes()

@@ -1,0 +1,128 @@
+"""Tables for people who read reports, not code: a Polars frame as an HTML table with thousands
+separators, amounts in 亿元 to one decimal, shares as percentages, contract values with their
+Chinese names, and no quoted strings, dtype rows or shapes.
+
+Formatting only: every figure was computed before (``streams.core``, ``streams.analysis.stats``);
+a column's name says how to show it (``*_yuan`` → 亿元, ``conversion`` → %, …).
+
+``funnel report`` loads this module as an IPython extension in the notebooks' kernel: every frame a
+cell shows then also carries this table under ``OFFICIAL_HTML``, which the official variant of the
+report shows in place of Polars' own HTML (the analyst variant keeps Polars').
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from datetime import date, datetime
+
+from streams.analysis.charts import bilingual
+from streams.contract.events import YUAN_PER_YI
+
+OFFICIAL_HTML = "application/vnd.erqi-funnel.official+html"  #: the MIME type of the formatted table
+MAX_ROWS = 60
+
+#: Column names shown with their Chinese name first.
+HEADERS = {
+    "stage": "阶段 stage", "pool": "所在库 pool", "from": "从 from", "to": "到 to",
+    "from_count": "起始项目数 from", "to_count": "转入项目数 to", "not_converted": "未转化 not converted",
+    "actual": "实际 actual", "target": "目标 target", "attainment": "完成率 attainment",
+    "conversion": "转化率 conversion", "target_conversion": "目标转化率 target conversion",
+    "project_id": "项目编号 project", "name": "项目名称 name", "industry": "产业 industry", "zone": "区块 zone",
+    "axis": "发展轴 axis", "town": "乡镇街道 town", "department": "责任单位 department", "leader": "包联领导 leader",
+    "measure": "指标 measure", "what": "项目 item", "previous": "上期 previous", "current": "本期 current",
+    "change": "变化 change", "change_pct": "变化率 change", "p_value": "p 值 p-value", "cause": "结局 outcome",
+    "days": "天数 days", "incidence": "累计概率 cumulative incidence", "low": "下限 low", "high": "上限 high",
+    "at_risk": "在观察项目 at risk", "cohort": "批次 cohort", "step": "环节 step", "projects": "项目数 projects",
+    "median_days": "中位天数 median days", "p90_days": "90% 分位天数 90th pct days", "n": "项目数 n",
+    "reached": "已落地 landed", "dropped": "已终止 dropped", "rate": "比率 rate", "records": "记录 records",
+    "count": "数量 count", "reason": "原因 reason", "months_red": "红色月数 months red",
+    "days_late": "逾期天数 days late", "on_track": "进度 on track", "investment_yuan": "投资额 investment 亿元",
+    "year": "年度 year", "month": "月份 month", "period": "期间 period", "quarter": "季度 quarter",
+}
+#: Fractions shown as percentages.
+PERCENT = {"attainment", "conversion", "target_conversion", "incidence", "low", "high", "rate", "change_pct",
+           "share"}
+#: Integers that are names, not quantities (no thousands separator: 2023, not 2,023).
+LABELS = {"year", "cohort", "month", "quarter", "period"}
+#: Columns of contract values (stages, pools, industries, zones, axes) and of the analyses' own codes,
+#: shown with their Chinese names.
+CONTRACT_VALUES = {"stage", "pool", "from", "to", "what", "industry", "zone", "axis", "cause", "step", "measure"}
+VALUES = {"flow": "流量 flow", "conversion": "转化率 conversion", "median_days": "中位天数 median days",
+          "p90_days": "90% 分位天数 90th pct days", "reached": "落地 landed", "dropped": "终止 dropped"}
+
+
+def header(column: str) -> str:
+    if column in HEADERS:
+        return HEADERS[column]
+    if column.endswith("_yuan"):
+        return f"{column.removesuffix('_yuan')} 亿元"
+    return column
+
+
+def cell(column: str, value) -> tuple[str, str]:
+    """The text of one value of ``column`` and its alignment (numbers right, text left, none centred)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—", "center"
+    if isinstance(value, bool):
+        return ("是 yes" if value else "否 no"), "left"
+    if isinstance(value, int):
+        if column.endswith("_yuan"):
+            return f"{value / YUAN_PER_YI:,.1f}", "right"
+        return (str(value) if column in LABELS else f"{value:,}"), "right"
+    if isinstance(value, float):
+        return _float(column, value), "right"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M"), "left"
+    if isinstance(value, date):
+        return value.isoformat(), "left"
+    if isinstance(value, (list, tuple)):
+        return "、".join(cell(column, v)[0] for v in value), "left"
+    text = str(value)
+    if column in CONTRACT_VALUES:
+        text = "→".join(VALUES.get(part) or bilingual(part) for part in text.split("→"))
+    return text, "left"
+
+
+def _float(column: str, value: float) -> str:
+    if column.endswith("_yuan"):
+        return f"{value / YUAN_PER_YI:,.1f}"
+    if "亿" in column or "%" in column:
+        return f"{value:,.1f}"
+    if column in PERCENT or column.endswith(("_rate", "_share")):
+        return f"{value * 100:,.1f} %"
+    if column == "p_value" or column.endswith("p_value"):
+        return "<0.001" if value < 0.001 else f"{value:.3f}"
+    if value.is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.3f}" if abs(value) < 1 else f"{value:,.1f}"
+
+
+def frame_html(frame, max_rows: int = MAX_ROWS) -> str:
+    """A Polars frame as a formatted HTML table (its first ``max_rows`` rows, and how many more there are)."""
+    columns = frame.columns
+    body = [[cell(column, value) for column, value in zip(columns, row)] for row in frame.head(max_rows).iter_rows()]
+    aligns = [next((a for row in body if (a := row[i][1]) != "center"), "left") for i in range(len(columns))]
+    head = "".join(f'<th style="text-align:{a}">{html.escape(header(c))}</th>' for c, a in zip(columns, aligns))
+    rows = ["<tr>" + "".join(f'<td style="text-align:{a}">{html.escape(t)}</td>' for t, a in row) + "</tr>"
+            for row in body]
+    if not rows:
+        rows.append(f'<tr><td colspan="{max(len(columns), 1)}" style="text-align:left">无 none</td></tr>')
+    more = frame.height - max_rows
+    note = f'<p class="funnel-table-note">另有 {more:,} 行 {more:,} more rows</p>' if more > 0 else ""
+    return (f'<table class="funnel-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+            + note)
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext streams.analysis.formatting``: every Polars frame shown also carries ``OFFICIAL_HTML``."""
+    from IPython.core.formatters import BaseFormatter
+    from traitlets import ObjectName, Unicode
+
+    class OfficialHTMLFormatter(BaseFormatter):
+        format_type = Unicode(OFFICIAL_HTML)
+        print_method = ObjectName("_repr_official_html_")
+
+    formatter = OfficialHTMLFormatter(parent=ipython.display_formatter)
+    ipython.display_formatter.formatters[OFFICIAL_HTML] = formatter
+    formatter.for_type_by_name("polars.dataframe.frame", "DataFrame", frame_html)

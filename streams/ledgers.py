@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -50,8 +51,10 @@ def plan_import(path: str | Path, month: str, state: pl.DataFrame, recorded_at: 
     sheet = read_ledger(path)
     result = ledger.import_ledger(sheet.sheet, sheet.header, sheet.rows, state, month, recorded_at,
                                   source=f"ledger:{sheet.file}")
-    for w in result.warnings:
-        log.warning("%s: %s %s: %s", _where(sheet.file, w.sheet, w.row), w.kind, w.project_id, w.detail)
+    for w in result.warnings:  # each at info; their counts at warning (a big ledger can have thousands)
+        log.info("%s: %s %s: %s", _where(sheet.file, w.sheet, w.row), w.kind, w.project_id, w.detail)
+    for kind, n in Counter(w.kind for w in result.warnings).items():
+        log.warning("%s: %d %s warning(s) (funnel --loglevel info lists them)", sheet.file, n, kind)
     for r in result.rejected:
         log.warning("%s rejected: %s (%s)", _where(sheet.file, r.sheet, r.row), r.reason, r.detail)
     return sheet, result

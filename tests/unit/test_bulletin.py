@@ -159,3 +159,26 @@ def test_the_official_fonts_where_installed(installed, mode, body, official, bol
     plan = fonts.plan(mode, installed)
     assert (plan.body.name, plan.body.official, plan.title.bold) == (body, official, bold_title)
     assert plan.body.css("body").startswith('"仿宋_GB2312"')
+
+
+def test_the_command_from_a_replay_directory(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from streams.cli import main
+    from streams.replay import write_outputs
+
+    result = fold(HISTORY, as_of="2024-06-30")
+    write_outputs(summary(result), aggregate_tables(result, TARGETS), tmp_path / "replay")
+    run = CliRunner().invoke(main, ["bulletin", "--period", "2024-Q1", "--source", str(tmp_path / "replay"),
+                                    "--out", str(tmp_path / "b"), "--format", "html,docx", "--json"])
+    assert run.exit_code == 0, run.output
+    done = json.loads(run.output)
+    assert done["period"] == "2024Q1" and set(done["files"]) == {"docx", "html"}
+    assert read_docx(done["files"]["docx"]).paragraphs[0].text == "二七区招商引资项目2024年第一季度通报"
+    bad = CliRunner().invoke(main, ["bulletin", "--period", "2024-13", "--source", str(tmp_path / "replay")])
+    assert bad.exit_code == 2 and "not a period" in bad.output
+    both = CliRunner().invoke(main, ["bulletin", "--period", "2024", "--source", str(tmp_path / "replay"),
+                                     "--from-file", str(tmp_path / "replay" / "summary.json")])
+    assert both.exit_code == 2 and "give one" in both.output

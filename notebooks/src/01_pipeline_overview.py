@@ -40,14 +40,12 @@ plt.show()
 
 # %%
 year = analysis.compared_periods(data.cutoff, "year")[1]
-steps = analysis.funnel_steps(analysis.stage_funnel(state, year, data.targets))
-fig, ax = plt.subplots(figsize=(12, 5))
-plots.sankey(ax, steps)
-ax.set_xticks([])
-ax.set_yticks([])
-ax.set_title(f"{year} 年阶段流量 Stage flows in {year} (projects)")
+funnel = analysis.stage_funnel(state, year, data.targets)
+fig, ax = plt.subplots(figsize=(10, 4.5))
+charts.funnel_chart(ax, funnel)
+ax.set_title(f"{year} 年阶段流量与转化 Stage flows and conversions in {year} (projects)")
 plt.show()
-steps
+analysis.funnel_steps(funnel)
 
 # %% [markdown]
 # ## Supervision colours month by month · 红黄蓝绿督查

@@ -31,25 +31,6 @@ def against_target(ax, funnel: pl.DataFrame) -> None:
     ax.legend(loc="lower right")
 
 
-def sankey(ax, steps: pl.DataFrame) -> None:
-    """The flows of :func:`streams.core.analysis.funnel_steps` as a Sankey diagram (stage to stage, and not converted)."""
-    from matplotlib.sankey import Sankey
-
-    rows = steps.to_dicts()
-    if not rows or not rows[0]["from_count"]:
-        ax.text(0.5, 0.5, "无流量 no flows", ha="center", va="center", transform=ax.transAxes)
-        return
-    diagram = Sankey(ax=ax, scale=1 / rows[0]["from_count"], unit=None, gap=0.4)
-    for i, row in enumerate(rows):
-        first = f"{STAGE_LABELS[row['from']]}\n{row['from_count']}" if i == 0 else None
-        diagram.add(flows=[row["from_count"], -row["to_count"], -row["not_converted"]],
-                    labels=[first, f"{STAGE_LABELS[row['to']]}\n{row['to_count']}",
-                            f"未转化 not converted\n{row['not_converted']}"],
-                    orientations=[0, 0, -1], prior=i - 1 if i else None, connect=(1, 0))
-    diagram.finish()
-    ax.set_aspect("auto")  # Sankey asks for equal aspect on fixed limits; the diagram reads the same
-
-
 def incidence(ax, curves: pl.DataFrame, cause: str, label: str, colour: str | None = None,
               band: bool = True, linestyle: str = "-") -> None:
     """One cause of :func:`streams.analysis.stats.cumulative_incidence` as a step curve with its pointwise band."""

@@ -43,11 +43,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime
 
 import polars as pl
 
-from streams.core.clock import CST, CST_ZONE, day_of, period_bounds, period_label, previous_period
+from streams.core.clock import CST_ZONE, day_of, period_bounds, period_label, previous_period
 from streams.core.fold import reached
 
 #: dimension column -> the unit's name in the bulletin
@@ -113,46 +113,60 @@ def last_month(label: str, cutoff: datetime) -> str:
     return period_label(day_of(min(period_bounds(label)[1], cutoff)), "month")
 
 
-def _labels(at: pl.Expr, granularity: str) -> pl.Expr:
+def _month_index(at: pl.Expr) -> pl.Expr:
+    """A time's CST month as months since year 0: 2024-03 → 2024 * 12 + 2."""
     local = at.dt.convert_time_zone(CST_ZONE)
-    if granularity == "year":
-        return local.dt.year().cast(pl.Utf8)
-    if granularity == "quarter":
-        return pl.format("{}Q{}", local.dt.year(), local.dt.quarter())
-    return local.dt.strftime("%Y-%m")
+    return local.dt.year().cast(pl.Int32) * 12 + local.dt.month().cast(pl.Int32) - 1
 
 
-def _period_grid(first: datetime, cutoff: datetime, granularity: str) -> list[str]:
-    """Every period of a granularity from the one holding ``first`` to the one holding the cut-off."""
-    month, last = first.astimezone(CST).date().replace(day=1), day_of(cutoff)
-    labels = []
-    while month <= last:
-        labels.append(period_label(month, granularity))
-        month = (month + timedelta(days=31)).replace(day=1)
-    return list(dict.fromkeys(labels))
+def _label_index(label: pl.Expr) -> pl.Expr:
+    """A month label ``2024-03`` as months since year 0."""
+    return label.str.slice(0, 4).cast(pl.Int32) * 12 + label.str.slice(5, 2).cast(pl.Int32) - 1
+
+
+def _label(index: int, granularity: str) -> str:
+    return period_label(date(index // 12, index % 12 + 1, 1), granularity)
+
+
+STEP = {"month": 1, "quarter": 3, "year": 12}
+_FLOWS = ("_planned", "signings", "signed_yuan", "starts", "started_yuan", "_landed")
 
 
 # ---- the figures of each unit --------------------------------------------------------------------
 
-def _long(state: pl.DataFrame, units: Sequence[str]) -> pl.DataFrame:
-    """One row per (project in the pools, dimension) with the project's unit and the times it reached stages."""
+def _monthly(state: pl.DataFrame, colours: pl.DataFrame | pl.LazyFrame, units: Sequence[str]) -> pl.DataFrame:
+    """Per (dimension, unit, month index): projects planned, signed (and amount), started (and investment,
+    and how many of them were planned in the same year) in the month, and red at the month's end."""
+    dims = [d for d in units if d in state.columns]
     s = state.filter(pl.col("in_pools"))
     if "project_id" not in s.columns:  # a state without ids (a replay's merged buckets): no colour to join
         s = s.with_columns(project_id=pl.lit(None, pl.Utf8))
-    parts = [s.select("project_id", dimension=pl.lit(d), unit=pl.col(d).cast(pl.Utf8),
-                      planned_at=pl.col(reached("planned")), signed_at=pl.col(reached("signed")),
-                      started_at=pl.col(reached("started")),
-                      signed_yuan=pl.col("signed_yuan").cast(pl.Int64),
-                      started_yuan=pl.col("started_yuan").cast(pl.Int64))
-             for d in units if d in state.columns]
-    if not parts:
-        return pl.DataFrame()
-    return pl.concat(parts).filter(pl.col("unit").is_not_null())
+    wide = s.select("project_id", *[pl.col(d).cast(pl.Utf8) for d in dims],
+                    _p=_month_index(pl.col(reached("planned"))), _s=_month_index(pl.col(reached("signed"))),
+                    _t=_month_index(pl.col(reached("started"))), signed_yuan=pl.col("signed_yuan").cast(pl.Int64),
+                    started_yuan=pl.col("started_yuan").cast(pl.Int64))
+    wide = wide.with_columns(_same_year=(pl.col("_t") // 12) == (pl.col("_p") // 12))
+    red = (colours.lazy().filter(pl.col("colour") == "red").select("project_id", _m=_label_index(pl.col("month")))
+           .collect().join(wide.select("project_id", *dims), on="project_id"))
+    parts = []
+    for d in dims:
+        def by(frame: pl.DataFrame, month: str, **aggs: pl.Expr) -> pl.DataFrame:
+            return (frame.filter(pl.col(month).is_not_null() & pl.col(d).is_not_null())
+                    .group_by(pl.col(d).alias("unit"), pl.col(month).alias("month")).agg(**aggs))
+        pieces = [by(wide, "_p", _planned=pl.len()),
+                  by(wide, "_s", signings=pl.len(), signed_yuan=pl.col("signed_yuan").sum()),
+                  by(wide, "_t", starts=pl.len(), started_yuan=pl.col("started_yuan").sum(),
+                     _landed=pl.col("_same_year").sum()),
+                  by(red, "_m", red=pl.len())]
+        merged = pl.concat(pieces, how="diagonal_relaxed").group_by("unit", "month").agg(
+            [pl.col(c).sum().cast(pl.Int64) for c in (*_FLOWS, "red")])
+        parts.append(merged.select(pl.lit(d).alias("dimension"), pl.all()))
+    return pl.concat(parts) if parts else pl.DataFrame()
 
 
-def _cumulative(frame: pl.DataFrame, column: str, within_year: bool) -> pl.Expr:
+def _cumulative(column: str, within_year: bool) -> pl.Expr:
     keys = ["dimension", "unit", *(["_year"] if within_year else [])]
-    return pl.col(column).cum_sum().over(keys, order_by="period")
+    return pl.col(column).cum_sum().over(keys, order_by="_start")
 
 
 def unit_counts(state: pl.DataFrame, colours: pl.DataFrame | pl.LazyFrame, cutoff: datetime,
@@ -160,53 +174,41 @@ def unit_counts(state: pl.DataFrame, colours: pl.DataFrame | pl.LazyFrame, cutof
     """The additive figures (:data:`COUNTS`) of every unit in every period up to the cut-off.
 
     ``state`` is the project state as of ``cutoff``; ``colours`` has ``month``, ``project_id`` and
-    ``colour`` of projects at month ends (the ``supervision_over_time`` table; only the months
-    that end a period, or hold the cut-off, are read). ``periods`` (labels, see :func:`parse_period`)
+    ``colour`` of projects at month ends (the ``supervision_over_time`` table; a period's red are
+    those of its last month, or of the cut-off's). ``periods`` (labels, see :func:`parse_period`)
     keeps only those. Rows for units with no project planned by the period's end are left out.
+
+    Every project is read once, into per-unit monthly figures; periods are sums and running sums
+    of those small tables, so no period needs a pass over the projects.
     """
-    long = _long(state, rules.units)
-    wanted = None if periods is None else set(periods)
-    if long.is_empty():
+    monthly = _monthly(state, colours, rules.units)
+    if monthly.is_empty() or monthly["_planned"].sum() == 0:
         return pl.DataFrame(schema=COUNTS_SCHEMA)
-    red = (colours.lazy().filter(pl.col("colour") == "red").select("month", "project_id").collect()
-           .join(long.select("project_id", "dimension", "unit"), on="project_id"))
-    first = long["planned_at"].min()
+    wanted = None if periods is None else set(periods)
+    first = int(monthly.filter(pl.col("_planned") > 0)["month"].min())
+    as_of = day_of(cutoff)
+    last = as_of.year * 12 + as_of.month - 1  # the cut-off's month
+    units = monthly.select("dimension", "unit").unique()
     out = []
     for g in GRANULARITIES:
-        labels = _period_grid(first, cutoff, g)
-        if wanted is not None and not wanted.intersection(labels):
+        step = STEP[g]
+        starts = list(range(first - first % step, last + 1, step))
+        labels = {i: _label(i, g) for i in starts}
+        if wanted is not None and not wanted.intersection(labels.values()):
             continue
-        units = long.select("dimension", "unit").unique()
-        grid = pl.DataFrame({"period": labels}).join(units, how="cross")
-        keys = ["period", "dimension", "unit"]
-
-        def flow(at: str, **aggs: pl.Expr) -> pl.DataFrame:
-            return (long.filter(pl.col(at).is_not_null()).with_columns(period=_labels(pl.col(at), g))
-                    .group_by(keys).agg(**aggs))
-
-        same_year = pl.col("started_at").dt.convert_time_zone(CST_ZONE).dt.year() == \
-            pl.col("planned_at").dt.convert_time_zone(CST_ZONE).dt.year()
-        parts = [
-            flow("planned_at", _planned=pl.len().cast(pl.Int64)),
-            flow("signed_at", signings=pl.len().cast(pl.Int64), signed_yuan=pl.col("signed_yuan").sum()),
-            flow("started_at", starts=pl.len().cast(pl.Int64), started_yuan=pl.col("started_yuan").sum(),
-                 _landed=same_year.sum().cast(pl.Int64)),
-        ]
-        # red at a period's end: the colours of the months that end a period (or hold the cut-off)
-        month_to_period = {last_month(p, cutoff): p for p in labels}
-        ends = red.filter(pl.col("month").is_in(list(month_to_period)))
-        parts.append(ends.with_columns(period=pl.col("month").replace_strict(month_to_period))
-                     .group_by(keys).agg(red=pl.len().cast(pl.Int64)))
-        frame = grid
-        for part in parts:
-            frame = frame.join(part, on=keys, how="left")
-        frame = frame.with_columns(pl.exclude(keys).fill_null(0), _year=pl.col("period").str.slice(0, 4))
-        frame = frame.with_columns(
-            projects=_cumulative(frame, "_planned", False),
-            planned_ytd=_cumulative(frame, "_planned", True),
-            landed_ytd=_cumulative(frame, "_landed", True),
-        )
-        frame = frame.filter(pl.col("projects") > 0)
+        by_period = monthly.with_columns(_start=pl.col("month") - pl.col("month") % step)
+        flows = by_period.group_by("dimension", "unit", "_start").agg([pl.col(c).sum() for c in _FLOWS])
+        # red at a period's end: at the end of its last month, or of the cut-off's month
+        end = pl.min_horizontal(pl.col("_start") + (step - 1), pl.lit(last))
+        red = by_period.filter(pl.col("month") == end).select("dimension", "unit", "_start", "red")
+        grid = units.join(pl.DataFrame({"_start": starts}, schema={"_start": pl.Int32}), how="cross")
+        frame = (grid.join(flows, on=["dimension", "unit", "_start"], how="left")
+                 .join(red, on=["dimension", "unit", "_start"], how="left")
+                 .with_columns(pl.col(*_FLOWS, "red").fill_null(0), _year=pl.col("_start") // 12))
+        frame = frame.with_columns(projects=_cumulative("_planned", False), planned_ytd=_cumulative("_planned", True),
+                                   landed_ytd=_cumulative("_landed", True))
+        frame = frame.filter(pl.col("projects") > 0).with_columns(
+            period=pl.col("_start").replace_strict(labels, return_dtype=pl.Utf8))
         if wanted is not None:
             frame = frame.filter(pl.col("period").is_in(list(wanted)))
         out.append(frame.select(granularity=pl.lit(g), period="period", dimension="dimension", unit="unit",

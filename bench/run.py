@@ -254,7 +254,6 @@ def main(quick: bool = False, events: int | None = None, runs: int = 3) -> dict:
     at_scale = live_at_scale.main(n, load_s=20 if quick else 30)
 
     log = received_log(enumerate(lines, 1), datetime.now(timezone.utc))
-    del lines
     sizes = [10_000, 100_000, 1_000_000] if quick else [10_000, 1_000_000, 10_000_000]
     folds = [fold_vs_pandas(tiled(log, s), runs if s == 1_000_000 else 1) for s in sizes]
     headline = next((f for f in folds if f["events"] == 1_000_000), folds[-1])

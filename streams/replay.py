@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -211,62 +210,85 @@ def _bucket_logs(spilled: SpilledLog, n: int, work: Path) -> Iterator[pl.DataFra
 
 def _in_buckets(spilled: SpilledLog, view, targets: dict | None, n: int, work: Path) -> Replayed:
     from streams.core.fold import project_state
-    from streams.core.summary import Result, summary_of
+    from streams.core.log import outcome_counts
+    from streams.core.summary import Result, merge_summaries, summary_of
     from streams.core.tables import aggregate_tables
 
     out = work / "parts"
     out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, dict[tuple, Path]] = {}  # table -> (split key, bucket) -> Parquet part
 
-    def part(name: str, frame: pl.DataFrame, *key) -> Path:
-        path = out / name / ("__".join(map(str, key)) + ".parquet")
+    def part(name: str, frame: pl.DataFrame, key, b: int) -> None:
+        path = out / name / f"{len(files.get(name, ()))}.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
         frame.write_parquet(path, compression="lz4")
-        return path
+        files.setdefault(name, {})[(key, b)] = path
 
-    outcomes: Counter[str] = Counter()
-    states, others, from_log = [], [], {}
-    by_project: dict[str, dict[tuple, Path]] = {}
+    summaries, names = [], None
     additive: dict[str, list[pl.DataFrame]] = {}
     b = -1
     for b, bucket_log in enumerate(_bucket_logs(spilled, n, work)):
         settled = settle(bucket_log, view.known_cutoff)
         del bucket_log
         state = project_state(accepted_events(settled), view.cutoff)
-        bk.add_outcomes(outcomes, settled)
-        states.append(part("_state", bk.narrow_state(state), b))
-        others.append(part("_not_accepted", bk.not_accepted(settled), b))
+        summaries.append(summary_of(view, outcome_counts(settled), state))
         if targets is None:
             continue
+        part("_state", bk.narrow_state(state), None, b)
+        part("_not_accepted", bk.not_accepted(settled), None, b)
         for name, rule in bk.TABLE_RULES.items():
             if isinstance(rule, bk.FromLog):
-                from_log.setdefault(name, []).append(part(name, settled.select(rule.columns), b))
+                rows = settled if rule.rows is None else settled.filter(rule.rows)
+                if rule.split is None:
+                    part(name, rows.select(rule.columns), None, b)
+                else:
+                    keyed = rows.select(*rule.columns, _key=rule.split)
+                    for (key,), piece in keyed.partition_by("_key", as_dict=True, include_key=False).items():
+                        part(name, piece, key, b)
+            elif isinstance(rule, bk.FromState):
+                part(name, state.select(rule.columns), None, b)
         tables = aggregate_tables(Result(view, settled, state), targets)
+        if len(tables) > 1 and names is None:
+            names = list(tables)
         for name, table in tables.items():
             rule = bk.TABLE_RULES.get(name)
             if isinstance(rule, bk.ByProject):
                 for key, piece in bk.split_by_interleave(table, rule).items():
-                    by_project.setdefault(name, {})[(key, b)] = part(name, piece, key, b)
+                    part(name, piece, key, b)
             elif isinstance(rule, bk.Additive):
                 additive.setdefault(name, []).append(table)
         del settled, state, tables
     log.info("replay folded %d buckets; merging", b + 1)
-    merged_log = {name: bk.TABLE_RULES[name].compute(pl.read_parquet(paths)) for name, paths in from_log.items()}
-    state = pl.read_parquet(states)
-    doc = summary_of(view, dict(outcomes), state)
+    doc = merge_summaries(summaries)
     if targets is None:
         return Replayed(doc, {}, b + 1)
-    rest = pl.read_parquet(others).sort("seq")
-    # every table of the merged state (and of the records not accepted, e.g. rejections), as in memory
-    tables: dict[str, Table] = dict(aggregate_tables(Result(view, rest, state), targets))
-    for name in tables:
+    if names is None:  # no project in the view: the in-memory path writes only the (empty) state
+        return Replayed(doc, {"project_state": bk.merge_by_project(
+            {k: pl.scan_parquet(p) for k, p in files["project_state"].items()})}, b + 1)
+    tables: dict[str, Table] = {}
+    for name in names:
         rule = bk.TABLE_RULES.get(name)
-        if isinstance(rule, bk.ByProject) and name in by_project:
-            tables[name] = bk.merge_by_project({k: pl.scan_parquet(p) for k, p in by_project[name].items()})
-        elif isinstance(rule, bk.Additive) and name in additive:
+        if isinstance(rule, bk.ByProject):
+            tables[name] = bk.merge_by_project({k: pl.scan_parquet(p) for k, p in files[name].items()})
+        elif isinstance(rule, bk.Additive):
             tables[name] = bk.merge_additive(additive[name], rule)
-        elif isinstance(rule, bk.FromLog) and name in merged_log:
-            tables[name] = merged_log[name]
-    return Replayed(doc, tables, b + 1)
+        elif isinstance(rule, bk.FromLog):
+            keys = sorted({k for k, _ in files[name]}, key=lambda k: (k is not None, k or ""))
+            tables[name] = pl.concat([rule.compute(pl.read_parquet([p for (k, _), p in files[name].items() if k == key]))
+                                      for key in keys])
+        elif isinstance(rule, bk.FromState):
+            tables[name] = rule.compute(pl.read_parquet(list(files[name].values())), view, targets)
+    for name in names:
+        rule = bk.TABLE_RULES.get(name)
+        if isinstance(rule, bk.FromTable):
+            tables[name] = rule.compute(tables[rule.table])
+    unruled = [name for name in names if name not in bk.TABLE_RULES]
+    if unruled:  # correct, but memory grows with the projects: give the table a rule in streams.core.buckets
+        log.warning("no bucket rule for %s: computed from the whole merged project state", ", ".join(unruled))
+        whole = aggregate_tables(Result(view, pl.read_parquet(list(files["_not_accepted"].values())).sort("seq"),
+                                        pl.read_parquet(list(files["_state"].values()))), targets)
+        tables |= {name: whole[name] for name in unruled}
+    return Replayed(doc, {name: tables[name] for name in names}, b + 1)
 
 
 def write_outputs(doc: dict, tables: Mapping[str, Table], out: Path) -> None:

@@ -7,44 +7,45 @@ bucket's share of the whole log's. The buckets are ranges of ``project_id`` in P
 order, the order the fold writes projects in, so per-project tables concatenated in bucket
 order are in the same order as the in-memory path's.
 
-What each aggregate table needs from the buckets is a rule (:data:`TABLE_RULES`):
+What each aggregate table needs from the buckets is a rule (:data:`TABLE_RULES`), so the merge
+never holds more than one bucket's records or a few columns of the merged project state:
 
 - :class:`ByProject`: rows of single projects (``project_state``, ``supervision_over_time``):
   the buckets' tables, concatenated in bucket order (interleaved by a column, e.g. month, when
-  the table is ordered by it first).
-- :class:`Additive`: counts summed over the buckets (``pools_over_time``: every bucket gives all
-  five pools of each month it has reached); with ``then``, a table computed from such counts
-  (``rankings``: the units' counts summed, then ranked once).
-- :class:`FromLog`: figures over records that do not add up (medians of ``arrival_lags``):
-  recomputed from the buckets' settled logs narrowed to the columns the table reads.
-- any other table (flows, conversions, rolling conversions, cohorts, time in stage, colours,
-  targets, rejections, and tables added later) is recomputed by :func:`streams.core.tables.aggregate_tables`
-  on the merged project state (narrowed by :func:`narrow_state`) and the merged records that were not
-  accepted, the way the in-memory path computes it: ratios come from merged counts, never from
-  averaging the buckets' ratios.
+  the table is ordered by it first), streamed to the output file.
+- :class:`Additive`: counts summed over the buckets (``pools_over_time``, ``flows``, ``cohorts``,
+  ``supervision``); with ``then``, a table computed from such counts (``cohorts``' rates of the
+  summed sizes; ``rankings``: the units' counts summed, then ranked once).
+- :class:`FromTable`: ratios from a merged table (period and rolling conversions from the merged
+  flows), never averages of the buckets' ratios.
+- :class:`FromState`: tables that do not add up (medians of ``time_in_stage``, ``targets``' ratios)
+  from the merged project state, read with only the columns they use.
+- :class:`FromLog`: tables of the records (``rejections``; ``arrival_lags``' medians, a month of
+  arrivals at a time) from the buckets' settled records narrowed to the rows and columns they use.
 
-The summary is :func:`streams.core.summary.summary_of` of the summed outcome counts and the
-merged project state, so it is the in-memory summary by construction.
+A table without a rule is still right: it is computed from the whole merged project state (with a
+warning, as its memory grows with the projects). The summary is :func:`streams.core.summary.merge_summaries`
+of the buckets' summaries, which add up because no project spans two buckets.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
 import polars as pl
 
+from streams.contract.events import STAGES
 from streams.core import aggregates as agg
 from streams.core import rankings
-from streams.core.log import outcome_counts
 
 #: A log with at most this many records is folded in memory, as one bucket (≈1.2 GB at 1M records).
 IN_MEMORY_ROWS = 600_000
 #: Above it, records per bucket: a bucket folds and aggregates in ≈0.3 GB.
 ROWS_PER_BUCKET = 250_000
-#: Columns of the project state that no whole-log table reads (free text): left out of the merged state.
+#: Columns of the project state that no whole-log table reads (free text): left out of the merged state
+#: that a table without a rule is computed from.
 STATE_TEXT = ("project_id", "name")
 
 
@@ -69,19 +70,106 @@ class Additive:
 
 @dataclass(frozen=True)
 class FromLog:
-    """A table of the records that does not add up: ``compute`` of the buckets' settled logs, narrowed to ``columns``."""
+    """A table of the records that does not add up (medians): ``compute`` of the buckets' settled records
+    narrowed to ``rows`` and ``columns``; with ``split``, computed for each value of that expression
+    (e.g. the month the table groups by) apart, so only one value's records are held at a time."""
 
     columns: tuple[str, ...]
     compute: Callable[[pl.DataFrame], pl.DataFrame]
+    rows: pl.Expr | None = None
+    split: pl.Expr | None = None
 
 
-TABLE_RULES: dict[str, ByProject | Additive | FromLog] = {
+@dataclass(frozen=True)
+class FromState:
+    """A table that does not add up (medians, ratios of sums): ``compute(state, view, targets)`` of the
+    merged project state, read with only ``columns``."""
+
+    columns: tuple[str, ...]
+    compute: Callable[..., pl.DataFrame]
+
+
+@dataclass(frozen=True)
+class FromTable:
+    """A table that follows from another merged table (conversions from the merged flows)."""
+
+    table: str
+    compute: Callable[[pl.DataFrame], pl.DataFrame]
+
+
+_REACHED = tuple(f"reached_at_{s}" for s in STAGES)
+_STAGE_ORDER = {s: i for i, s in enumerate(STAGES)}
+_PERIOD_ORDER = {p: i for i, p in enumerate(agg.PERIODS)}
+
+
+def merge_flows(parts: pl.DataFrame) -> pl.DataFrame:
+    """The ``flows`` table of the buckets' ``flows`` tables: counts summed, in the table's order."""
+    merged = parts.group_by(["granularity", "period", "stage"], maintain_order=True).agg(pl.col("count").sum())
+    return merged.sort([pl.col("granularity").replace_strict(_PERIOD_ORDER), "period",
+                        pl.col("stage").replace_strict(_STAGE_ORDER)]).select(parts.columns)
+
+
+def merge_cohorts(parts: pl.DataFrame) -> pl.DataFrame:
+    """The ``cohorts`` table of the buckets': sizes and projects reached summed, rates of the sums,
+    censoring (which depends on the cohort, k and the cut-off only) kept."""
+    merged = parts.group_by(["stage", "cohort", "k"], maintain_order=True).agg(
+        pl.col("size").sum(), pl.col("reached").sum(), pl.col("censored").first())
+    merged = merged.with_columns(reached=pl.when(~pl.col("censored")).then(pl.col("reached")),
+                                 rate=pl.when(~pl.col("censored")).then(pl.col("reached") / pl.col("size")))
+    return merged.sort([pl.col("stage").replace_strict(_STAGE_ORDER), "cohort", "k"]).select(parts.columns)
+
+
+def _of_granularity(flows: pl.DataFrame, period: str) -> pl.DataFrame:
+    return flows.filter(pl.col("granularity") == period).drop("granularity")
+
+
+def conversions_of(flows: pl.DataFrame) -> pl.DataFrame:
+    """:func:`streams.core.tables.conversions` from the merged flows instead of the state."""
+    from streams.core.tables import CONVERSION_PAIRS
+
+    return pl.concat([agg.conversion(_of_granularity(flows, period), a, b)
+                      .with_columns(granularity=pl.lit(period), pair=pl.lit(f"{a}→{b}"))
+                      for period in agg.PERIODS for a, b in CONVERSION_PAIRS])
+
+
+def rolling_conversions_of(flows: pl.DataFrame) -> pl.DataFrame:
+    """:func:`streams.core.tables.rolling_conversions` from the merged monthly flows instead of the state."""
+    from streams.core.tables import CONVERSION_PAIRS, ROLLING_WINDOWS
+
+    monthly = _of_granularity(flows, "month")
+    return pl.concat([agg.conversion_rolling(None, a, b, w, monthly=monthly).with_columns(pair=pl.lit(f"{a}→{b}"))
+                      for a, b in CONVERSION_PAIRS for w in ROLLING_WINDOWS])
+
+
+def _targets(state: pl.DataFrame, view, targets: dict) -> pl.DataFrame:
+    from streams.core.targets import target_attainment
+
+    return target_attainment(state, targets, view.cutoff)
+
+
+_CHECKED = pl.col("outcome").is_in(["accepted", "duplicate"])
+
+TABLE_RULES: dict[str, ByProject | Additive | FromLog | FromState | FromTable] = {
     "project_state": ByProject(),
     "supervision_over_time": ByProject(interleave="month"),
     "pools_over_time": Additive(keys=("month", "pool"), order=("month",)),
+    "flows": Additive(keys=("granularity", "period", "stage"), order=(), then=merge_flows),
+    "cohorts": Additive(keys=("stage", "cohort", "k"), order=(), then=merge_cohorts),
+    "supervision": Additive(keys=("colour",), order=()),
     # ranked once: the units' counts of every bucket summed, then scored and ranked
     "rankings": Additive(keys=rankings.KEYS, order=(), then=rankings.rerank),
-    "arrival_lags": FromLog(columns=("outcome", "recorded_at", "occurred_at"), compute=agg.arrival_lags),
+    "conversions": FromTable("flows", conversions_of),
+    "rolling_conversions": FromTable("flows", rolling_conversions_of),
+    "time_in_stage": FromState(columns=(*_REACHED, "in_pools"), compute=lambda state, view, targets:
+                               agg.time_in_stage(state)),
+    "targets": FromState(columns=(*_REACHED, "in_pools", "signed_yuan", "started_yuan", "lead_industry"),
+                         compute=_targets),
+    # per month of arrival: each month's records at a time
+    "arrival_lags": FromLog(columns=("outcome", "recorded_at", "occurred_at"), compute=agg.arrival_lags,
+                            rows=_CHECKED & pl.col("recorded_at").is_not_null(),
+                            split=pl.col("recorded_at").dt.convert_time_zone(agg.TZ).dt.strftime("%Y-%m")),
+    "rejections": FromLog(columns=("seq", "outcome", "detail", "project_id", "recorded_at"),
+                          compute=lambda rows: rows.sort("seq"), rows=~_CHECKED),
 }
 
 
@@ -130,17 +218,14 @@ def not_accepted(settled: pl.DataFrame) -> pl.DataFrame:
     return settled.filter(pl.col("outcome") != "accepted")
 
 
-def add_outcomes(total: Counter, settled: pl.DataFrame) -> None:
-    """Adds a bucket's outcome counts (accepted, duplicate, each reason) to the whole log's."""
-    total.update(outcome_counts(settled))
-
-
 def merge_additive(parts: list[pl.DataFrame], rule: Additive) -> pl.DataFrame:
     """The buckets' count tables summed by the rule's keys, in its order (or the rule's ``then`` of them)."""
     if rule.then is not None:
         return rule.then(pl.concat(parts))
     merged = pl.concat(parts).group_by(list(rule.keys), maintain_order=True).agg(pl.all().sum())
-    return merged.sort(list(rule.order), maintain_order=True).select(parts[0].columns)
+    if rule.order:
+        merged = merged.sort(list(rule.order), maintain_order=True)
+    return merged.select(parts[0].columns)
 
 
 def interleave_keys(table: pl.DataFrame, rule: ByProject) -> list:

@@ -61,3 +61,7 @@ def setup_logging(loglevel: str) -> None:
     handler.setLevel(loglevel.upper())
     root.addHandler(handler)
     root.setLevel(loglevel.upper())
+    if loglevel.lower() != "debug":
+        # kafka-python's own timing notice ("Task … ran for 0.292s … blocking the event loop") while a
+        # command reads a topic flat out: nothing a user can act on
+        logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)

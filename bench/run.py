@@ -1,11 +1,18 @@
 """`funnel bench`: every figure as a ratio against a reference measured in the same run.
 
-- ingest  : `funnel ingest` (kafka-python, acks=all, idempotent)  vs Kafka's ProducerPerformance, same record size
-- replay  : `funnel replay --topic`'s path to the summary          vs Kafka's ConsumerPerformance on the same topic
+Each pair runs three times interleaved (ours, its references, ours, ...; ``bench.common.interleaved``)
+and reports the median ratio with its min, max and every run; each reference handles at least 1M
+records with its warm-up left out. ``--quick`` (100k records for our side) says which ratios it
+cannot make stable.
+
+- ingest  : `funnel ingest` (kafka-python, acks=all, idempotent)  vs Kafka's ProducerPerformance, same record
+            size, and vs kafka-python alone with the same settings
+- replay  : `funnel replay --topic`'s path to the summary          vs Kafka's ConsumerPerformance, and vs
+            kafka-python alone reading the topic (no checks)
 - fold    : the Polars fold + summary                                vs a plain pandas version (bench/pandas_fold.py)
 - live    : `funnel worker` catching up with the topic           vs a bare aiokafka loop doing the same checks,
             and vs the same Faust configuration with an agent that does nothing (bench/faust_floor.py)
-- worker  : memory per event, page latency under load, recovery after SIGKILL, two workers (bench/worker.py)
+- worker  : memory per event, page latency under load, recovery after SIGKILL, two workers (bench/worker.py; one run)
 - fold    : (above) at 10k, 1M and 10M events; the headline is 1M
 - quality : GX per ingest batch and per aggregate write
 - scale   : `funnel replay` and the fold alone, time and peak memory, 10k … 10M events (bench/scale.py)

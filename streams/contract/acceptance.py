@@ -19,6 +19,7 @@ import orjson
 
 from streams.contract.events import EVENT_TYPES, INTRODUCED_IN, SCHEMA_VERSIONS, YUAN_PER_WAN
 from streams.contract.schemas import parse_timestamp, validator_for
+from streams.contract.typed import certified, conforms
 
 #: The reasons, in the order they are checked.
 REASONS: tuple[str, ...] = (
@@ -65,12 +66,13 @@ def parse_json(raw: bytes) -> dict | Rejection:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return _parse_json_strictly(raw)
-    if not isinstance(value, dict) or any(type(v) in _NOT_FLAT for v in value.values()):
+    if not isinstance(value, dict) or not _FLAT.issuperset(map(type, value.values())):
         return _parse_json_strictly(raw)
     return value
 
 
-_NOT_FLAT = (float, dict, list)
+#: What orjson gives that the standard parser gives alike; a float, an object or an array takes the standard parser.
+_FLAT = frozenset({str, int, bool, type(None)})
 
 
 def _parse_json_strictly(raw: bytes) -> dict | Rejection:
@@ -106,47 +108,67 @@ def format_timestamp(ts: datetime) -> str:
     return ts.isoformat(timespec="milliseconds" if ts.microsecond else "seconds")
 
 
-def check_event(event: dict, received_at: datetime) -> dict | Rejection:
+def check_event(event: dict, received_at: datetime, *, fast: bool = True) -> dict | Rejection:
     """Apply the stateless reasons after ``malformed``, in order.
 
     Returns the event, with ``recorded_at`` stamped as ``received_at`` when absent,
-    or the first :class:`Rejection` that applies.
+    or the first :class:`Rejection` that applies. With ``fast`` (the default), an event that
+    :func:`streams.contract.typed.conforms` certifies skips the schema validator, which would
+    accept it; nothing else changes (``fast=False`` is the reference the tests compare with).
+    """
+    return checked_event(event, received_at, fast=fast)[0]
+
+
+def checked_event(event: dict, received_at: datetime, *, fast: bool = True, certified: bool = False
+                  ) -> tuple[dict | Rejection, datetime | None, datetime | None]:
+    """:func:`check_event`, with the event's ``occurred_at`` and its own ``recorded_at`` as read (None when
+    not read: a rejection before them, or no ``recorded_at`` of its own).
+
+    ``certified``: the event is what :func:`streams.contract.typed.certified` made of its record's bytes,
+    so it conforms to its schema.
     """
     version = event.get("schema_version")
-    if _is_int(version) and version not in SCHEMA_VERSIONS:
-        return Rejection("unsupported_version", f"schema_version {version} is not one of {list(SCHEMA_VERSIONS)}")
+    version_is_int = _is_int(version)
+    if version_is_int and version not in SCHEMA_VERSIONS:
+        return (Rejection("unsupported_version", f"schema_version {version} is not one of {list(SCHEMA_VERSIONS)}"),
+                None, None)
     event_type = event.get("event_type")
-    if isinstance(event_type, str) and event_type not in EVENT_TYPES:
-        return Rejection("unknown_event_type", f"event_type {event_type!r} is not a known type")
-    if isinstance(event_type, str) and _is_int(version) and version < INTRODUCED_IN.get(event_type, 0):
-        return Rejection("unknown_event_type",
-                         f"event_type {event_type!r} is not a type of schema_version {version} "
-                         f"(it needs {INTRODUCED_IN[event_type]})")
-    if not _is_int(version):
+    if isinstance(event_type, str):
+        if event_type not in EVENT_TYPES:
+            return Rejection("unknown_event_type", f"event_type {event_type!r} is not a known type"), None, None
+        if version_is_int and version < INTRODUCED_IN.get(event_type, 0):
+            return Rejection("unknown_event_type",
+                             f"event_type {event_type!r} is not a type of schema_version {version} "
+                             f"(it needs {INTRODUCED_IN[event_type]})"), None, None
+    if not version_is_int:
         detail = "schema_version is missing" if version is None else "schema_version must be an integer"
-        return Rejection("schema", detail)
-    try:
-        validator_for(version)(event)
-    except fastjsonschema.JsonSchemaValueException as e:
-        return Rejection("schema", _schema_message(e))
+        return Rejection("schema", detail), None, None
+    if not (certified or (fast and conforms(event))):
+        try:
+            validator_for(version)(event)
+        except fastjsonschema.JsonSchemaValueException as e:
+            return Rejection("schema", _schema_message(e)), None, None
     occurred = parse_timestamp(event["occurred_at"])
     if "recorded_at" in event:
-        recorded = parse_timestamp(event["recorded_at"])
+        recorded = own = parse_timestamp(event["recorded_at"])
     else:
-        recorded = received_at
+        recorded, own = received_at, None
         event = {**event, "recorded_at": format_timestamp(received_at)}
     if occurred - recorded > FUTURE_TOLERANCE:
         return Rejection(
             "future_occurred_at",
             f"occurred_at {event['occurred_at']} is more than 24 h after recorded_at {event['recorded_at']}",
-        )
-    return event
+        ), occurred, own
+    return event, occurred, own
 
 
-def check_record(raw: bytes, received_at: datetime) -> dict | Rejection:
-    """Every stateless reason of §3 for one record's bytes."""
+def check_record(raw: bytes, received_at: datetime, *, fast: bool = True) -> dict | Rejection:
+    """Every stateless reason of §3 for one record's bytes (``fast``: see :func:`check_event`)."""
+    event = certified(raw) if fast else None
+    if event is not None:
+        return checked_event(event, received_at, certified=True)[0]
     parsed = parse_json(raw)
-    return parsed if isinstance(parsed, Rejection) else check_event(parsed, received_at)
+    return parsed if isinstance(parsed, Rejection) else check_event(parsed, received_at, fast=fast)
 
 
 def wan_to_yuan(wan: int | float) -> int:
@@ -165,11 +187,18 @@ def upcast(event: dict) -> dict:
     return current
 
 
-def content_of(event: dict) -> dict:
+def content_of(event: dict, occurred: datetime | None = None) -> dict:
     """What must match for a re-send to count as a duplicate: all but recorded_at and source, after the
-    upcast, with occurred_at as an instant. The log compares it as JSON text, so 30000 and 30000.0 differ."""
+    upcast, with occurred_at as an instant. The log compares it as JSON text, so 30000 and 30000.0 differ.
+
+    ``occurred``: the event's ``occurred_at`` already read, if it has been.
+    """
     current = upcast(event)
-    content = {k: v for k, v in current.items() if k not in NON_CONTENT_FIELDS}
-    content["occurred_at"] = parse_timestamp(current["occurred_at"]).astimezone(timezone.utc)
+    content = dict(current)
+    for name in NON_CONTENT_FIELDS:
+        content.pop(name, None)
+    if occurred is None:
+        occurred = parse_timestamp(current["occurred_at"])
+    content["occurred_at"] = occurred.astimezone(timezone.utc)
     return content
 

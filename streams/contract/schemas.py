@@ -7,8 +7,8 @@ Cross-file ``$ref``s are inlined here so the compiled validator needs no resolve
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
-from functools import cache, lru_cache
+from datetime import date, datetime, timezone
+from functools import cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -27,18 +27,36 @@ def schema_dir() -> Path:
 
 def parse_timestamp(value: str) -> datetime | None:
     """An ISO-8601 date-time with a UTC offset, or None if it does not parse or has no offset."""
+    # One record's timestamps are read by the schema, then by the checks: the last two are remembered,
+    # by identity (a slot holds its string, so no other string can take its place).
+    last = _last
+    if last[0] is value:
+        return last[1]
+    previous = _previous
+    if previous[0] is value:
+        return previous[1]
     if not isinstance(value, str) or len(value) > 64:
         return None
-    return _parse_timestamp(value)
-
-
-@lru_cache(maxsize=4096)  # one record's timestamps are read by the schema, the checks and the log
-def _parse_timestamp(value: str) -> datetime | None:
     try:
         ts = datetime.fromisoformat(value)
     except ValueError:
-        return None
-    return ts if ts.tzinfo is not None and ts.utcoffset() is not None else None
+        ts = None
+    else:
+        tz = ts.tzinfo
+        # fromisoformat gives a fixed offset (a datetime.timezone) or none; any other tzinfo is asked
+        if tz is None or (type(tz) is not timezone and ts.utcoffset() is None):
+            ts = None
+    _remember(value, ts)
+    return ts
+
+
+def _remember(value: str, ts: datetime | None) -> None:
+    global _last, _previous
+    _previous, _last = _last, (value, ts)
+
+
+_last: tuple = (None, None)
+_previous: tuple = (None, None)
 
 
 def parse_calendar_date(value: str) -> date | None:

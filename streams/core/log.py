@@ -6,16 +6,18 @@ it is ordered by offset within each partition, and a project lives in one partit
 
 from __future__ import annotations
 
-import hashlib
 import json
-from datetime import datetime
+import re
+from datetime import datetime, timedelta, timezone
+from hashlib import blake2b
 
 import orjson
 import polars as pl
 
-from streams.contract.acceptance import REASONS, Rejection, check_event, content_of, parse_json, upcast
+from streams.contract.acceptance import REASONS, Rejection, checked_event, content_of, parse_json, upcast
 from streams.contract.events import EVENT_STAGE
 from streams.contract.schemas import parse_calendar_date, parse_timestamp
+from streams.contract.typed import certified
 
 UTC_TIME = pl.Datetime("us", "UTC")
 DIMENSIONS: tuple[str, ...] = ("industry", "lead_industry", "zone", "axis", "town", "source_region", "channel",
@@ -29,58 +31,87 @@ LOG_SCHEMA: dict[str, pl.DataType] = {
     **{d: (pl.Boolean if d == "lead_industry" else _CAT) for d in DIMENSIONS},
     "investor": pl.Utf8, "drop_reason": _CAT, "milestone": _CAT, "due": pl.Date,
 }
+_TIMES = ("recorded_at", "occurred_at")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
 _EVENT_FIELDS = ("project_id", "event_id", "event_type", "name", *DIMENSIONS, "investor")
 
 
-def _content_hash(event: dict) -> int:
+def _content_hash(event: dict, occurred: datetime | None = None) -> int:
     """A fingerprint of what must match for a duplicate (:func:`content_of`), to compare in Polars."""
-    content = content_of(event)
+    content = content_of(event, occurred)
     try:
-        text = orjson.dumps(content, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
-    except TypeError:  # an integer beyond 64 bits in an extra field: orjson refuses it, the standard library does not
+        text = orjson.dumps(content, option=orjson.OPT_SORT_KEYS, default=str)  # a JSON object's keys are text
+    except TypeError:  # an integer beyond 64 bits in an extra field, or a lone surrogate (JSON's "\ud800"):
+        # orjson refuses them, the standard library does not
         text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                          default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v)).encode()
-    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
+                          default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v)
+                          ).encode("utf-8", "surrogatepass")
+    fingerprint = _BLAKE2B_8.copy()  # as blake2b(text, digest_size=8), without parsing its arguments each time
+    fingerprint.update(text)
+    return int.from_bytes(fingerprint.digest(), "big")
+
+
+_BLAKE2B_8 = blake2b(digest_size=8)
 
 
 def _ts(value) -> datetime | None:
     return parse_timestamp(value) if isinstance(value, str) else None
 
 
-def _plan(event: dict) -> dict:
-    """The milestone and due date of a plan (§6); other events carry none, whatever extra fields they have."""
-    if event["event_type"] != "milestone_planned":
-        return {}
-    return {"milestone": event["milestone"], "due": parse_calendar_date(event["due"])}
+_PLAN = "milestone_planned"
 
 
-def log_row(seq: int, record: bytes | dict | Rejection, received_at: datetime, *, stamp_missing: bool) -> dict:
+def log_row(seq: int, record: bytes | dict | Rejection, received_at: datetime, *, stamp_missing: bool,
+            fast: bool = True) -> dict:
     """One received record, checked (§3): a row of the log.
 
     A record without a ``recorded_at`` of its own is judged as received at ``received_at``;
-    ``stamp_missing`` says whether that stamp counts for ``--known-at`` views.
+    ``stamp_missing`` says whether that stamp counts for ``--known-at`` views. ``fast``: see
+    :func:`streams.contract.acceptance.check_event` (the same row either way).
     """
-    parsed = parse_json(record) if isinstance(record, bytes) else record
-    had_stamp = isinstance(parsed, dict) and "recorded_at" in parsed
-    verdict = parsed if isinstance(parsed, Rejection) else check_event(parsed, received_at)
-    row: dict = {"seq": seq}
+    return _log_row(seq, record, received_at, stamp_missing, fast, False)
+
+
+def _log_row(seq: int, record: bytes | dict | Rejection, received_at: datetime, stamp_missing: bool, fast: bool,
+             micros: bool) -> dict:
+    """:func:`log_row`, with its timestamps as microseconds since 1970 when ``micros`` (for :class:`LogBuilder`)."""
+    parsed = certified(record) if fast and isinstance(record, bytes) else None
+    if parsed is not None:
+        verdict, occurred, recorded = checked_event(parsed, received_at, certified=True)
+    else:
+        parsed = parse_json(record) if isinstance(record, bytes) else record
+        if isinstance(parsed, Rejection):
+            return {"seq": seq, "reason": parsed.reason, "detail": parsed.detail}
+        verdict, occurred, recorded = checked_event(parsed, received_at, fast=fast)
     if isinstance(verdict, Rejection):
-        row |= {"reason": verdict.reason, "detail": verdict.detail}
-        if isinstance(parsed, dict):
-            row["recorded_at"] = _ts(parsed.get("recorded_at"))
-            row["project_id"] = parsed["project_id"] if isinstance(parsed.get("project_id"), str) else None
-        return row
+        project_id, recorded = parsed.get("project_id"), _ts(parsed.get("recorded_at"))
+        return {"seq": seq, "reason": verdict.reason, "detail": verdict.detail,
+                "recorded_at": _micros(recorded) if micros and recorded is not None else recorded,
+                "project_id": project_id if isinstance(project_id, str) else None}
     event = upcast(verdict)
-    row |= {f: event.get(f) for f in _EVENT_FIELDS}
-    row |= {
-        "recorded_at": _ts(event["recorded_at"]) if had_stamp or stamp_missing else None,
-        "occurred_at": _ts(event["occurred_at"]),
-        "stage": EVENT_STAGE[event["event_type"]],
-        "amount": event.get("investment_yuan"),
-        "content": _content_hash(event),
-        "drop_reason": event.get("reason"),
-        **_plan(event),
-    }
+    get = event.get
+    row = {"seq": seq, "project_id": get("project_id"), "event_id": get("event_id"), "event_type": get("event_type"),
+           "name": get("name"), "industry": get("industry"), "lead_industry": get("lead_industry"),
+           "zone": get("zone"), "axis": get("axis"), "town": get("town"), "source_region": get("source_region"),
+           "channel": get("channel"), "department": get("department"), "leader": get("leader"),
+           "investor": get("investor")}  # the fields of _EVENT_FIELDS, written out: the hot loop of a replay
+    # a stamp made here (no recorded_at of its own) counts for --known-at only with stamp_missing
+    if recorded is None and stamp_missing:
+        recorded = parse_timestamp(event["recorded_at"])
+    if micros:
+        row["recorded_at"] = None if recorded is None else (recorded - _EPOCH) // _MICROSECOND
+        row["occurred_at"] = (occurred - _EPOCH) // _MICROSECOND
+    else:
+        row["recorded_at"] = recorded
+        row["occurred_at"] = occurred
+    row["stage"] = EVENT_STAGE[event["event_type"]]
+    row["amount"] = get("investment_yuan")
+    row["content"] = _content_hash(event, occurred)
+    row["drop_reason"] = get("reason")
+    if event["event_type"] == _PLAN:  # §6: only a plan carries a milestone and a due date, whatever extra fields
+        row["milestone"] = event["milestone"]
+        row["due"] = parse_calendar_date(event["due"])
     return row
 
 
@@ -92,47 +123,111 @@ def rejected_row(seq: int, reason: str, detail: str, recorded_at: datetime | Non
 
 def log_frame(rows) -> pl.DataFrame:
     """The log frame of rows made by :func:`log_row` / :func:`rejected_row`."""
-    return pl.DataFrame(list(rows), schema=LOG_SCHEMA, strict=False) if rows else pl.DataFrame(schema=LOG_SCHEMA)
+    rows = list(rows)
+    if not rows:
+        return pl.DataFrame(schema=LOG_SCHEMA)
+    try:
+        return pl.DataFrame(rows, schema=LOG_SCHEMA, strict=False)
+    except UnicodeEncodeError:
+        return log_frame([_storable(row) for row in rows])
+    except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):  # as in _rows_frame
+        return pl.DataFrame({name: [row.get(name) for row in rows] for name in LOG_SCHEMA}, schema=LOG_SCHEMA,
+                            strict=False)
 
 
 class LogBuilder:
-    """Collects received records column by column and turns them into Polars chunks as it goes,
-    so a long log holds few Python objects at a time."""
+    """Collects received records and turns them into Polars chunks of :attr:`CHUNK` rows as it goes,
+    so a long log holds few Python objects at a time (rows wait in parts of at most :attr:`PART`)."""
 
     CHUNK = 100_000
+    PART = 8_192
 
-    def __init__(self) -> None:
-        self.columns: dict[str, list] = {name: [] for name in LOG_SCHEMA}
+    def __init__(self, *, fast: bool = True) -> None:
+        self.fast = fast  # the validator's fast path (the same rows either way)
+        self.rows: list[dict] = []
+        self.parts: list[pl.DataFrame] = []
+        self.part_rows = 0
         self.chunks: list[pl.DataFrame] = []
 
     def _append(self, row: dict) -> None:
-        for name, values in self.columns.items():
-            values.append(row.get(name))
-        if len(self.columns["seq"]) >= self.CHUNK:
+        rows = self.rows
+        rows.append(row)
+        if len(rows) >= self.PART or self.part_rows + len(rows) >= self.CHUNK:
+            self._part()
+
+    def _part(self) -> None:
+        """The waiting rows as one frame; a chunk once there are :attr:`CHUNK` rows."""
+        if self.rows:
+            self.parts.append(_rows_frame(self.rows))
+            self.part_rows += len(self.rows)
+            self.rows = []
+        if self.part_rows >= self.CHUNK:
             self._flush()
 
     def _flush(self) -> None:
-        self.chunks.append(pl.DataFrame(self.columns, schema=LOG_SCHEMA, strict=False))
-        self.columns = {name: [] for name in LOG_SCHEMA}
+        self._part() if self.rows else None
+        parts = self.parts or [pl.DataFrame(schema=LOG_SCHEMA)]
+        self.chunks.append(parts[0] if len(parts) == 1 else pl.concat(parts, rechunk=True))
+        self.parts, self.part_rows = [], 0
 
     def add(self, seq: int, record: bytes | dict | Rejection, received_at: datetime, *, stamp_missing: bool) -> None:
-        self._append(log_row(seq, record, received_at, stamp_missing=stamp_missing))
+        self._append(_log_row(seq, record, received_at, stamp_missing, self.fast, True))
 
     def add_row(self, row: dict) -> None:
         """A row already made by :func:`log_row` or :func:`rejected_row`."""
-        self._append(row)
+        self._append(_in_micros(dict(row)))
 
     def add_rejected(self, seq: int, reason: str, detail: str, recorded_at: datetime | None,
                      project_id: str | None = None) -> None:
-        self._append(rejected_row(seq, reason, detail, recorded_at, project_id))
+        self._append(_in_micros(rejected_row(seq, reason, detail, recorded_at, project_id)))
 
     def frame(self) -> pl.DataFrame:
         """Everything so far, as one frame; the builder can go on collecting after it."""
-        if self.columns["seq"] or not self.chunks:
+        if self.rows or self.parts or not self.chunks:
             self._flush()
         if len(self.chunks) > 1:
             self.chunks = [pl.concat(self.chunks, rechunk=True)]  # so a live log does not pile up small chunks
         return self.chunks[0]
+
+
+def _micros(at: datetime) -> int:
+    return (at - _EPOCH) // _MICROSECOND
+
+
+def _in_micros(row: dict) -> dict:
+    for name in _TIMES:
+        at = row.get(name)
+        if at is not None:
+            row[name] = _micros(at)
+    return row
+
+
+#: The rows of a builder hold timestamps as microseconds (Polars reads an aware datetime object
+#: several times slower) and categories as text, cast once per part.
+_ROWS_SCHEMA = {name: (pl.Int64 if name in _TIMES else pl.Utf8 if dtype == _CAT else dtype)
+                for name, dtype in LOG_SCHEMA.items()}
+
+
+def _rows_frame(rows: list[dict]) -> pl.DataFrame:
+    try:
+        frame = pl.from_dicts(rows, schema=_ROWS_SCHEMA)
+    except UnicodeEncodeError:
+        return _rows_frame([_storable(row) for row in rows])
+    except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+        # A value of another type than its column's: only a legacy event's extra investment_yuan, which the
+        # upcast keeps as the amount. Column by column, as the log always did: what does not fit is null.
+        frame = pl.DataFrame({name: [row.get(name) for row in rows] for name in _ROWS_SCHEMA}, schema=_ROWS_SCHEMA,
+                             strict=False)
+    return frame.cast(LOG_SCHEMA)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable(row: dict) -> dict:
+    """The row with every lone surrogate in its text (JSON's ``"\ud800"``, which the parser accepts) as U+FFFD:
+    Polars keeps UTF-8 text only. The record's verdict and content fingerprint are those of the original."""
+    return {k: _LONE_SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v for k, v in row.items()}
 
 
 def received_log(records, received_at: datetime, *, stamp_missing: bool = False) -> pl.DataFrame:

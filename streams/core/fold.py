@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,29 +46,6 @@ def reached(stage: str) -> str:
     return f"reached_at_{stage}"
 
 
-def _per_event(names: list[str]) -> list[pl.Expr]:
-    """Row-level columns whose plain min / max / first / last per project is the state.
-
-    Plain aggregations of precomputed columns are several times faster in Polars than
-    filters inside the aggregation.
-    """
-    by_stage = range(1, len(STAGES) + 1)
-    cols = [pl.when(pl.col("stage") >= n).then(pl.col("occurred_at")).alias(f"_at{n}") for n in by_stage]
-    cols += [(pl.col("stage") == n).alias(f"_is{n}") for n in by_stage]
-    cols += [
-        pl.when(pl.col("stage").is_not_null()).then(pl.col("occurred_at")).alias("_stage_at"),
-        pl.when(_is("project_dropped")).then(pl.col("occurred_at")).alias("_drop_at"),
-        pl.when(_is("contract_signed")).then(pl.col("amount")).alias("_signed_yuan"),
-    ]
-    for column in ("name", *DIMENSIONS, "drop_reason"):
-        if column in names:
-            cols.append(pl.when(_carries(column)).then(pl.col(column)).alias(f"_{column}"))
-    if "due" in names:
-        cols += [pl.when(_is("milestone_planned") & (pl.col("milestone") == m)).then(pl.col("due")).alias(f"_plan_{m}")
-                 for m in MILESTONES]
-    return cols
-
-
 def _carries(column: str) -> pl.Expr:
     """Which events set a descriptive field: planning sets them all, reassignment the owner, a drop its reason."""
     if column == "drop_reason":
@@ -76,49 +55,209 @@ def _carries(column: str) -> pl.Expr:
     return _is("project_planned")
 
 
-def _state_aggregates(names: list[str]) -> list[pl.Expr]:
-    out = []
-    for n, stage in enumerate(STAGES, start=1):
-        at = pl.col(f"_at{n}").min()
-        out += [at.alias(reached(stage)), (at.is_not_null() & ~pl.col(f"_is{n}").any()).alias(f"implied_{stage}")]
-    out += [
-        pl.col("stage").max().alias("stage"),
-        pl.col("_stage_at").max().alias("last_stage_at"),
-        pl.col("_drop_at").max().alias("last_drop_at"),
-        _is("project_planned").any().alias("has_planned"),
-        # events come sorted by occurred_at then arrival: "last" is the latest
-        pl.col("amount").last(ignore_nulls=True).alias("investment_yuan"),
-        pl.col("_signed_yuan").first(ignore_nulls=True).alias("signed_yuan"),
+@dataclass(frozen=True, eq=False)
+class _Pick:
+    """One column of the state: from the first (or last) of a project's events, in order of occurred_at then
+    arrival, that meet ``when``; its ``value`` there (``None``: whether there is one). Picks of one ``shared``
+    name have the same condition, so are found once."""
+
+    name: str
+    when: pl.Expr
+    value: str | None
+    last: bool = True
+    shared: str | None = None
+
+    @property
+    def at(self) -> str:
+        return f"_at_{'last' if self.last else 'first'}_{self.shared or self.name}"
+
+
+def _carrier(column: str) -> str:
+    """The name shared by the picks whose condition is :func:`_carries` ``(column)``."""
+    return {"drop_reason": "drop", "leader": "owner", "department": "owner"}.get(column, "planned")
+
+
+def _picks(names: list[str], complete: frozenset[str] = frozenset()) -> list[_Pick]:
+    """Every column of the state that is a first or last event's value (§4, §6). A descriptive column in
+    ``complete`` has a value on every event that carries it: its latest carrying event is the one."""
+    stage, amount = pl.col("stage"), pl.col("amount")
+    picks = []
+    for n, s in enumerate(STAGES, start=1):
+        picks += [_Pick(reached(s), stage >= n, "occurred_at", last=False),  # the earliest at or beyond the stage
+                  _Pick(f"_has{n}", stage == n, None)]
+    picks += [
+        _Pick("last_stage_at", stage.is_not_null(), "occurred_at"),
+        _Pick("last_drop_at", _is("project_dropped"), "occurred_at", shared="drop"),
+        _Pick("has_planned", _is("project_planned"), None, shared="planned"),
+        _Pick("investment_yuan", amount.is_not_null(), "amount"),  # the latest amount
+        _Pick("signed_yuan", _is("contract_signed") & amount.is_not_null(), "amount", last=False),
     ]
-    out += [pl.col(f"_{c}").last(ignore_nulls=True).alias(c) for c in ("name", *DIMENSIONS, "drop_reason")
-            if c in names]
+    picks += [_Pick(c, _carries(c), c, shared=_carrier(c)) if c in complete
+              else _Pick(c, _carries(c) & pl.col(c).is_not_null(), c)
+              for c in ("name", *DIMENSIONS, "drop_reason") if c in names]
     if "due" in names:  # a later plan for the same milestone replaces the earlier one
-        out += [pl.col(f"_plan_{m}").last(ignore_nulls=True).alias(planned(m)) for m in MILESTONES]
-    return out + [pl.len().alias("events")]
+        picks += [_Pick(planned(m), _is("milestone_planned") & (pl.col("milestone") == m) & pl.col("due").is_not_null(),
+                        "due") for m in MILESTONES]
+    return picks
 
 
-def _started_yuan(ev: pl.DataFrame, state: pl.DataFrame) -> pl.DataFrame:
-    """The investment as of construction start: the latest amount occurring no later than it."""
-    started = state.select("project_id", start=pl.col(reached("started"))).filter(pl.col("start").is_not_null())
-    return (ev.lazy().join(started.lazy(), on="project_id", maintain_order="left")
-            .filter(pl.col("occurred_at") <= pl.col("start"))
-            .group_by("project_id").agg(started_yuan=pl.col("amount").last(ignore_nulls=True)).collect())
+def _descriptive(present: list[str]) -> list[str]:
+    return [c for c in ("name", *DIMENSIONS, "drop_reason") if c in present]
 
 
 def project_state(events: pl.DataFrame | pl.LazyFrame, cutoff: datetime, colours: ColourRules = DEFAULT_COLOURS
                   ) -> pl.DataFrame:
-    """One row per project with accepted events occurring before ``cutoff`` (the exclusive end of T)."""
+    """One row per project with accepted events occurring before ``cutoff`` (the exclusive end of T).
+
+    The events are put in order once (project, occurred_at, arrival), so that each project is a run of
+    rows; every column of its state is then the value at the first or the last row of its run meeting a
+    condition (:func:`_picks`), found for all projects at once by carrying row numbers forward or backward
+    through the rows: no aggregation per project.
+    """
     events = events.lazy()
     names = events.collect_schema().names()
     present = [c for c in FOLD_COLUMNS if c in names]
-    ev = events.select(present).filter(pl.col("occurred_at") < cutoff).sort(["project_id", "occurred_at", "seq"]) \
-        .collect()
-    state = ev.lazy().with_columns(_per_event(present)).group_by("project_id", maintain_order=True) \
-        .agg(_state_aggregates(present)).collect()
-    state = state.join(_started_yuan(ev, state), on="project_id", how="left", maintain_order="left")
-    order = state.columns[:-1]
-    order.insert(order.index("signed_yuan") + 1, "started_yuan")
-    return _derive(state.select(order), cutoff, colours)
+    ev = events.select(present).filter(pl.col("occurred_at") < cutoff).collect()
+    gaps = ev.select((_carries(c) & pl.col(c).is_null()).any().alias(c) for c in _descriptive(present))
+    complete = frozenset(c for c in gaps.columns if not gaps[c][0])
+    return _derive(_state(ev, _picks(present, complete)), cutoff, colours)
+
+
+#: Values read in the order of the events (the others are read where they are picked, from the events as they came).
+_ORDERED = ("occurred_at", "amount")
+
+
+def _order(ev: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """The events' row numbers by project, then occurred_at, then arrival; and the number of each row's run
+    of one project in that order.
+
+    Sorting by the project id alone keeps each project's events as they came, mostly in time already: only
+    the projects whose events are not are then sorted again, by time, among themselves. A run is found by a
+    hash of the id, and checked: a run whose first and last ids differ (two ids with one hash, next to each
+    other) makes the runs be found by the ids themselves.
+    """
+    order = ev.select(pl.arg_sort_by("project_id", maintain_order=True)).to_series()
+    ids = ev["project_id"]
+    run = _id_hashes(ids).gather(order).rle_id()
+    starts = (run != run.shift(1)).fill_null(True).arg_true()
+    ends = (run != run.shift(-1)).fill_null(True).arg_true()
+    if not ids.gather(order.gather(starts)).equals(ids.gather(order.gather(ends))):
+        run = ids.gather(order).rle_id()
+    keys = ev.select("occurred_at", "seq")[order].with_columns(_run=run)
+    late = keys.select((pl.col("_run") == pl.col("_run").shift(1)) & (
+        (pl.col("occurred_at") < pl.col("occurred_at").shift(1))
+        | ((pl.col("occurred_at") == pl.col("occurred_at").shift(1)) & (pl.col("seq") < pl.col("seq").shift(1))))
+    ).to_series().fill_null(False)
+    if late.any():  # re-sort the projects with an event out of time order, in their places
+        affected = run.is_in(run.filter(late).unique().implode())
+        at = affected.arg_true()
+        again = keys.filter(affected).with_columns(_src=order.filter(affected)) \
+            .sort("_run", "occurred_at", "seq")["_src"]
+        order = order.scatter(at, again)
+    return order, run
+
+
+def _id_hashes(ids: pl.Series) -> pl.Series:
+    return ids.hash()
+
+
+@dataclass
+class _Runs:
+    """The events in order, each project a run of rows (``run``: its number, per row), with per pick the row
+    picked so far (``_at_...``: the latest meeting its condition, or for a first the next one, possibly another
+    project's); the ``first`` and ``last`` row of each run. Only what the picking needs is reordered (the
+    conditions, judged on the events as they came, travel as bits); ``_src`` is where a row came from."""
+
+    rows: pl.DataFrame
+    run: pl.Series
+    first: pl.Series
+    last: pl.Series
+
+
+def _runs(ev: pl.DataFrame, picks: list[_Pick]) -> _Runs:
+    conditions = {p.at: p for p in reversed(picks)}  # one per condition (and direction)
+    bits = {at: (f"_when{k // 64}", 1 << (k % 64)) for k, at in enumerate(conditions)}
+    words = [functools.reduce(operator.or_, [
+        pl.when(conditions[at].when.fill_null(False)).then(pl.lit(bit, pl.UInt64)).otherwise(pl.lit(0, pl.UInt64))
+        for at, (w, bit) in bits.items() if w == word]).alias(word) for word in dict.fromkeys(w for w, _ in bits.values())]
+    order, run = _order(ev)
+    rows = ev.select(*_ORDERED, *words, _src=pl.int_range(pl.len(), dtype=pl.UInt32))[order]
+    ever = rows.select(pl.col(w).bitwise_or() for w in dict.fromkeys(w for w, _ in bits.values())).row(0, named=True)
+    first = (run != run.shift(1)).fill_null(True).arg_true()
+    last = (run != run.shift(-1)).fill_null(True).arg_true()
+    row = pl.int_range(pl.len(), dtype=pl.UInt32)
+
+    def carried(pick: _Pick, word: str, bit: int) -> pl.Expr:
+        if not (ever[word] or 0) & bit:  # no event meets the condition
+            return pl.lit(None, pl.UInt32).alias(pick.at)
+        at = pl.when((pl.col(word) & bit) != 0).then(row)
+        return (at.forward_fill() if pick.last else at.backward_fill()).alias(pick.at)
+
+    rows = rows.with_columns(carried(conditions[at], word, bit) for at, (word, bit) in bits.items())
+    return _Runs(rows, run, first, last)
+
+
+def _picked(runs: _Runs, picks: list[_Pick]) -> pl.DataFrame:
+    """Per run, the row each pick is at (null: none of the project's rows meets its condition)."""
+    lasts = list(dict.fromkeys(p.at for p in picks if p.last))
+    firsts = list(dict.fromkeys(p.at for p in picks if not p.last))
+    ats = pl.concat([runs.rows.select(lasts).gather(runs.last), runs.rows.select(firsts).gather(runs.first)],
+                    how="horizontal")
+    first, last = pl.lit(runs.first), pl.lit(runs.last)
+    return ats.select(pl.when((pl.col(p.at) >= first) if p.last else (pl.col(p.at) <= last)).then(pl.col(p.at))
+                      .alias(p.name) for p in picks)
+
+
+def _state(ev: pl.DataFrame, picks: list[_Pick]) -> pl.DataFrame:
+    """The columns of the state, one row per project in the order of their ids (before :func:`_derive`)."""
+    runs = _runs(ev, picks)
+    rows = runs.rows
+    at = _picked(runs, picks)
+    source = rows["_src"]
+
+    def got(pick: _Pick) -> pl.Series:
+        if pick.value is None:
+            return at[pick.name].is_not_null()
+        if pick.value in _ORDERED:
+            return rows[pick.value].gather(at[pick.name]).alias(pick.name)
+        return ev[pick.value].gather(source.gather(at[pick.name])).alias(pick.name)
+
+    got_ = {p.name: got(p) for p in picks}
+    has = pl.DataFrame([got_[f"_has{n}"].alias(str(n)) for n in range(1, len(STAGES) + 1)])
+    columns = [ev["project_id"].gather(source.gather(runs.first))]
+    for n, s in enumerate(STAGES, start=1):
+        columns += [got_[reached(s)], (got_[reached(s)].is_not_null() & ~has[str(n)]).alias(f"implied_{s}")]
+    columns += [_highest_stage(ev, runs, has), got_["last_stage_at"], got_["last_drop_at"], got_["has_planned"],
+                got_["investment_yuan"], got_["signed_yuan"],
+                _started_yuan(runs, at, next(p for p in picks if p.name == "investment_yuan"))]
+    columns += [got_[c] for c in ("name", *DIMENSIONS, "drop_reason") if c in got_]
+    columns += [got_[planned(m)] for m in MILESTONES if planned(m) in got_]
+    columns.append((runs.last - runs.first + 1).cast(pl.UInt32).alias("events"))
+    return pl.DataFrame(columns)
+
+
+def _started_yuan(runs: _Runs, at: pl.DataFrame, amounts: _Pick) -> pl.Series:
+    """Per run, the investment as of construction start: the latest amount occurring no later than the start."""
+    rows, first = runs.rows, pl.lit(runs.first)
+    start = rows["occurred_at"].gather(at[reached("started")]).gather(runs.run)  # per row, its project's start
+    upto = rows.select(pl.when(pl.col("occurred_at") <= start).then(pl.int_range(pl.len(), dtype=pl.UInt32))
+                       .forward_fill()).to_series().gather(runs.last)  # the last row no later than the start
+    amount_at = pl.select(pl.when(pl.lit(upto) >= first).then(pl.lit(upto))).to_series()
+    amount_at = rows[amounts.at].gather(amount_at)  # the latest amount up to that row
+    amount_at = pl.select(pl.when(pl.lit(amount_at) >= first).then(pl.lit(amount_at))).to_series()
+    return rows["amount"].gather(amount_at).alias("started_yuan")
+
+
+def _highest_stage(ev: pl.DataFrame, runs: _Runs, has: pl.DataFrame) -> pl.Series:
+    """The highest stage among a project's stage events: the highest stage number it has an event of."""
+    stage, numbers = ev["stage"], range(1, len(STAGES) + 1)
+    if (stage.is_not_null() & ~stage.is_in(list(numbers))).any():  # not a stage number: the plain maximum
+        return (pl.DataFrame({"run": runs.run, "stage": stage.gather(runs.rows["_src"])})
+                .group_by("run", maintain_order=True).agg(pl.col("stage").max())["stage"])
+    highest = pl.lit(None, stage.dtype)
+    for n in numbers:
+        highest = pl.when(pl.col(str(n))).then(pl.lit(n, stage.dtype)).otherwise(highest)
+    return has.select(highest.alias("stage")).to_series()
 
 
 def _derive(state: pl.DataFrame, cutoff: datetime, colours: ColourRules) -> pl.DataFrame:

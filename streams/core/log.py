@@ -251,10 +251,21 @@ def settle(log: pl.DataFrame, known_at: datetime | None = None) -> pl.DataFrame:
         log = log.sort("seq")
     # Rejected rows carry no event_id, so they never share a group with a checked event.
     group = ["project_id", "event_id"]
+    # Most records are the only one of their (project_id, event_id). A hash of the pair finds the few that may
+    # not be (same hash); the first of a group and its content are worked out, exactly, among those alone.
+    key = log.select(pl.struct(group).hash()).to_series()
+    in_order = key.sort()
+    shared = key.is_in(in_order.filter(in_order == in_order.shift(1)).unique().implode())
+    first, first_content = pl.repeat(True, log.height, dtype=pl.Boolean, eager=True), log["content"]
+    if shared.any():
+        rows = shared.arg_true()
+        few = log.select(*group, "content").filter(shared).select(
+            first=pl.struct(group).is_first_distinct(), content=pl.col("content").first().over(group))
+        first, first_content = first.scatter(rows, few["first"]), first_content.clone().scatter(rows, few["content"])
     return log.with_columns(
         outcome=pl.when(pl.col("reason").is_not_null()).then(pl.col("reason").cast(pl.Utf8))
-        .when(pl.struct(group).is_first_distinct()).then(pl.lit("accepted"))
-        .when(pl.col("content") == pl.col("content").first().over(group)).then(pl.lit("duplicate"))
+        .when(first).then(pl.lit("accepted"))
+        .when(pl.col("content") == first_content).then(pl.lit("duplicate"))
         .otherwise(pl.lit("event_id_conflict"))
     )
 

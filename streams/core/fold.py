@@ -133,15 +133,13 @@ def _order(ev: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
 
     Sorting by the project id alone keeps each project's events as they came, mostly in time already: only
     the projects whose events are not are then sorted again, by time, among themselves. A run is found by a
-    hash of the id, and checked: a run whose first and last ids differ (two ids with one hash, next to each
-    other) makes the runs be found by the ids themselves.
+    hash of the id, and checked: fewer runs than ids (two ids with one hash, next to each other) makes the
+    runs be found by the ids themselves.
     """
     order = ev.select(pl.arg_sort_by("project_id", maintain_order=True)).to_series()
     ids = ev["project_id"]
     run = _id_hashes(ids).gather(order).rle_id()
-    starts = (run != run.shift(1)).fill_null(True).arg_true()
-    ends = (run != run.shift(-1)).fill_null(True).arg_true()
-    if not ids.gather(order.gather(starts)).equals(ids.gather(order.gather(ends))):
+    if len(run) and run[-1] + 1 != ids.n_unique():  # a run holds two ids
         run = ids.gather(order).rle_id()
     keys = ev.select("occurred_at", "seq")[order].with_columns(_run=run)
     late = keys.select((pl.col("_run") == pl.col("_run").shift(1)) & (
@@ -215,14 +213,15 @@ def _state(ev: pl.DataFrame, picks: list[_Pick]) -> pl.DataFrame:
     at = _picked(runs, picks)
     source = rows["_src"]
 
-    def got(pick: _Pick) -> pl.Series:
-        if pick.value is None:
-            return at[pick.name].is_not_null()
-        if pick.value in _ORDERED:
-            return rows[pick.value].gather(at[pick.name]).alias(pick.name)
-        return ev[pick.value].gather(source.gather(at[pick.name])).alias(pick.name)
-
-    got_ = {p.name: got(p) for p in picks}
+    got_ = {p.name: at[p.name].is_not_null() for p in picks if p.value is None}
+    got_ |= {p.name: rows[p.value].gather(at[p.name]).alias(p.name) for p in picks if p.value in _ORDERED}
+    read: dict[str, list[_Pick]] = {}  # the other values, read from the events as they came, a row at a time
+    for p in picks:
+        if p.value is not None and p.value not in _ORDERED:
+            read.setdefault(p.at, []).append(p)
+    for same in read.values():
+        values = ev.select(pl.col(p.value).gather(source.gather(at[same[0].name])).alias(p.name) for p in same)
+        got_ |= {p.name: values[p.name] for p in same}
     has = pl.DataFrame([got_[f"_has{n}"].alias(str(n)) for n in range(1, len(STAGES) + 1)])
     columns = [ev["project_id"].gather(source.gather(runs.first))]
     for n, s in enumerate(STAGES, start=1):

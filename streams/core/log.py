@@ -39,7 +39,10 @@ _EVENT_FIELDS = ("project_id", "event_id", "event_type", "name", *DIMENSIONS, "i
 
 def _content_hash(event: dict, occurred: datetime | None = None) -> int:
     """A fingerprint of what must match for a duplicate (:func:`content_of`), to compare in Polars."""
-    content = content_of(event, occurred)
+    return _fingerprint(content_of(event, occurred))
+
+
+def _fingerprint(content: dict) -> int:
     try:
         text = orjson.dumps(content, option=orjson.OPT_SORT_KEYS, default=str)  # a JSON object's keys are text
     except TypeError:  # an integer beyond 64 bits in an extra field, or a lone surrogate (JSON's "\ud800"):
@@ -90,28 +93,35 @@ def _log_row(seq: int, record: bytes | dict | Rejection, received_at: datetime, 
                 "recorded_at": _micros(recorded) if micros and recorded is not None else recorded,
                 "project_id": project_id if isinstance(project_id, str) else None}
     event = upcast(verdict)
+    content = content_of(event, occurred)
     get = event.get
-    row = {"seq": seq, "project_id": get("project_id"), "event_id": get("event_id"), "event_type": get("event_type"),
-           "name": get("name"), "industry": get("industry"), "lead_industry": get("lead_industry"),
-           "zone": get("zone"), "axis": get("axis"), "town": get("town"), "source_region": get("source_region"),
-           "channel": get("channel"), "department": get("department"), "leader": get("leader"),
-           "investor": get("investor")}  # the fields of _EVENT_FIELDS, written out: the hot loop of a replay
+    if micros:  # a builder's row is the event itself, whose fields are named as their columns (others are ignored)
+        row = event if isinstance(record, bytes) else dict(event)  # (a dict of ours: parsed here)
+        row["seq"] = seq
+        row["detail"] = None  # a rejection's, as "reason" below
+    else:
+        row = {"seq": seq, "project_id": get("project_id"), "event_id": get("event_id"),
+               "event_type": get("event_type"), "name": get("name"), "industry": get("industry"),
+               "lead_industry": get("lead_industry"), "zone": get("zone"), "axis": get("axis"), "town": get("town"),
+               "source_region": get("source_region"), "channel": get("channel"), "department": get("department"),
+               "leader": get("leader"), "investor": get("investor")}  # _EVENT_FIELDS, written out: a hot loop
     # a stamp made here (no recorded_at of its own) counts for --known-at only with stamp_missing
     if recorded is None and stamp_missing:
         recorded = parse_timestamp(event["recorded_at"])
+    event_type = event["event_type"]
+    plan = (event["milestone"], parse_calendar_date(event["due"])) if event_type == _PLAN else (None, None)
+    row["drop_reason"], row["amount"] = get("reason"), get("investment_yuan")
+    row["stage"] = EVENT_STAGE[event_type]
+    row["content"] = _fingerprint(content)
     if micros:
         row["recorded_at"] = None if recorded is None else (recorded - _EPOCH) // _MICROSECOND
-        row["occurred_at"] = (occurred - _EPOCH) // _MICROSECOND
+        row["occurred_at"] = (content["occurred_at"] - _EPOCH) // _MICROSECOND  # (in UTC there: quicker)
+        row["reason"] = None
+        row["milestone"], row["due"] = plan
     else:
-        row["recorded_at"] = recorded
-        row["occurred_at"] = occurred
-    row["stage"] = EVENT_STAGE[event["event_type"]]
-    row["amount"] = get("investment_yuan")
-    row["content"] = _content_hash(event, occurred)
-    row["drop_reason"] = get("reason")
-    if event["event_type"] == _PLAN:  # §6: only a plan carries a milestone and a due date, whatever extra fields
-        row["milestone"] = event["milestone"]
-        row["due"] = parse_calendar_date(event["due"])
+        row["recorded_at"], row["occurred_at"] = recorded, occurred
+        if event_type == _PLAN:  # §6: only a plan carries a milestone and a due date, whatever extra fields
+            row["milestone"], row["due"] = plan
     return row
 
 

@@ -14,8 +14,9 @@ import logging
 import os
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
+
+from streams.core.clock import now_cst
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 OFFICIAL = "official"  #: the officials' pages: ``out/official/<notebook>.html``
@@ -187,7 +188,7 @@ def _empty_index(summary: dict, source: str) -> str:
     acc = summary["accounting"]
     rejected = "".join(f"<tr><td>rejected: {html.escape(r)}</td><td>{n:,}</td></tr>"
                        for r, n in acc["rejected"].items())
-    made = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    made = now_cst().isoformat(timespec="seconds")
     return f"""<!doctype html><html lang="zh"><head><meta charset="utf-8">
 <title>{_TITLE}</title>
 {_STYLE}</head>
@@ -210,7 +211,7 @@ def _index(pages: list[tuple[str, str]], summary: dict, source: str) -> str:
                    for y, f in flows.items())
     links = "".join(f'<li><a href="{href}">{html.escape(title)}</a> · '
                     f'<a href="{OFFICIAL}/{href}">领导版 for officials</a></li>' for href, title in pages)
-    made = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    made = now_cst().isoformat(timespec="seconds")
     return f"""<!doctype html><html lang="zh"><head><meta charset="utf-8">
 <title>{_TITLE}</title>
 {_STYLE}</head>

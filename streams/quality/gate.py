@@ -21,7 +21,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[2] / "expectations"
 ROW_IDS = {"feed": ["row", "origin"], "aggregates.project_state": ["project_id"],
            "aggregates.flows": ["period", "stage", "granularity"], "aggregates.cohorts": ["cohort", "k", "stage"],
            "aggregates.conversions": ["period", "pair", "granularity"], "aggregates.totals": [],
-           "aggregates.supervision_over_time": ["month", "project_id"]}
+           "aggregates.supervision_over_time": ["month", "project_id"],
+           "aggregates.rankings": ["granularity", "period", "dimension", "unit"]}
 
 
 @dataclass
@@ -126,7 +127,8 @@ def validate(name: str, frame: pl.DataFrame) -> QualityReport:
             continue
         config = r.expectation_config
         kwargs = config.kwargs
-        column = kwargs.get("column") or f"{kwargs.get('column_A')} ≥ {kwargs.get('column_B')}"
+        column = (kwargs.get("column") or ", ".join(kwargs.get("column_list") or ())
+                  or f"{kwargs.get('column_A')} ≥ {kwargs.get('column_B')}")
         index_list = r.result.get("unexpected_index_list") or []
         examples = (index_list or r.result.get("partial_unexpected_list") or [])[:5]
         if not examples and r.result.get("observed_value") is not None:
@@ -153,7 +155,7 @@ def aggregate_frames(summary: dict, tables: dict[str, pl.DataFrame]) -> dict[str
     out = {"aggregates.totals": frames.totals_frame(summary, state, summary["pools"]),
            "aggregates.project_state": state.select(
                "project_id", "investment_yuan", *[c for c in state.columns if c.startswith("reached_at_")])}
-    for name in ("flows", "cohorts", "conversions", "supervision_over_time"):
+    for name in ("flows", "cohorts", "conversions", "supervision_over_time", "rankings"):
         if name in tables:
             out[f"aggregates.{name}"] = tables[name]
     return out

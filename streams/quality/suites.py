@@ -6,6 +6,7 @@ from streams.contract.events import (
     AXES, CHANNELS, EVENT_TYPES, INDUSTRIES, SOURCE_REGIONS, STAGES, SUPERVISION_COLOURS, ZONES,
 )
 from streams.core.fold import reached
+from streams.core.rankings import COUNTS, KEYS as RANKING_KEYS
 
 ONE_TRILLION_YUAN = 10**12  # 1 万亿元: no single project in a district plausibly exceeds it
 LATE_HOURS = 24 * 30
@@ -95,4 +96,14 @@ def aggregate_suites() -> dict:
                         e.ExpectColumnValuesToBeInSet(column="colour", value_set=list(SUPERVISION_COLOURS)),
                         e.ExpectColumnValuesToBeBetween(column="months_in_colour", min_value=1),
                         e.ExpectCompoundColumnsToBeUnique(column_list=["month", "project_id"]))
-    return {s.name: s for s in (totals, state, flows, cohorts, conversions, colours)}
+    ranks = _critical(
+        gx.ExpectationSuite(name="aggregates.rankings"),
+        e.ExpectCompoundColumnsToBeUnique(column_list=list(RANKING_KEYS)),
+        e.ExpectColumnValuesToBeBetween(column="rank", min_value=1),
+        e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="units", column_B="rank", or_equal=True),
+        # a landed project counted in a unit's year was planned in that year, in that unit
+        e.ExpectColumnValuesToBeBetween(column="conversion", min_value=0, max_value=1),
+        e.ExpectColumnValuesToBeInSet(column="board", value_set=["top", "bottom"]),
+        *[e.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in COUNTS],
+    )
+    return {s.name: s for s in (totals, state, flows, cohorts, conversions, colours, ranks)}

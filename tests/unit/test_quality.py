@@ -192,6 +192,27 @@ def test_no_negative_flows_and_rates_in_range(replayed):
     assert {f.suite for f in report.failures} >= {"aggregates.flows", "aggregates.cohorts", "aggregates.conversions"}
 
 
+def test_rankings_are_whole_unique_and_within_their_units(replayed):
+    ranks = replayed[1]["rankings"]
+    assert ranks.height > 0 and ranks["board"].is_not_null().any()
+    broken = pl.concat([
+        ranks.head(1),
+        ranks.slice(1, 1).with_columns(rank=pl.col("units") + 1),  # below the last place
+        ranks.slice(2, 1).with_columns(rank=pl.lit(0, pl.Int64), board=pl.lit("middle")),
+        ranks.slice(3, 1).with_columns(conversion=pl.lit(1.5), red=pl.lit(-1, pl.Int64)),
+        ranks.slice(4),
+        ranks.head(1),  # a unit ranked twice in one period
+    ])
+    report = _tampered(replayed, rankings=broken)
+    assert failing(report) == {("expect_compound_columns_to_be_unique", "granularity, period, dimension, unit"),
+                               ("expect_column_values_to_be_between", "rank"),
+                               ("expect_column_pair_values_a_to_be_greater_than_b", "units ≥ rank"),
+                               ("expect_column_values_to_be_in_set", "board"),
+                               ("expect_column_values_to_be_between", "conversion"),
+                               ("expect_column_values_to_be_between", "red")}
+    assert {f.suite for f in report.failures} == {"aggregates.rankings"}
+
+
 def test_every_aggregate_suite_is_covered():
     assert set(aggregate_suites()) == set(gate.ROW_IDS) - {"feed"}
 

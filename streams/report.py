@@ -116,6 +116,7 @@ table.funnel-table th { background: #1f4e79; color: white; padding: 6px 12px; }
 table.funnel-table td { border-bottom: 1px solid #d9d9d9; padding: 5px 12px; }
 table.funnel-table tbody tr:nth-child(even) { background: #f2f6fb; }
 .funnel-table-note { color: #595959; font-size: 13px; }
+.funnel-table-caption { font-weight: bold; margin: 1.2em 0 0.2em; }
 </style>"""
 
 

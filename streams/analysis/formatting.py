@@ -3,7 +3,10 @@ separators, amounts in 亿元 to one decimal, shares as percentages, contract va
 Chinese names, and no quoted strings, dtype rows or shapes.
 
 Formatting only: every figure was computed before (``streams.core``, ``streams.analysis.stats``);
-a column's name says how to show it (``*_yuan`` → 亿元, ``conversion`` → %, …).
+a column's name says how to show it (``*_yuan`` → 亿元, ``conversion`` → %, …), so every value of a
+column is shown alike. A period comparison (``streams.core.analysis.period_comparison``: one row per
+measure, counts, conversions and days in the same ``previous`` / ``current`` columns) becomes one
+table per kind of quantity: counts, rates in percent with changes in percentage points, days.
 
 ``funnel report`` loads this module as an IPython extension in the notebooks' kernel: every frame a
 cell shows then also carries this table under ``OFFICIAL_HTML``, which the official variant of the
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import html
 import math
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from streams.analysis.charts import bilingual
@@ -43,6 +47,8 @@ HEADERS = {
 #: Fractions shown as percentages.
 PERCENT = {"attainment", "conversion", "target_conversion", "incidence", "low", "high", "rate", "change_pct",
            "share"}
+#: Days, always to one decimal (so that 273 and 320.9 in one column read as 273.0 and 320.9).
+DAYS = {"median_low", "median_high", "p90_low", "p90_high"}
 #: Integers that are names, not quantities (no thousands separator: 2023, not 2,023).
 LABELS = {"year", "cohort", "month", "quarter", "period"}
 #: Columns of contract values (stages, pools, industries, zones, axes) and of the analyses' own codes,
@@ -87,7 +93,7 @@ def cell(column: str, value) -> tuple[str, str]:
 def _float(column: str, value: float) -> str:
     if column.endswith("_yuan"):
         return f"{value / YUAN_PER_YI:,.1f}"
-    if "亿" in column or "%" in column:
+    if "亿" in column or "%" in column or column in DAYS or column.endswith("_days"):
         return f"{value:,.1f}"
     if column in PERCENT or column.endswith(("_rate", "_share")):
         return f"{value * 100:,.1f} %"
@@ -99,19 +105,103 @@ def _float(column: str, value: float) -> str:
 
 
 def frame_html(frame, max_rows: int = MAX_ROWS) -> str:
-    """A Polars frame as a formatted HTML table (its first ``max_rows`` rows, and how many more there are)."""
+    """A Polars frame as a formatted HTML table (its first ``max_rows`` rows, and how many more there are);
+    a period comparison as :func:`comparison_html`."""
+    if is_comparison(frame):
+        return comparison_html(frame)
     columns = frame.columns
     body = [[cell(column, value) for column, value in zip(columns, row)] for row in frame.head(max_rows).iter_rows()]
-    aligns = [next((a for row in body if (a := row[i][1]) != "center"), "left") for i in range(len(columns))]
-    head = "".join(f'<th style="text-align:{a}">{html.escape(header(c))}</th>' for c, a in zip(columns, aligns))
+    return _table([header(c) for c in columns], body, frame.height - max_rows)
+
+
+def _table(headers: list[str], body: list[list[tuple[str, str]]], more: int = 0, caption: str = "") -> str:
+    """An HTML table of texts with their alignment; a column's header is aligned as its values."""
+    aligns = [next((a for row in body if (a := row[i][1]) != "center"), "left") for i in range(len(headers))]
+    head = "".join(f'<th style="text-align:{a}">{html.escape(h)}</th>' for h, a in zip(headers, aligns))
     rows = ["<tr>" + "".join(f'<td style="text-align:{a}">{html.escape(t)}</td>' for t, a in row) + "</tr>"
             for row in body]
     if not rows:
-        rows.append(f'<tr><td colspan="{max(len(columns), 1)}" style="text-align:left">无 none</td></tr>')
-    more = frame.height - max_rows
+        rows.append(f'<tr><td colspan="{max(len(headers), 1)}" style="text-align:left">无 none</td></tr>')
+    title = f'<p class="funnel-table-caption">{html.escape(caption)}</p>' if caption else ""
     note = f'<p class="funnel-table-note">另有 {more:,} 行 {more:,} more rows</p>' if more > 0 else ""
-    return (f'<table class="funnel-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
-            + note)
+    return (f'{title}<table class="funnel-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
+            f'</table>{note}')
+
+
+# --- a period against the one before ------------------------------------------------------------------------
+
+#: The comparison's columns: ``measure`` (see ``COMPARED``), ``what``, ``previous``, ``current``, ``change``,
+#: and ``change_pct`` and ``p_value`` when there.
+COMPARISON_COLUMNS = {"measure", "what", "previous", "current", "change"}
+#: Each measure's kind of quantity: one table per kind, in the order of ``KINDS``.
+COMPARED = {"flow": "count", "dropped": "count", "conversion": "rate", "median_days": "days", "p90_days": "days"}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How a kind of quantity is shown: its table's caption and headers, and whether its rows name their
+    measure (days: median or 90th percentile) and carry the relative change and the p-value."""
+
+    caption: str
+    what: str
+    previous: str
+    current: str
+    change: str
+    named: bool = False
+    tested: bool = True
+
+
+KINDS = {
+    "count": Kind("进入各阶段及终止的项目数（个）Projects reaching each stage, and dropped (count)", "阶段 stage",
+                  "上期 previous", "本期 current", "变化 change"),
+    "rate": Kind("阶段转化率（%）Conversion between stages (percent)", "环节 step", "上期 previous", "本期 current",
+                 "变化（百分点）change (points)", tested=False),
+    "days": Kind("各环节用时（天）Days each step took", "环节 step", "上期（天）previous (days)",
+                 "本期（天）current (days)", "变化（天）change (days)", named=True),
+}
+
+
+def is_comparison(frame) -> bool:
+    return COMPARISON_COLUMNS <= set(frame.columns)
+
+
+def quantity(kind: str, value, signed: bool = False) -> tuple[str, str]:
+    """A value of one kind of quantity and its alignment: a count with thousands separators, a rate as
+    a percentage (a change of a rate in percentage points), days to one decimal; ``signed``: with + or −."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—", "center"
+    sign = "+" if signed and value else ""  # no change: 0, not +0
+    if kind == "count":
+        return f"{round(value):{sign},}", "right"
+    if kind == "rate":
+        return (f"{value * 100:{sign},.1f}" if signed else f"{value * 100:,.1f} %"), "right"
+    return f"{value:{sign},.1f}", "right"
+
+
+def comparison_html(frame) -> str:
+    """A period comparison as one table per kind of quantity (``KINDS``), so that no column mixes counts,
+    rates and days. Rates get no relative change (a change of a rate is in percentage points) and no
+    p-value (a conversion is not tested). Rows of a measure not in ``COMPARED`` follow in a table of
+    their own, formatted by column as any frame."""
+    rows = list(frame.iter_rows(named=True))
+    tables = []
+    for name, kind in KINDS.items():
+        part = [r for r in rows if COMPARED.get(r["measure"]) == name]
+        if not part:
+            continue
+        extra = [c for c in ("change_pct", "p_value") if c in frame.columns and kind.tested]
+        headers = ([header("measure")] if kind.named else []) + [kind.what, kind.previous, kind.current, kind.change] \
+            + [header(c) for c in extra]
+        body = [([cell("measure", r["measure"])] if kind.named else []) + [cell("what", r["what"])]
+                + [quantity(name, r["previous"]), quantity(name, r["current"]), quantity(name, r["change"], True)]
+                + [cell(c, r[c]) for c in extra] for r in part]
+        tables.append(_table(headers, body, caption=kind.caption))
+    others = [r for r in rows if r["measure"] not in COMPARED]
+    if others or not tables:
+        tables.append(_table([header(c) for c in frame.columns],
+                             [[cell(c, v) for c, v in r.items()] for r in others],
+                             caption="其他 other" if tables else ""))
+    return "".join(tables)
 
 
 def load_ipython_extension(ipython) -> None:

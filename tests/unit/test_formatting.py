@@ -8,9 +8,11 @@ import nbformat
 import polars as pl
 import pytest
 
-from streams.analysis import charts
+from streams.analysis import charts, stats
 from streams.analysis.formatting import OFFICIAL_HTML, frame_html, load_ipython_extension
 from streams.report import analyst, official, to_html
+from tests.unit.history import fold
+from tests.unit.test_analysis import two_years
 
 
 def cells(page: str) -> list[list[str]]:
@@ -29,11 +31,86 @@ def test_numbers_amounts_shares_and_names_are_formatted():
     assert cells(page) == [
         ["谋划 planned", "12,345", "1,234.6", "—", "&lt;0.001", "2023", "是 yes", "68.7", "65.1",
          "谋划 planned→洽谈 negotiating"],
-        ["洽谈 negotiating", "7", "—", "82.9 %", "0.418", "2024", "否 no", "1,234.6", "1,200", "x&lt;y"],
+        ["洽谈 negotiating", "7", "—", "82.9 %", "0.418", "2024", "否 no", "1,234.6", "1,200.0", "x&lt;y"],
     ]
     assert "<th style=\"text-align:left\">阶段 stage</th>" in page
     assert "投资额 investment 亿元" in page and "&quot;" not in page and '"planned"' not in page
     assert 'class="dataframe"' not in page and "shape:" not in page
+
+
+def tables(page: str) -> list[tuple[list[str], list[list[str]]]]:
+    """Every table of a page: its headers and the text of its body rows' cells."""
+    return [(re.findall(r"<th[^>]*>(.*?)</th>", table), cells(table))
+            for table in re.findall(r"<table.*?</table>", page, re.DOTALL)]
+
+
+def kind(text: str) -> str | None:
+    """The kind of quantity a cell shows (None: no value, or a text)."""
+    if text == "—":
+        return None
+    if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})*", text):
+        return "count"
+    if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})*\.\d %", text):
+        return "percent"
+    if re.fullmatch(r"&lt;0\.001|[01]\.\d{3}", text):
+        return "three decimals"  # a p-value, or a fraction shown raw
+    if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})*\.\d", text):
+        return "one decimal"
+    return "text"
+
+
+def mixed_columns(page: str) -> list[str]:
+    """The columns of the page's tables that show more than one kind of quantity (empty: none)."""
+    found = []
+    for head, body in tables(page):
+        for i, name in enumerate(head):
+            kinds = {kind(row[i]) for row in body} - {None}
+            if len(kinds) > 1:
+                found.append(f"{name}: {sorted(kinds)}")
+    return found
+
+
+#: A period comparison as ``streams.analysis.stats.period_comparison`` returns it: counts, conversions and
+#: days in the same columns (floats all).
+COMPARISON = pl.DataFrame({
+    "measure": ["flow", "flow", "dropped", "conversion", "conversion", "median_days", "p90_days"],
+    "what": ["planned", "negotiating", "dropped", "planned→negotiating", "negotiating→signed",
+             "planned→negotiating", "planned→negotiating"],
+    "previous": [1245.0, 203.0, 43.0, 0.829, None, 70.8, 104.9],
+    "current": [199.0, 203.0, 85.0, 0.94, 0.674, 60.0, 103.1],
+    "change": [-1046.0, 0.0, 42.0, 0.111, None, -10.8, -1.8],
+    "change_pct": [-0.840, 0.0, 0.977, 0.134, None, -0.153, -0.017],
+    "p_value": [0.0001, 0.418, 0.0004, None, None, 0.543, 0.734],
+})
+
+
+def test_a_period_comparison_shows_one_kind_of_quantity_per_column():
+    page = frame_html(COMPARISON)
+    assert mixed_columns(page) == []
+    (count_head, counts), (rate_head, rates), (days_head, days) = tables(page)
+    assert counts == [["谋划 planned", "1,245", "199", "-1,046", "-84.0 %", "&lt;0.001"],
+                      ["洽谈 negotiating", "203", "203", "0", "0.0 %", "0.418"],  # no change: 0, not +0
+                      ["终止 dropped", "43", "85", "+42", "97.7 %", "&lt;0.001"]]
+    assert rates == [["谋划 planned→洽谈 negotiating", "82.9 %", "94.0 %", "+11.1"],  # in percentage points
+                     ["洽谈 negotiating→签约 signed", "—", "67.4 %", "—"]]
+    assert "变化（百分点）change (points)" in rate_head and "p 值 p-value" not in rate_head
+    assert days == [["中位天数 median days", "谋划 planned→洽谈 negotiating", "70.8", "60.0", "-10.8", "-15.3 %", "0.543"],
+                    ["90% 分位天数 90th pct days", "谋划 planned→洽谈 negotiating", "104.9", "103.1", "-1.8", "-1.7 %",
+                     "0.734"]]
+    assert "项目数（个）" in page and "阶段转化率（%）" in page and "用时（天）" in page
+
+
+def test_the_comparison_the_notebook_shows_mixes_no_kinds_either():
+    r = fold(two_years(), as_of="2024-12-31")
+    comparison = stats.period_comparison(r.state, r.view.cutoff, "year")
+    page = frame_html(comparison)
+    assert len(tables(page)) == 3 and mixed_columns(page) == []
+    assert all(re.fullmatch(r"\d+", row[1]) for row in tables(page)[0][1])  # counts, not 3.0
+
+
+def test_the_mixed_column_check_catches_a_table_that_mixes_counts_and_fractions():
+    page = frame_html(pl.DataFrame({"measure2": ["flow", "conversion"], "previous": [245.0, 0.829]}))
+    assert mixed_columns(page) == ["上期 previous: ['count', 'three decimals']"]  # 245 and 0.829
 
 
 def test_a_long_frame_shows_its_first_rows_and_says_how_many_more():

@@ -8,15 +8,22 @@ POOL_LABELS = {"planning": "谋划 planning", "attraction": "招引 attraction",
                "landed": "落地 landed", "dropped": "终止 dropped"}
 STAGE_LABELS = {"planned": "谋划 planned", "negotiating": "洽谈 negotiating", "signed": "签约 signed",
                 "started": "开工 started", "completed": "竣工 completed", "operating": "投产 operating"}
+#: Why a record was sent back (DOMAIN.md §3 and the ledgers' rejections), for people.
+REASON_LABELS = {"malformed": "无法解析 unreadable", "unsupported_version": "版本不支持 unsupported version",
+                 "unknown_event_type": "未知事件类型 unknown event type", "schema": "字段不合规 invalid fields",
+                 "future_occurred_at": "发生时间晚于上报时间 dated after its report",
+                 "event_id_conflict": "事件编号冲突 conflicting event id",
+                 "ledger_schema": "台账格式错误 invalid ledger row", "ledger_duplicate_row": "台账重复行 duplicate ledger row"}
 CJK_FONTS = ["WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans SC", "SimHei", "Microsoft YaHei"]
 
 
 def bilingual(value: str) -> str:
-    """现代商贸 → '现代商贸 modern commerce' for any dimension value the contract names."""
+    """现代商贸 → '现代商贸 modern commerce' for any dimension value the contract names (and a stage, a pool,
+    a rejection reason)."""
     for names in (INDUSTRIES, ZONES, AXES):
         if value in names:
             return f"{value} {names[value]}"
-    return STAGE_LABELS.get(value) or POOL_LABELS.get(value) or value
+    return STAGE_LABELS.get(value) or POOL_LABELS.get(value) or REASON_LABELS.get(value) or value
 
 
 def interactive() -> bool:

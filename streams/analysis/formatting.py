@@ -43,6 +43,11 @@ HEADERS = {
     "count": "数量 count", "reason": "原因 reason", "months_red": "红色月数 months red",
     "days_late": "逾期天数 days late", "on_track": "进度 on track", "investment_yuan": "投资额 investment 亿元",
     "year": "年度 year", "month": "月份 month", "period": "期间 period", "quarter": "季度 quarter",
+    "median_low": "中位天数下限 median low", "median_high": "中位天数上限 median high",
+    "p90_low": "90% 分位下限 90th pct low", "p90_high": "90% 分位上限 90th pct high",
+    "target 目标": "目标 target", "target (亿 / count)": "目标值 target (亿元 / 个)",
+    "attainment %": "完成率 attainment %", "projected %": "预计年末完成率 projected %",
+    "year elapsed %": "时间进度 year elapsed %", "failures": "未通过的校验 failed checks",
 }
 #: Fractions shown as percentages.
 PERCENT = {"attainment", "conversion", "target_conversion", "incidence", "low", "high", "rate", "change_pct",
@@ -53,9 +58,13 @@ DAYS = {"median_low", "median_high", "p90_low", "p90_high"}
 LABELS = {"year", "cohort", "month", "quarter", "period"}
 #: Columns of contract values (stages, pools, industries, zones, axes) and of the analyses' own codes,
 #: shown with their Chinese names.
-CONTRACT_VALUES = {"stage", "pool", "from", "to", "what", "industry", "zone", "axis", "cause", "step", "measure"}
+CONTRACT_VALUES = {"stage", "pool", "from", "to", "what", "industry", "zone", "axis", "cause", "step", "measure",
+                   "reason"}
 VALUES = {"flow": "流量 flow", "conversion": "转化率 conversion", "median_days": "中位天数 median days",
           "p90_days": "90% 分位天数 90th pct days", "reached": "落地 landed", "dropped": "终止 dropped"}
+#: The rows of the accounting (``streams.core.analysis.accounting``); ``rejected: <reason>`` names a reason.
+RECORDS = {"received": "收到 received", "accepted": "接受 accepted", "duplicates": "重复 duplicates",
+           "rejected": "退回合计 rejected in all"}
 
 
 def header(column: str) -> str:
@@ -85,6 +94,11 @@ def cell(column: str, value) -> tuple[str, str]:
     if isinstance(value, (list, tuple)):
         return "、".join(cell(column, v)[0] for v in value), "left"
     text = str(value)
+    if column == "records":
+        kind, _, reason = text.partition(": ")
+        if kind == "rejected" and reason:
+            return f"退回 rejected：{bilingual(reason)}", "left"
+        return RECORDS.get(text, text), "left"
     if column in CONTRACT_VALUES:
         text = "→".join(VALUES.get(part) or bilingual(part) for part in text.split("→"))
     return text, "left"

@@ -97,10 +97,11 @@ def heatmap(ax, frame: pl.DataFrame, row: str, col: str, k: str = "reached", n: 
 
 
 def stacked_bars(ax, wide: pl.DataFrame, x: str) -> None:
-    """One bar per row of ``wide`` at ``x``, stacked from its other columns (one legend entry each)."""
+    """One bar per row of ``wide`` at ``x``, stacked from its other columns (one legend entry each, named
+    for people: see :func:`streams.analysis.charts.bilingual`)."""
     bottom = [0] * wide.height
     for column in [c for c in wide.columns if c != x]:
-        ax.bar(wide[x], wide[column], bottom=bottom, label=column)
+        ax.bar(wide[x], wide[column], bottom=bottom, label=bilingual(column))
         bottom = [b + v for b, v in zip(bottom, wide[column])]
 
 

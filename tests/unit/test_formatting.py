@@ -113,6 +113,15 @@ def test_the_mixed_column_check_catches_a_table_that_mixes_counts_and_fractions(
     assert mixed_columns(page) == ["上期 previous: ['count', 'three decimals']"]  # 245 and 0.829
 
 
+def test_rejection_reasons_and_the_accounting_read_as_words():
+    page = frame_html(pl.DataFrame({"records": ["received", "rejected: event_id_conflict", "rejected"],
+                                    "count": [2_656, 5, 22]}))
+    assert cells(page) == [["收到 received", "2,656"], ["退回 rejected：事件编号冲突 conflicting event id", "5"],
+                           ["退回合计 rejected in all", "22"]]
+    assert cells(frame_html(pl.DataFrame({"reason": ["future_occurred_at"], "records": [2]}))) == [
+        ["发生时间晚于上报时间 dated after its report", "2"]]
+
+
 def test_a_long_frame_shows_its_first_rows_and_says_how_many_more():
     page = frame_html(pl.DataFrame({"n": list(range(100))}), max_rows=10)
     assert len(cells(page)) == 10 and "另有 90 行 90 more rows" in page

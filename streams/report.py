@@ -3,6 +3,10 @@
 Each notebook runs once and becomes two pages: the analyst's (``out/<notebook>.html``: code, prompts,
 Polars' tables) and the officials' (``out/official/<notebook>.html``: no code, tables with thousands
 separators, 亿元 and percentages from :mod:`streams.analysis.formatting`).
+
+A cell tagged ``analyst`` (cell metadata ``tags``) is left out of the officials' page, and one tagged
+``official`` appears only there: the analysts' narrative names modules and columns, the officials'
+says in plain Chinese and English what a figure means. Untagged cells are on both pages.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from streams.core.clock import now_cst
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 OFFICIAL = "official"  #: the officials' pages: ``out/official/<notebook>.html``
+ANALYST_ONLY = "analyst"  #: the tag of a cell left out of the officials' page
+OFFICIAL_ONLY = "official"  #: the tag of a cell shown on the officials' page alone
 
 
 def notebooks() -> list[Path]:
@@ -80,20 +86,22 @@ _exporter_log.addFilter(_NoAltTextNotice())
 
 
 def analyst(nb):
-    """The notebook as the analyst reads it: code, prompts and Polars' tables (without the officials')."""
+    """The notebook as the analyst reads it: code, prompts and Polars' tables (without the cells tagged
+    ``official`` and the officials' tables)."""
     from streams.analysis.formatting import OFFICIAL_HTML
 
-    nb = copy.deepcopy(nb)
+    nb = _without(nb, OFFICIAL_ONLY)
     for output in _outputs(nb):
         output.get("data", {}).pop(OFFICIAL_HTML, None)
     return nb
 
 
 def official(nb):
-    """The notebook for officials: no code, no stderr, and the formatted tables in place of Polars'."""
+    """The notebook for officials: no cell tagged ``analyst``, no code, no stderr, and the formatted
+    tables in place of Polars'."""
     from streams.analysis.formatting import OFFICIAL_HTML
 
-    nb = copy.deepcopy(nb)
+    nb = _without(nb, ANALYST_ONLY)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.get("outputs", []) if o.get("name") != "stderr"]
@@ -101,6 +109,17 @@ def official(nb):
         data = output.get("data", {})
         if OFFICIAL_HTML in data:
             data["text/html"] = data.pop(OFFICIAL_HTML)
+    return nb
+
+
+def tags(cell) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def _without(nb, tag: str):
+    """A copy of the notebook without the cells tagged ``tag``."""
+    nb = copy.deepcopy(nb)
+    nb.cells = [c for c in nb.cells if tag not in tags(c)]
     return nb
 
 

@@ -173,6 +173,22 @@ def test_the_analysts_page_keeps_the_code_and_polars_tables(executed):
     assert OFFICIAL_HTML not in str(analyst(executed)) and OFFICIAL_HTML not in str(official(executed))
 
 
+def test_cells_tagged_analyst_are_left_out_of_the_officials_page_and_official_ones_out_of_the_analysts(executed):
+    analysts = nbformat.v4.new_markdown_cell("Every figure comes from `streams.core.analysis`.",
+                                             metadata={"tags": ["analyst"]})
+    officials = nbformat.v4.new_markdown_cell("本页说明 What this page means.", metadata={"tags": ["official"]})
+    print_for_officials = nbformat.v4.new_code_cell('print("截至")', metadata={"tags": ["official"]})
+    print_for_officials.outputs = [nbformat.v4.new_output("stream", name="stdout", text="截至 2024-12-31\n")]
+    executed.cells[1:1] = [analysts, officials, print_for_officials]
+    for_officials, for_analysts = to_html(executed, for_officials=True), to_html(executed)
+    assert "streams.core.analysis" not in for_officials and "本页说明" in for_officials
+    assert "截至 2024-12-31" in for_officials
+    assert "streams.core.analysis" in for_analysts and "本页说明" not in for_analysts
+    assert "截至 2024-12-31" not in for_analysts
+    assert "source: demo" in for_officials and "source: demo" in for_analysts  # untagged: on both
+    assert len(executed.cells) == 5  # the executed notebook is left as it was
+
+
 def test_the_funnel_chart_draws_each_stage_with_its_flow_and_conversion():
     import matplotlib
 

@@ -6,20 +6,26 @@ returns. Anything that computes on data fails: a Polars / pandas / NumPy operati
 group_by, agg, pivot, join, sort, a quantile, a cast, ``.dt`` / ``.str`` ...), arithmetic other
 than chart layout (numbers, ``len()`` and a frame's ``.height``), a comparison, a branch, a
 reduction such as ``sum`` or ``max``, a function, a lambda, a dict of numbers (a target table).
+
+The officials' pages (领导版) show no code-like text: no backticks, module, function, column or file
+name, no word for the tools (Parquet, Polars, notebook, kernel). Checked, without executing anything,
+on the prose ``official(nb)`` keeps of every committed notebook.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import jupytext
 import nbformat
 import pytest
 
-from streams.report import notebooks
+from streams.report import ANALYST_ONLY, OFFICIAL_ONLY, analyst, notebooks, official, tags
 
-SRC = Path(__file__).resolve().parents[2] / "notebooks" / "src"
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "notebooks" / "src"
 
 ALLOWED_IMPORTS = ("streams", "matplotlib", "IPython.display")
 #: Methods of Polars / pandas frames, series and expressions that compute on data.
@@ -111,6 +117,8 @@ def test_notebooks_have_no_outputs_and_match_their_py_sources():
         assert all(not c.get("outputs") and not c.get("execution_count") for c in nb.cells if c.cell_type == "code")
         source = jupytext.read(SRC / f"{path.stem}.py")
         assert [c.source for c in nb.cells] == [c.source for c in source.cells], path.name
+        assert [tags(c) for c in nb.cells] == [tags(c) for c in source.cells], path.name
+        assert "tags" in nb.metadata["jupytext"]["cell_metadata_filter"].split(",")  # kept by jupytext --sync
 
 
 @pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.stem)
@@ -118,6 +126,50 @@ def test_a_notebook_loads_its_data_and_implements_no_rule(path):
     code = _code(path)
     assert "from streams.analysis.load import load" in code
     assert rule_violations(code) == [], path.name
+
+
+#: Text an official must not see: code, names of modules, functions, columns and files, the tools' names.
+CODE_LIKE = {
+    "a backtick": r"`",
+    "a module": r"\bstreams\.",
+    "a Parquet file": r"\.parquet\b",
+    "a file name": r"\b[\w-]+\.(?:py|ipynb|parquet|jsonl?|md|csv)\b",
+    "a path": r"(?<![\w.])/[\w.-]+/[\w./-]*",
+    "a definition": r"\bdef ",
+    "an import": r"\bimport ",
+    "a call": r"\b\w+\((?:\)|\w+=)",
+    "a snake_case name": r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b",
+    "a tool's name": r"(?i)\b(?:parquet|polars|notebook|kernel|dataframe)s?\b",
+}
+
+
+def code_like(text: str) -> list[str]:
+    """What in ``text`` reads as code (empty: nothing)."""
+    return [f"{what}: {m.group(0)!r}" for what, pattern in CODE_LIKE.items() for m in re.finditer(pattern, text)]
+
+
+@pytest.mark.parametrize("text", ["Every figure comes from `streams.core.analysis`.", "streams.analysis.load()",
+                                  "read out/demo-2024/project_state.parquet", "FUNNEL_SOURCE", "import polars",
+                                  "def rate(a, b):", "see DOMAIN.md §4", "the Polars frame", "this notebook",
+                                  "source: /work/main/out/demo-2024", "analysis.stage_funnel(state, year)"])
+def test_code_like_text_is_found(text):
+    assert code_like(text)
+
+
+def test_plain_prose_and_figures_are_not_code_like():
+    assert code_like("谋划 200 个 → 洽谈 160 个 → 签约 80 个 → 落地 60 个 · 200 planned → 160 negotiated (80 %); "
+                     "2024Q4 与 2024Q3 比较; 投资额 investment 亿元 (100 million yuan); EQ-2022-0000386; "
+                     "目标值 target (亿元 / 个); 1,234.6; 截至 2024-12-31; p 值 p-value <0.001") == []
+
+
+@pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.stem)
+def test_the_officials_version_of_a_notebook_has_its_own_prose_and_no_code_like_text(path):
+    nb = nbformat.read(path, as_version=4)
+    assert any(OFFICIAL_ONLY in tags(c) and c.cell_type == "markdown" for c in nb.cells), "no text for officials"
+    markdown = "\n\n".join(c.source for c in official(nb).cells if c.cell_type == "markdown")
+    assert code_like(markdown) == [], path.name
+    assert not [c for c in analyst(nb).cells if OFFICIAL_ONLY in tags(c)]
+    assert not [c for c in official(nb).cells if ANALYST_ONLY in tags(c)]
 
 
 # The checker itself: what the notebooks used to do inline must fail, drawing what the package returns must pass.

@@ -44,6 +44,11 @@ class SpilledLog:
         self.paths.append(path)
         self.rows += chunk.height
 
+    def adopt(self, paths: list[Path], rows: int) -> None:
+        """Chunks written elsewhere (by a reader process) become part of this log."""
+        self.paths += paths
+        self.rows += rows
+
     def take(self, builder: LogBuilder) -> None:
         """Moves the builder's finished chunks to disk."""
         while builder.chunks:
@@ -115,31 +120,56 @@ def _in_window(record, from_ms: int | None, to_ms: int | None) -> bool:
     return (from_ms is None or record.timestamp >= from_ms) and (to_ms is None or record.timestamp < to_ms)
 
 
+def read_into(builder: LogBuilder, spilled: SpilledLog | None, bootstrap: str, topic: str, from_ms: int | None,
+              to_ms: int | None, on_record: Callable[[int], None], partitions: list[int] | None = None
+              ) -> tuple[int, int]:
+    """A topic's records (those of ``partitions``, default all) into ``builder``, its finished chunks
+    moved to ``spilled`` as they come: (records read, records kept inside the time window)."""
+    from streams.kafkaio.consumer import read_topic
+
+    read = kept = 0
+    for record in read_topic(bootstrap, topic, partitions=partitions):
+        on_record(1)
+        read += 1
+        if _in_window(record, from_ms, to_ms):
+            kept += 1
+            builder.add(records.arrival_seq(record.partition, record.offset), record.value or b"",
+                        records.received_at(record.timestamp), stamp_missing=True)
+            if spilled is not None and builder.chunks:
+                spilled.take(builder)
+    return read, kept
+
+
 def log_from_topic(bootstrap: str, topic: str, from_ms: int | None = None, to_ms: int | None = None,
                    on_record: Callable[[int], None] = lambda n: None,
-                   spill: str | Path | None = None) -> pl.DataFrame | SpilledLog:
+                   spill: str | Path | None = None, readers: int | None = None) -> pl.DataFrame | SpilledLog:
     """The received log of a topic and of the records its ingest dead-lettered (with ``spill``, a
     :class:`SpilledLog` in that work directory, as :func:`log_from_files`).
 
     A topic record without ``recorded_at`` is stamped with its Kafka timestamp: when the
     platform received it. Dead letters written by the worker are the topic's own records,
     which are checked again here, so only those rejected before the topic (by ingest) count.
-    """
-    from streams.kafkaio.consumer import read_topic
 
+    With ``spill``, a long topic is read by several processes, each a share of the partitions
+    (:mod:`streams.topic_readers`; ``readers``: how many, default one per core up to 4 on a
+    topic of 100,000 records or more); the log is the same, its rows in another order.
+    """
     window = f" (produced in [{from_ms}, {to_ms}) ms)" if from_ms is not None or to_ms is not None else ""
     log.info("replay of topic %s at %s started%s", topic, bootstrap, window)
     builder, spilled = _builder(spill)
-    topic_read = topic_kept = dlq_read = dlq_kept = 0
-    for record in read_topic(bootstrap, topic):
-        on_record(1)
-        topic_read += 1
-        if _in_window(record, from_ms, to_ms):
-            topic_kept += 1
-            builder.add(records.arrival_seq(record.partition, record.offset), record.value or b"",
-                        records.received_at(record.timestamp), stamp_missing=True)
-            if spilled is not None and builder.chunks:
-                spilled.take(builder)
+    shares = _shares(bootstrap, topic, readers) if spilled is not None else []
+    if len(shares) > 1:
+        from streams.topic_readers import read_in_processes
+
+        results = read_in_processes(bootstrap, topic, shares, from_ms, to_ms, Path(spill), on_record)
+        for result in results:
+            spilled.adopt(result.paths, result.rows)
+        topic_read, topic_kept = sum(r.read for r in results), sum(r.kept for r in results)
+    else:
+        topic_read, topic_kept = read_into(builder, spilled, bootstrap, topic, from_ms, to_ms, on_record)
+    dlq_read = dlq_kept = 0
+    from streams.kafkaio.consumer import read_topic
+
     for record in read_topic(bootstrap, dlq_topic(topic)):
         on_record(1)
         dlq_read += 1
@@ -152,6 +182,17 @@ def log_from_topic(bootstrap: str, topic: str, from_ms: int | None = None, to_ms
              "(the others fall outside the time window or are the worker's own rejections)",
              topic, topic_kept, topic_read, dlq_kept, dlq_read)
     return builder.frame() if spilled is None else spilled.close(builder)
+
+
+def _shares(bootstrap: str, topic: str, readers: int | None) -> list[list[int]]:
+    """The partitions of ``topic`` shared among its reader processes (one share: read here)."""
+    from streams.kafkaio.offsets import end_offsets
+    from streams.topic_readers import readers_for, share_partitions
+
+    if readers == 1:
+        return []
+    ends = end_offsets(bootstrap, topic)
+    return share_partitions(ends, readers_for(ends, readers)) if ends else []
 
 
 @dataclass

@@ -41,9 +41,12 @@ _date = click.DateTime(formats=["%Y-%m-%d"])
 @click.option("--buckets", type=click.IntRange(min=1), metavar="N",
               help="Fold the log in N buckets of project ids, spilled to a temporary directory (1: in memory). "
                    "Default: in memory up to 600,000 records, else buckets of about 250,000.")
+@click.option("--readers", type=click.IntRange(min=1), metavar="N", envvar="FUNNEL_REPLAY_READERS",
+              help="Topic replay: read the partitions in N processes (1: in this one). Default: one per core, "
+                   "up to 4, one per 100,000 records.")
 @json_option
 def replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at, received_at, out, targets_file,
-           check, buckets, as_json) -> None:
+           check, buckets, readers, as_json) -> None:
     """Rebuild project state and every aggregate from the log; commits no offsets, needs no worker.
 
     A file replay depends on the files alone: a record without recorded_at is judged as received
@@ -54,11 +57,11 @@ def replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at,
 
     with tempfile.TemporaryDirectory(prefix="funnel-replay-") as work:
         _replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at, received_at, out, targets_file,
-                check, buckets, as_json, work)
+                check, buckets, readers, as_json, work)
 
 
 def _replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at, received_at, out, targets_file,
-            check, buckets, as_json, work) -> None:
+            check, buckets, readers, as_json, work) -> None:
     from datetime import datetime
 
     from streams import replay as shell
@@ -90,7 +93,8 @@ def _replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at
             from streams.kafkaio.security import explain
 
             try:
-                received = shell.log_from_topic(bootstrap, topic, *ms, on_record=advance, spill=work)
+                received = shell.log_from_topic(bootstrap, topic, *ms, on_record=advance, spill=work,
+                                                readers=readers)
             except (LookupError, TimeoutError) as e:
                 log_failure(f"replay of topic {topic} at {bootstrap}", e)
                 raise click.ClickException(str(e)) from e

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Iterator
+from typing import Iterable, Iterator
 
 log = logging.getLogger(__name__)
 
 
-def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 60.0, max_poll_records: int = 5000) -> Iterator:
-    """Every record of ``topic`` (all partitions) up to the end offsets seen at the start.
+def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 60.0, max_poll_records: int = 5000,
+               partitions: Iterable[int] | None = None) -> Iterator:
+    """Every record of ``topic`` (all partitions, or only ``partitions``) up to the end offsets seen at the start.
 
     Commits no offsets. Yields kafka-python ``ConsumerRecord``s; order is kept per partition.
     """
@@ -22,10 +23,13 @@ def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 60.0, max_poll_
                              max_poll_records=max_poll_records, fetch_max_bytes=64 * 1024 * 1024,
                              max_partition_fetch_bytes=32 * 1024 * 1024)
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
+        existing = consumer.partitions_for_topic(topic)
+        if not existing:
             raise LookupError(f"topic {topic!r} does not exist, or this account may not describe it")
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        wanted = existing if partitions is None else set(partitions)
+        if not wanted <= existing:
+            raise LookupError(f"topic {topic!r} has no partition {sorted(wanted - existing)}")
+        tps = [TopicPartition(topic, p) for p in sorted(wanted)]
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
         remaining = {tp: end for tp, end in consumer.end_offsets(tps).items() if end > consumer.position(tp)}

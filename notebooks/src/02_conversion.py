@@ -13,7 +13,7 @@
 # `official` are shown on the officials' page only (领导版), cells tagged `analyst` on this one only.
 
 # %% [markdown] tags=["official"]
-# 全区 2023 年招商目标：谋划 200 个项目 → 洽谈 160 个 → 签约 80 个 → 落地（开工）60 个，即相邻阶段的转化率为 80 %、50 %、75 %，从谋划到落地为 30 %。本页依次给出：2023 年实际与目标的对比；最近一年、最近一个季度与上一期的比较；滚动转化率；按谋划月份分批的签约进度；项目从谋划到落地的用时；各阶段之间的用时；以及分产业、区块、街镇的一年内落地率。
+# 全区 2023 年招商目标：谋划 200 个项目 → 洽谈 160 个 → 签约 80 个 → 落地（开工）60 个，即相邻阶段的转化率为 80 %、50 %、75 %，从谋划到落地为 30 %。本页依次给出：2023 年实际与目标的对比；最近一年、最近一个季度与上一期的比较；滚动转化率；按谋划月份分批的签约进度；项目从谋划到落地的用时；各阶段之间的用时；以及分产业链、区域、镇办的一年内落地率。
 #
 # The district's 2023 goal: 200 projects planned → 160 negotiated → 80 signed → 60 landed
 # (construction started), that is conversions of 80 %, 50 % and 75 % between stages and 30 % from
@@ -121,7 +121,7 @@ fig, axes = plt.subplots(1, len(pairs), figsize=(16, 3.6), sharey=True)
 for ax, (pair, part) in zip(axes, pairs):
     for window in ("3", "6", "12"):
         ax.plot(part["period"], part[window], label=f"{window} 个月 months")
-    ax.set_title(pair)
+    ax.set_title(charts.bilingual(pair))
     ax.set_xticks(part["period"][::6], part["period"][::6], rotation=45)
 axes[0].set_ylabel("转化率 conversion")
 axes[0].legend()
@@ -259,7 +259,7 @@ times
 # censoring, with its Wilson score interval. Dropped projects count as not landed.
 
 # %% [markdown] tags=["official"]
-# 谋划已满一年的项目中，一年内开工（落地）的比例，按产业、区块、街镇分列，并附 95 % 置信区间。项目少的类别区间很宽，比较时要看区间而不只看比例；已终止的项目计为未落地。
+# 谋划已满一年的项目中，一年内开工（落地）的比例，按产业链、区域、镇办分列，并附 95 % 置信区间。项目少的类别区间很宽，比较时要看区间而不只看比例；已终止的项目计为未落地。
 #
 # Of the projects planned at least a year ago, the share that started construction within a year,
 # by industry, zone and town, with a 95 % interval. Where there are few projects the interval is
@@ -272,12 +272,12 @@ for dim in ("industry", "zone", "town"):
     plots.intervals(ax, by, dim)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel("一年内落地 landed within 365 days of planning")
-    ax.set_title(f"按 {dim} 的一年内落地率 Landing within a year by {dim}, Wilson 95 % interval")
+    ax.set_title(f"按{charts.dimension_name(dim)}的一年内落地率 Landing within a year by {dim}, Wilson 95 % interval")
     plt.tight_layout()
     plt.show()
 
 # %% [markdown]
-# ## 街镇 × 产业 · Town × industry
+# ## 镇办 × 产业链 · Town × industry
 
 # %% [markdown] tags=["analyst"]
 # Each cell: landed within a year / planned at least a year ago. Cells of fewer than five
@@ -285,7 +285,7 @@ for dim in ("industry", "zone", "town"):
 # projects with their Wilson intervals.
 
 # %% [markdown] tags=["official"]
-# 每一格是某街镇某产业谋划已满一年的项目中，一年内落地的比例。不足 5 个项目的格子为灰色：项目太少，不宜据此判断。下表列出至少有 5 个项目的格子及其 95 % 置信区间。
+# 每一格是某镇办某产业链谋划已满一年的项目中，一年内落地的比例。不足 5 个项目的格子为灰色：项目太少，不宜据此判断。下表列出至少有 5 个项目的格子及其 95 % 置信区间。
 #
 # Each cell: the share of a town's projects in one industry, planned at least a year ago, that
 # landed within a year. Cells of fewer than five projects stay grey: too few to judge from. The table
@@ -296,7 +296,8 @@ cells = analysis.landing_within(state, data.cutoff, 365, ("town", "industry"))
 fig, ax = plt.subplots(figsize=(13, 8))
 image = plots.heatmap(ax, cells, "town", "industry", min_n=5)
 fig.colorbar(image, ax=ax, label="一年内落地率 landed within a year", format=PercentFormatter(1.0))
-ax.set_title("街镇 × 产业 Town × industry: landed within a year / planned a year or more ago")
+ax.set_title(f"{charts.dimension_label('town')} × {charts.dimension_label('industry')}: "
+             "一年内落地 / 谋划满一年 landed within a year / planned a year or more ago")
 plt.tight_layout()
 plt.show()
 stats.with_wilson(analysis.landing_within(state, data.cutoff, 365, ("town", "industry"), min_n=5), "reached", "n")

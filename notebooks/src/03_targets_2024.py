@@ -36,7 +36,7 @@ ax.barh(table["target 目标"], table["attainment %"], color="#4c72b0", label="�
 ax.scatter(table["projected %"], table["target 目标"], color="#dd8452", zorder=3,
            label="按当前进度年末预计 run-rate projection")
 ax.axvline(100, color="black", linestyle="--")
-ax.set_xlabel("% of target")
+ax.set_xlabel("占目标的百分比 % of target")
 ax.set_title(f"2024 年目标完成情况 Attainment of the 2024 targets (as of {data.as_of})")
 ax.legend(loc="lower right")
 plt.tight_layout()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from streams.contract.events import AXES, INDUSTRIES, ZONES
+from streams.core.rankings import UNITS
 
 POOL_LABELS = {"planning": "谋划 planning", "attraction": "招引 attraction", "signed": "签约 signed",
                "landed": "落地 landed", "dropped": "终止 dropped"}
@@ -14,16 +15,31 @@ REASON_LABELS = {"malformed": "无法解析 unreadable", "unsupported_version": 
                  "future_occurred_at": "发生时间晚于上报时间 dated after its report",
                  "event_id_conflict": "事件编号冲突 conflicting event id",
                  "ledger_schema": "台账格式错误 invalid ledger row", "ledger_duplicate_row": "台账重复行 duplicate ledger row"}
+#: The dimensions a project is broken down by, in Chinese: the rankings' units (镇办, 产业链 …, as the
+#: bulletin names them), and the zones (the rings) and development axes.
+DIMENSIONS = {**UNITS, "zone": "区域", "axis": "发展轴"}
 CJK_FONTS = ["WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans SC", "SimHei", "Microsoft YaHei"]
 
 
 def bilingual(value: str) -> str:
     """现代商贸 → '现代商贸 modern commerce' for any dimension value the contract names (and a stage, a pool,
-    a rejection reason)."""
+    a rejection reason); a step between stages, 'planned→negotiating', as '谋划 planned→洽谈 negotiating'."""
+    if "→" in value:
+        return "→".join(bilingual(part) for part in value.split("→"))
     for names in (INDUSTRIES, ZONES, AXES):
         if value in names:
             return f"{value} {names[value]}"
     return STAGE_LABELS.get(value) or POOL_LABELS.get(value) or REASON_LABELS.get(value) or value
+
+
+def dimension_name(dimension: str) -> str:
+    """The Chinese name of a dimension: 'industry' → '产业链' (the dimension itself if it has none)."""
+    return DIMENSIONS.get(dimension, dimension)
+
+
+def dimension_label(dimension: str) -> str:
+    """A dimension as a chart or a table labels it, Chinese first: 'town' → '镇办 town'."""
+    return f"{DIMENSIONS[dimension]} {dimension}" if dimension in DIMENSIONS else dimension
 
 
 def interactive() -> bool:

@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from streams.analysis.charts import bilingual
+from streams.analysis.charts import DIMENSIONS, bilingual, dimension_label
 from streams.contract.events import YUAN_PER_YI
 
 OFFICIAL_HTML = "application/vnd.erqi-funnel.official+html"  #: the MIME type of the formatted table
@@ -32,8 +32,7 @@ HEADERS = {
     "from_count": "起始项目数 from", "to_count": "转入项目数 to", "not_converted": "未转化 not converted",
     "actual": "实际 actual", "target": "目标 target", "attainment": "完成率 attainment",
     "conversion": "转化率 conversion", "target_conversion": "目标转化率 target conversion",
-    "project_id": "项目编号 project", "name": "项目名称 name", "industry": "产业 industry", "zone": "区块 zone",
-    "axis": "发展轴 axis", "town": "乡镇街道 town", "department": "责任单位 department", "leader": "包联领导 leader",
+    "project_id": "项目编号 project", "name": "项目名称 name", **{d: dimension_label(d) for d in DIMENSIONS},
     "measure": "指标 measure", "what": "项目 item", "previous": "上期 previous", "current": "本期 current",
     "change": "变化 change", "change_pct": "变化率 change", "p_value": "p 值 p-value", "cause": "结局 outcome",
     "days": "天数 days", "incidence": "累计概率 cumulative incidence", "low": "下限 low", "high": "上限 high",

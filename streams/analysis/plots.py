@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from streams.analysis.charts import STAGE_LABELS, bilingual
+from streams.analysis.charts import DIMENSIONS, STAGE_LABELS, bilingual, dimension_label
 
 CAUSE_COLOURS = {"reached": "#55a868", "dropped": "#c44e52"}
 
@@ -43,13 +43,16 @@ def incidence(ax, curves: pl.DataFrame, cause: str, label: str, colour: str | No
 
 def intervals(ax, frame: pl.DataFrame, by: str, n: str = "n", rate: str = "rate", low: str = "low",
               high: str = "high", **style) -> None:
-    """Dots with interval bars (``low`` … ``high``), one row of ``frame`` per line, named by ``by`` with its n;
-    ``style`` goes to ``errorbar`` (label, color, fmt …)."""
+    """Dots with interval bars (``low`` … ``high``), one row of ``frame`` per line, named by ``by`` with its n
+    (and the axis by the dimension, Chinese first, when ``by`` is one); ``style`` goes to ``errorbar`` (label,
+    color, fmt …)."""
     rows = frame.to_dicts()
     y = list(range(len(rows)))[::-1]
     ax.errorbar([r[rate] for r in rows], y, fmt=style.pop("fmt", "o"),
                 xerr=[[r[rate] - r[low] for r in rows], [r[high] - r[rate] for r in rows]], **style)
     ax.set_yticks(y, [f"{bilingual(str(r[by]))} (n={r[n]})" for r in rows])
+    if by in DIMENSIONS:
+        ax.set_ylabel(dimension_label(by))
 
 
 def step_times(ax, table: pl.DataFrame) -> None:
@@ -71,8 +74,8 @@ def incidence_by(ax, curves: pl.DataFrame, by: str, cause: str = "reached", band
 
 
 def heatmap(ax, frame: pl.DataFrame, row: str, col: str, k: str = "reached", n: str = "n", min_n: int = 5):
-    """Cells of a two-dimensional breakdown coloured by k / n, annotated "k/n"; cells with fewer than
-    ``min_n`` projects are left grey (too few to read a rate from). Returns the colour mapping for a colour bar."""
+    """Cells of a two-dimensional breakdown coloured by k / n, annotated "k/n", its axes named by the
+    dimensions (Chinese first); cells with fewer than ``min_n`` projects are left grey (too few to read a rate from). Returns the colour mapping for a colour bar."""
     import numpy as np
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
@@ -92,7 +95,9 @@ def heatmap(ax, frame: pl.DataFrame, row: str, col: str, k: str = "reached", n: 
     ax.set_facecolor("#e6e6e6")
     image = ax.imshow(np.ma.masked_invalid(rate), cmap="Greens", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(cols)), [bilingual(c) for c in cols], rotation=60, ha="right", fontsize=8)
-    ax.set_yticks(range(len(rows)), rows, fontsize=8)
+    ax.set_yticks(range(len(rows)), [bilingual(r) for r in rows], fontsize=8)
+    ax.set_xlabel(dimension_label(col))
+    ax.set_ylabel(dimension_label(row))
     return image
 
 

@@ -216,3 +216,27 @@ def test_the_funnel_chart_draws_each_stage_with_its_flow_and_conversion():
     charts.funnel_chart(ax, funnel.clear())
     assert [t.get_text() for t in ax.texts] == ["无流量 no flows"]
     plt.close(fig)
+
+
+def test_charts_name_the_dimensions_chinese_first():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from streams.analysis import plots
+
+    assert charts.dimension_label("industry") == "产业链 industry" and charts.dimension_name("town") == "镇办"
+    assert charts.dimension_label("zone") == "区域 zone"
+    assert charts.bilingual("planned→negotiating") == "谋划 planned→洽谈 negotiating"  # a step, as its title
+    by = pl.DataFrame({"industry": ["新材料"], "n": [12], "reached": [3], "rate": [0.25], "low": [0.09], "high": [0.53]})
+    fig, ax = plt.subplots()
+    plots.intervals(ax, by, "industry")
+    assert ax.get_ylabel() == "产业链 industry"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["新材料 new materials (n=12)"]
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    plots.heatmap(ax, pl.DataFrame({"town": ["建新街"], "industry": ["新材料"], "reached": [3], "n": [6]}), "town",
+                  "industry")
+    assert (ax.get_ylabel(), ax.get_xlabel()) == ("镇办 town", "产业链 industry")
+    plt.close(fig)

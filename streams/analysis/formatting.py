@@ -6,7 +6,9 @@ Formatting only: every figure was computed before (``streams.core``, ``streams.a
 a column's name says how to show it (``*_yuan`` → 亿元, ``conversion`` → %, …), so every value of a
 column is shown alike. A period comparison (``streams.core.analysis.period_comparison``: one row per
 measure, counts, conversions and days in the same ``previous`` / ``current`` columns) becomes one
-table per kind of quantity: counts, rates in percent with changes in percentage points, days.
+table per kind of quantity: counts, rates in percent with changes in percentage points, days. A year's
+targets (``streams.core.analysis.target_table``: counts and amounts in 亿元 in the same columns) become a
+table of the targets in projects and one of the targets in 亿元.
 
 ``funnel report`` loads this module as an IPython extension in the notebooks' kernel: every frame a
 cell shows then also carries this table under ``OFFICIAL_HTML``, which the official variant of the
@@ -22,6 +24,7 @@ from datetime import date, datetime
 
 from streams.analysis.charts import DIMENSIONS, bilingual, dimension_label
 from streams.contract.events import YUAN_PER_YI
+from streams.core.analysis import TARGET_LABELS
 
 OFFICIAL_HTML = "application/vnd.erqi-funnel.official+html"  #: the MIME type of the formatted table
 MAX_ROWS = 60
@@ -119,9 +122,11 @@ def _float(column: str, value: float) -> str:
 
 def frame_html(frame, max_rows: int = MAX_ROWS) -> str:
     """A Polars frame as a formatted HTML table (its first ``max_rows`` rows, and how many more there are);
-    a period comparison as :func:`comparison_html`."""
+    a period comparison as :func:`comparison_html`, a year's targets as :func:`targets_html`."""
     if is_comparison(frame):
         return comparison_html(frame)
+    if is_target_table(frame):
+        return targets_html(frame)
     columns = frame.columns
     body = [[cell(column, value) for column, value in zip(columns, row)] for row in frame.head(max_rows).iter_rows()]
     return _table([header(c) for c in columns], body, frame.height - max_rows)
@@ -215,6 +220,54 @@ def comparison_html(frame) -> str:
                              [[cell(c, v) for c, v in r.items()] for r in others],
                              caption="其他 other" if tables else ""))
     return "".join(tables)
+
+
+# --- a year's targets ----------------------------------------------------------------------------------------
+
+#: The columns of ``streams.core.analysis.target_table``: a target's name, its value and the actual value in the
+#: target's own unit (a count, or 亿元), and percentages.
+TARGET_NAME, TARGET_VALUE = "target 目标", "target (亿 / count)"
+#: The name of each target as the target table shows it -> its metric (an amount when it ends in ``_yuan``).
+TARGET_METRICS = {label: metric for metric, label in TARGET_LABELS.items()}
+#: Each unit of a target: its table's caption and the headers of the target's value and of the actual value.
+TARGET_KINDS = {
+    "count": ("项目数目标（个）Targets counted in projects", "目标值（个）target (count)", "实际（个）actual (count)"),
+    "amount": ("金额目标（亿元）Targets in amounts (亿元)", "目标值（亿元）target (亿元)", "实际（亿元）actual (亿元)"),
+}
+
+
+def is_target_table(frame) -> bool:
+    return {TARGET_NAME, TARGET_VALUE, "actual"} <= set(frame.columns)
+
+
+def target_kind(name: str) -> str:
+    """'amount' for a target in 亿元 (its metric ends in ``_yuan``, as ``target_table`` converts it), else 'count'."""
+    return "amount" if TARGET_METRICS.get(name, name).endswith("_yuan") else "count"
+
+
+def targets_html(frame) -> str:
+    """A year's targets (``streams.core.analysis.target_table``) as one table of the targets in projects and
+    one of the targets in 亿元, so that no column mixes counts (60) and amounts (500.0); the percentages
+    and whether a target is on track as any frame's."""
+    rows = list(frame.iter_rows(named=True))
+    rest = [c for c in frame.columns if c not in (TARGET_NAME, TARGET_VALUE, "actual")]
+    tables = []
+    for kind, (caption, target, actual) in TARGET_KINDS.items():
+        part = [r for r in rows if target_kind(r[TARGET_NAME]) == kind]
+        if not part:
+            continue
+        body = [[cell(TARGET_NAME, r[TARGET_NAME]), _target_value(kind, r[TARGET_VALUE]),
+                 _target_value(kind, r["actual"])] + [cell(c, r[c]) for c in rest] for r in part]
+        tables.append(_table([header(TARGET_NAME), target, actual] + [header(c) for c in rest], body,
+                             caption=caption))
+    return "".join(tables) or _table([header(c) for c in frame.columns], [])
+
+
+def _target_value(kind: str, value) -> tuple[str, str]:
+    """A target or an actual value: a count with thousands separators, an amount (already in 亿元) to one decimal."""
+    if kind == "count" or value is None or (isinstance(value, float) and math.isnan(value)):
+        return quantity("count", value)
+    return f"{value:,.1f}", "right"
 
 
 def load_ipython_extension(ipython) -> None:

@@ -8,8 +8,11 @@ import nbformat
 import polars as pl
 import pytest
 
+from streams import config
 from streams.analysis import charts, stats
 from streams.analysis.formatting import OFFICIAL_HTML, frame_html, load_ipython_extension
+from streams.core import analysis
+from streams.core.targets import target_attainment
 from streams.report import analyst, official, to_html
 from tests.unit.history import fold
 from tests.unit.test_analysis import two_years
@@ -40,7 +43,7 @@ def test_numbers_amounts_shares_and_names_are_formatted():
 
 def tables(page: str) -> list[tuple[list[str], list[list[str]]]]:
     """Every table of a page: its headers and the text of its body rows' cells."""
-    return [(re.findall(r"<th[^>]*>(.*?)</th>", table), cells(table))
+    return [(re.findall(r"<th(?:\s[^>]*)?>(.*?)</th>", table), cells(table))
             for table in re.findall(r"<table.*?</table>", page, re.DOTALL)]
 
 
@@ -59,14 +62,21 @@ def kind(text: str) -> str | None:
     return "text"
 
 
+#: A header whose unit is one or another, "(亿元 / 个)": its values are not all of one kind, whatever they look like.
+EITHER_UNIT = re.compile(r"[(（][^)）]*/[^)）]*[)）]")
+
+
 def mixed_columns(page: str) -> list[str]:
-    """The columns of the page's tables that show more than one kind of quantity (empty: none)."""
+    """The columns of the page's tables that show more than one kind of quantity (empty: none): values
+    formatted two ways, or a header naming two units (60.0 targets and 500.0 亿元 look alike)."""
     found = []
     for head, body in tables(page):
         for i, name in enumerate(head):
             kinds = {kind(row[i]) for row in body} - {None}
             if len(kinds) > 1:
                 found.append(f"{name}: {sorted(kinds)}")
+            elif EITHER_UNIT.search(name):
+                found.append(f"{name}: two units")
     return found
 
 
@@ -108,9 +118,47 @@ def test_the_comparison_the_notebook_shows_mixes_no_kinds_either():
     assert all(re.fullmatch(r"\d+", row[1]) for row in tables(page)[0][1])  # counts, not 3.0
 
 
+#: A year's targets as ``streams.core.targets.target_attainment`` gives them: counts and amounts in yuan.
+TARGETS = pl.DataFrame({
+    "year": [2024] * 5,
+    "metric": ["signed", "signed_yuan", "signed_lead_yuan", "signed_projects_50yi", "started_yuan"],
+    "target": [60.0, 500e8, 300e8, 2.0, 330e8], "actual": [1_126.0, 883.77e8, 5_016.2e8, 2.0, 698.86e8],
+    "attainment": [1_126 / 60, 1.7675, 16.72, 1.0, 2.1178], "elapsed_share": [0.5] * 5,
+    "projected": [2_252.0, 1_767.5e8, 10_032.4e8, 4.0, 1_397.7e8], "on_track": [True, True, True, True, True],
+})
+
+
+def test_the_targets_table_shows_counts_and_amounts_in_tables_of_their_own():
+    page = frame_html(analysis.target_table(TARGETS, 2024))
+    assert mixed_columns(page) == []
+    (count_head, counts), (amount_head, amounts) = tables(page)
+    assert count_head[:3] == ["目标 target", "目标值（个）target (count)", "实际（个）actual (count)"]
+    assert counts == [["新签约项目数 new signings", "60", "1,126", "1,876.7", "3,753.3", "50.0", "是 yes"],
+                      ["50亿以上项目 signings ≥ 50 亿", "2", "2", "100.0", "200.0", "50.0", "是 yes"]]
+    assert amount_head[:3] == ["目标 target", "目标值（亿元）target (亿元)", "实际（亿元）actual (亿元)"]
+    assert [row[:3] for row in amounts] == [["签约额 signed amount", "500.0", "883.8"],
+                                            ["主导产业签约额 lead-industry amount", "300.0", "5,016.2"],
+                                            ["新开工投资 started investment", "330.0", "698.9"]]
+    assert "项目数目标（个）" in page and "金额目标（亿元）" in page
+
+
+def test_the_targets_the_notebook_shows_mix_no_kinds_either():
+    r = fold(two_years(), as_of="2024-06-30")
+    attainment = target_attainment(r.state, config.targets(), r.view.cutoff)
+    for year in (2023, 2024):
+        page = frame_html(analysis.target_table(attainment, year))
+        assert tables(page) and mixed_columns(page) == [], year
+
+
 def test_the_mixed_column_check_catches_a_table_that_mixes_counts_and_fractions():
     page = frame_html(pl.DataFrame({"measure2": ["flow", "conversion"], "previous": [245.0, 0.829]}))
     assert mixed_columns(page) == ["上期 previous: ['count', 'three decimals']"]  # 245 and 0.829
+
+
+def test_the_mixed_column_check_catches_the_targets_in_one_table():
+    one_table = analysis.target_table(TARGETS, 2024).rename({"target 目标": "goal"})  # shown as any frame
+    assert mixed_columns(frame_html(one_table)) == ["目标值 target (亿元 / 个): two units",  # 60.0 and 500.0
+                                                    "实际 actual: ['count', 'one decimal']"]  # 1,126 and 883.8
 
 
 def test_rejection_reasons_and_the_accounting_read_as_words():

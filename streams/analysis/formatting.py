@@ -8,7 +8,8 @@ column is shown alike. A period comparison (``streams.core.analysis.period_compa
 measure, counts, conversions and days in the same ``previous`` / ``current`` columns) becomes one
 table per kind of quantity: counts, rates in percent with changes in percentage points, days. A year's
 targets (``streams.core.analysis.target_table``: counts and amounts in 亿元 in the same columns) become a
-table of the targets in projects and one of the targets in 亿元.
+table of the targets in projects and one of the targets in 亿元. The failed data checks are named in words
+(:mod:`streams.analysis.checks`), not by their suite, expectation type and column.
 
 ``funnel report`` loads this module as an IPython extension in the notebooks' kernel: every frame a
 cell shows then also carries this table under ``OFFICIAL_HTML``, which the official variant of the
@@ -22,6 +23,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from streams.analysis import checks
 from streams.analysis.charts import DIMENSIONS, bilingual, dimension_label
 from streams.contract.events import YUAN_PER_YI
 from streams.core.analysis import TARGET_LABELS
@@ -50,6 +52,9 @@ HEADERS = {
     "target 目标": "目标 target", "target (亿 / count)": "目标值 target (亿元 / 个)",
     "attainment %": "完成率 attainment %", "projected %": "预计年末完成率 projected %",
     "year elapsed %": "时间进度 year elapsed %", "failures": "未通过的校验 failed checks",
+    "unexpected": "不符合的行数 rows failing", "observed_value": "实际值 observed", "error": "错误 error",
+    "row": "行号 row", "origin": "来源 origin", "granularity": "周期 granularity", "dimension": "维度 dimension",
+    "unit": "单位 unit", "k": "月数 k", "pair": "环节 step",
 }
 #: Fractions shown as percentages.
 PERCENT = {"attainment", "conversion", "target_conversion", "incidence", "low", "high", "rate", "change_pct",
@@ -101,6 +106,8 @@ def cell(column: str, value) -> tuple[str, str]:
         if kind == "rejected" and reason:
             return f"退回 rejected：{bilingual(reason)}", "left"
         return RECORDS.get(text, text), "left"
+    if column == "dimension":
+        return dimension_label(text), "left"
     if column in CONTRACT_VALUES:
         text = "→".join(VALUES.get(part) or bilingual(part) for part in text.split("→"))
     return text, "left"
@@ -122,11 +129,14 @@ def _float(column: str, value: float) -> str:
 
 def frame_html(frame, max_rows: int = MAX_ROWS) -> str:
     """A Polars frame as a formatted HTML table (its first ``max_rows`` rows, and how many more there are);
-    a period comparison as :func:`comparison_html`, a year's targets as :func:`targets_html`."""
+    a period comparison as :func:`comparison_html`, a year's targets as :func:`targets_html`, the failed data
+    checks as :func:`failures_html`."""
     if is_comparison(frame):
         return comparison_html(frame)
     if is_target_table(frame):
         return targets_html(frame)
+    if is_failures(frame):
+        return failures_html(frame)
     columns = frame.columns
     body = [[cell(column, value) for column, value in zip(columns, row)] for row in frame.head(max_rows).iter_rows()]
     return _table([header(c) for c in columns], body, frame.height - max_rows)
@@ -268,6 +278,40 @@ def _target_value(kind: str, value) -> tuple[str, str]:
     if kind == "count" or value is None or (isinstance(value, float) and math.isnan(value)):
         return quantity("count", value)
     return f"{value:,.1f}", "right"
+
+
+# --- failed data checks -------------------------------------------------------------------------------------
+
+#: The columns of a failed check (``streams.quality.gate.Failure``, ``streams.core.analysis.quality_failures``).
+FAILURE_COLUMNS = {"suite", "expectation", "column"}
+FAILURE_HEADERS = ["校验对象 checked", "校验内容 what is checked", "级别 severity", "不符合的行数 rows failing",
+                   "示例 examples"]
+
+
+def is_failures(frame) -> bool:
+    return FAILURE_COLUMNS <= set(frame.columns)
+
+
+def failures_html(frame) -> str:
+    """The failed data checks, each named for people (:mod:`streams.analysis.checks`), not by its suite,
+    expectation type and column."""
+    body = [[(checks.suite_name(r["suite"]), "left"),
+             (checks.describe(r["suite"], r["expectation"], r["column"] or ""), "left"),
+             (checks.severity_name(r.get("severity") or "critical"), "left"),
+             cell("unexpected", r.get("unexpected")),
+             (_examples(r.get("examples")), "left")] for r in frame.iter_rows(named=True)]
+    return _table(FAILURE_HEADERS, body, caption="未通过的校验 failed checks")
+
+
+def _examples(examples) -> str:
+    """A failure's first offending rows, each by its identifying values ('项目编号 project EQ-1, 月份 month 2024-03')."""
+    texts = []
+    for example in examples or []:
+        if isinstance(example, dict):
+            texts.append("，".join(f"{header(k)} {cell(k, v)[0]}" for k, v in example.items() if v is not None))
+        elif example is not None:
+            texts.append(cell("example", example)[0])
+    return "；".join(t for t in texts if t) or "—"
 
 
 def load_ipython_extension(ipython) -> None:

@@ -288,3 +288,67 @@ def test_charts_name_the_dimensions_chinese_first():
                   "industry")
     assert (ax.get_ylabel(), ax.get_xlabel()) == ("镇办 town", "产业链 industry")
     plt.close(fig)
+
+
+def committed_checks() -> list[tuple[str, str, str]]:
+    """(suite, expectation, column) of every committed expectation (``expectations/gx``, kept equal to the
+    code by test_quality), the column named as ``streams.quality.gate.validate`` names it in a failure."""
+    import json
+    from pathlib import Path
+
+    found = []
+    for path in sorted((Path(__file__).resolve().parents[2] / "expectations" / "gx" / "expectations").rglob("*.json")):
+        suite = json.loads(path.read_text(encoding="utf-8"))
+        for e in suite["expectations"]:
+            k = e["kwargs"]
+            column = k.get("column") or ", ".join(k.get("column_list") or ()) or f"{k.get('column_A')} ≥ {k.get('column_B')}"
+            found.append((suite["name"], e["type"], column))
+    return found
+
+
+def test_every_check_of_the_aggregates_has_a_description_in_words():
+    from streams.analysis.checks import CHECKS, describe, suite_name
+    from tests.unit.test_notebooks import code_like
+
+    found = committed_checks()
+    assert len(found) > 40 and {s for s, _, _ in found} >= {"feed", "aggregates.rankings", "aggregates.totals"}
+    aggregates = [c for c in found if c[0].startswith("aggregates.")]
+    assert [c for c in aggregates if c not in CHECKS] == []  # what an official can see has its own words
+    for suite, expectation, column in found:  # the feed's too, from the kinds of check
+        text = f"{suite_name(suite)} {describe(suite, expectation, column)}"
+        assert re.match(r"[\u4e00-\u9fff]", text) and code_like(text) == [], text
+    assert describe("aggregates.totals", "expect_column_values_to_be_between", "orphan_share") == \
+        "缺少谋划记录的项目不超过 5 % projects without a planning record are at most 5 %"
+    assert describe("feed", "expect_column_values_to_not_be_null", "event_id") == "不缺失 no missing value（event id）"
+
+
+def test_a_check_not_described_still_reads_as_words():
+    from streams.analysis.checks import describe, suite_name
+    from tests.unit.test_notebooks import code_like
+
+    text = describe("aggregates.arrivals", "expect_column_max_to_be_between", "late_share")
+    assert text == "校验 check: column max to be between（late share）" and code_like(text) == []
+    assert suite_name("aggregates.arrivals") == "aggregates arrivals"
+
+
+def test_the_failed_checks_are_named_for_people():
+    from streams.core.analysis import quality_failures
+
+    failures = quality_failures({"success": False, "failures": [
+        {"suite": "aggregates.rankings", "expectation": "expect_compound_columns_to_be_unique",
+         "column": "granularity, period, dimension, unit", "severity": "critical", "unexpected": 2,
+         "examples": [{"granularity": "month", "period": "2024-03", "dimension": "town", "unit": "建新街"}]},
+        {"suite": "aggregates.totals", "expectation": "expect_column_values_to_be_between", "column": "orphan_share",
+         "severity": "critical", "unexpected": None, "examples": [{"observed_value": 0.07}]},
+        {"suite": "aggregates.arrivals", "expectation": "expect_column_max_to_be_between", "column": "late_share",
+         "severity": "warning", "unexpected": 1_234, "examples": []},
+    ]})
+    page = frame_html(failures)
+    assert cells(page) == [
+        ["月评比 rankings", "每个单位每期只排名一次 each unit is ranked once per period", "严重 critical", "2",
+         "周期 granularity month，期间 period 2024-03，维度 dimension 镇办 town，单位 unit 建新街"],
+        ["总数核对 totals", "缺少谋划记录的项目不超过 5 % projects without a planning record are at most 5 %",
+         "严重 critical", "—", "实际值 observed 0.070"],
+        ["aggregates arrivals", "校验 check: column max to be between（late share）", "警告 warning", "1,234", "—"]]
+    assert "expect_" not in page and "orphan_share" not in page and "aggregates.totals" not in page
+    assert cells(frame_html(quality_failures({"success": True, "failures": []}))) == [["无 none"]]

@@ -307,9 +307,17 @@ def quality_verdict(quality: dict) -> str:
 
 
 def quality_failures(quality: dict) -> pl.DataFrame:
-    """The failing expectations of a quality report, one row each (none: an empty frame)."""
+    """The failing expectations of a quality report, one row each (none: an empty frame).
+
+    ``examples`` stays as the report has it, a list of rows (dicts) or of plain values, which differ
+    from one failure to the next: an inferred Polars type would make one of them the other's.
+    """
     failures = quality.get("failures") or []
-    return pl.DataFrame(failures) if failures else pl.DataFrame({"failures": []}, schema={"failures": pl.Utf8})
+    if not failures:
+        return pl.DataFrame({"failures": []}, schema={"failures": pl.Utf8})
+    names = list(dict.fromkeys(k for f in failures for k in f))
+    return pl.DataFrame([pl.Series(k, [f.get(k) for f in failures], dtype=pl.Object) if k == "examples"
+                         else pl.Series(k, [f.get(k) for f in failures]) for k in names])
 
 
 def colours_by_month(supervision_over_time: pl.DataFrame) -> pl.DataFrame:

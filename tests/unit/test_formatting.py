@@ -342,6 +342,8 @@ def test_the_failed_checks_are_named_for_people():
          "severity": "critical", "unexpected": None, "examples": [{"observed_value": 0.07}]},
         {"suite": "aggregates.arrivals", "expectation": "expect_column_max_to_be_between", "column": "late_share",
          "severity": "warning", "unexpected": 1_234, "examples": []},
+        {"suite": "aggregates.cohorts", "expectation": "expect_column_values_to_be_between", "column": "rate",
+         "severity": "critical", "unexpected": 2, "examples": [1.5, 2.25]},  # values, not rows: kept as they are
     ]})
     page = frame_html(failures)
     assert cells(page) == [
@@ -349,6 +351,8 @@ def test_the_failed_checks_are_named_for_people():
          "周期 granularity month，期间 period 2024-03，维度 dimension 镇办 town，单位 unit 建新街"],
         ["总数核对 totals", "缺少谋划记录的项目不超过 5 % projects without a planning record are at most 5 %",
          "严重 critical", "—", "实际值 observed 0.070"],
-        ["aggregates arrivals", "校验 check: column max to be between（late share）", "警告 warning", "1,234", "—"]]
+        ["aggregates arrivals", "校验 check: column max to be between（late share）", "警告 warning", "1,234", "—"],
+        ["分批转化 cohort conversion", "分批转化率在 0 到 100 % 之间 every cohort&#x27;s conversion is 0 to 100 %",
+         "严重 critical", "2", "1.5；2.2"]]
     assert "expect_" not in page and "orphan_share" not in page and "aggregates.totals" not in page
     assert cells(frame_html(quality_failures({"success": True, "failures": []}))) == [["无 none"]]

@@ -154,6 +154,8 @@ def log_from_topic(bootstrap: str, topic: str, from_ms: int | None = None, to_ms
     (:mod:`streams.topic_readers`; ``readers``: how many, default one per core up to 4 on a
     topic of 100,000 records or more); the log is the same, its rows in another order.
     """
+    from streams.kafkaio.consumer import read_topic
+
     window = f" (produced in [{from_ms}, {to_ms}) ms)" if from_ms is not None or to_ms is not None else ""
     log.info("replay of topic %s at %s started%s", topic, bootstrap, window)
     builder, spilled = _builder(spill)
@@ -168,8 +170,6 @@ def log_from_topic(bootstrap: str, topic: str, from_ms: int | None = None, to_ms
     else:
         topic_read, topic_kept = read_into(builder, spilled, bootstrap, topic, from_ms, to_ms, on_record)
     dlq_read = dlq_kept = 0
-    from streams.kafkaio.consumer import read_topic
-
     for record in read_topic(bootstrap, dlq_topic(topic)):
         on_record(1)
         dlq_read += 1

@@ -17,7 +17,7 @@ REASON_LABELS = {"malformed": "无法解析 unreadable", "unsupported_version": 
                  "ledger_schema": "台账格式错误 invalid ledger row", "ledger_duplicate_row": "台账重复行 duplicate ledger row"}
 #: The dimensions a project is broken down by, in Chinese: the rankings' units (镇办, 产业链 …, as the
 #: bulletin names them), and the zones (the rings) and development axes.
-DIMENSIONS = {**UNITS, "zone": "区域", "axis": "发展轴"}
+DIMENSION_NAMES = {**UNITS, "zone": "区域", "axis": "发展轴"}
 CJK_FONTS = ["WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans SC", "SimHei", "Microsoft YaHei"]
 
 
@@ -34,12 +34,12 @@ def bilingual(value: str) -> str:
 
 def dimension_name(dimension: str) -> str:
     """The Chinese name of a dimension: 'industry' → '产业链' (the dimension itself if it has none)."""
-    return DIMENSIONS.get(dimension, dimension)
+    return DIMENSION_NAMES.get(dimension, dimension)
 
 
 def dimension_label(dimension: str) -> str:
     """A dimension as a chart or a table labels it, Chinese first: 'town' → '镇办 town'."""
-    return f"{DIMENSIONS[dimension]} {dimension}" if dimension in DIMENSIONS else dimension
+    return f"{DIMENSION_NAMES[dimension]} {dimension}" if dimension in DIMENSION_NAMES else dimension
 
 
 def interactive() -> bool:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from streams.analysis import checks
-from streams.analysis.charts import DIMENSIONS, bilingual, dimension_label
+from streams.analysis.charts import DIMENSION_NAMES, bilingual, dimension_label
 from streams.contract.events import YUAN_PER_YI
 from streams.core.analysis import TARGET_LABELS
 
@@ -37,7 +37,8 @@ HEADERS = {
     "from_count": "起始项目数 from", "to_count": "转入项目数 to", "not_converted": "未转化 not converted",
     "actual": "实际 actual", "target": "目标 target", "attainment": "完成率 attainment",
     "conversion": "转化率 conversion", "target_conversion": "目标转化率 target conversion",
-    "project_id": "项目编号 project", "name": "项目名称 name", **{d: dimension_label(d) for d in DIMENSIONS},
+    "project_id": "项目编号 project", "name": "项目名称 name",
+    **{d: dimension_label(d) for d in DIMENSION_NAMES},
     "measure": "指标 measure", "what": "项目 item", "previous": "上期 previous", "current": "本期 current",
     "change": "变化 change", "change_pct": "变化率 change", "p_value": "p 值 p-value", "cause": "结局 outcome",
     "days": "天数 days", "incidence": "累计概率 cumulative incidence", "low": "下限 low", "high": "上限 high",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from streams.analysis.charts import DIMENSIONS, STAGE_LABELS, bilingual, dimension_label
+from streams.analysis.charts import DIMENSION_NAMES, STAGE_LABELS, bilingual, dimension_label
 
 CAUSE_COLOURS = {"reached": "#55a868", "dropped": "#c44e52"}
 
@@ -51,7 +51,7 @@ def intervals(ax, frame: pl.DataFrame, by: str, n: str = "n", rate: str = "rate"
     ax.errorbar([r[rate] for r in rows], y, fmt=style.pop("fmt", "o"),
                 xerr=[[r[rate] - r[low] for r in rows], [r[high] - r[rate] for r in rows]], **style)
     ax.set_yticks(y, [f"{bilingual(str(r[by]))} (n={r[n]})" for r in rows])
-    if by in DIMENSIONS:
+    if by in DIMENSION_NAMES:
         ax.set_ylabel(dimension_label(by))
 
 

@@ -100,11 +100,7 @@ def _log_row(seq: int, record: bytes | dict | Rejection, received_at: datetime, 
         row["seq"] = seq
         row["detail"] = None  # a rejection's, as "reason" below
     else:
-        row = {"seq": seq, "project_id": get("project_id"), "event_id": get("event_id"),
-               "event_type": get("event_type"), "name": get("name"), "industry": get("industry"),
-               "lead_industry": get("lead_industry"), "zone": get("zone"), "axis": get("axis"), "town": get("town"),
-               "source_region": get("source_region"), "channel": get("channel"), "department": get("department"),
-               "leader": get("leader"), "investor": get("investor")}  # _EVENT_FIELDS, written out: a hot loop
+        row = {"seq": seq, **{name: get(name) for name in _EVENT_FIELDS}}
     # a stamp made here (no recorded_at of its own) counts for --known-at only with stamp_missing
     if recorded is None and stamp_missing:
         recorded = parse_timestamp(event["recorded_at"])

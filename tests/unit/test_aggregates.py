@@ -1,6 +1,9 @@
 """Flows, conversions (period, rolling, cohort with censoring), time in stage, targets — given histories."""
 
+from datetime import datetime, timezone
+
 import polars as pl
+from hypothesis import given, settings, strategies as st
 from polars.testing import assert_frame_equal
 
 from streams.core import aggregates as agg
@@ -84,3 +87,16 @@ def test_pools_over_time_equals_the_pools_of_a_fold_at_every_month_end():
         label = (end - timedelta(microseconds=1)).astimezone(agg.CST).strftime("%Y-%m")
         expected.append(agg.pools_at(project_state(events, end)).select(pl.lit(label).alias("month"), pl.all()))
     assert_frame_equal(agg.pools_over_time(events, r.view.cutoff), pl.concat(expected))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.datetimes(datetime(1, 1, 2), datetime(9999, 12, 30), timezones=st.just(timezone.utc)), min_size=1,
+                max_size=20),
+       st.sampled_from(["year", "quarter", "month"]))
+def test_flows_count_by_a_period_number_labelled_as_every_period_label(instants, period):
+    """Flows group on a number per period and label it once counted: the labels are the period labels of the
+    instants in CST (a year before 1000, the old rules of Asia/Shanghai), whatever the instants."""
+    at = pl.DataFrame({"at": instants}, schema={"at": pl.Datetime("us", "UTC")})
+    expected = at.select(agg._label(pl.col("at"), period)).to_series()
+    numbered = at.select(agg._period_of_number(agg._period_number(pl.col("at"), period), period)).to_series()
+    assert numbered.to_list() == expected.to_list()

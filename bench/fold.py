@@ -7,8 +7,9 @@ The 10M-event log is the 1M-event synthetic log tiled ten times under new projec
 (built once and cached as Parquet); the stateless checks are not part of this figure.
 With ``--pandas N``, the settle + fold + summary is measured against the pandas reference
 (bench/pandas_fold.py) in N interleaved rounds (bench.run.fold_vs_pandas: the same function
-`funnel bench` uses, which checks that both give the same pools and flows), and each step of
-ours (settle, project_state, summary) is timed on its own (medians).
+`funnel bench` uses, which checks that both write the same summary.json, and reports the
+narrower pools-and-flows reference beside it), and each step of ours (settle, project_state,
+summary) is timed on its own (medians).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ cannot make stable.
             size, and vs kafka-python alone with the same settings
 - replay  : `funnel replay --topic`'s path to the summary          vs Kafka's ConsumerPerformance, and vs
             kafka-python alone reading the topic (no checks)
-- fold    : the Polars fold + summary                                vs a plain pandas version (bench/pandas_fold.py)
+- fold    : the Polars settle + fold + summary.json                  vs a plain pandas version writing the same summary
+            (bench/pandas_fold.py, checked whole), and vs its narrower first version (pools and yearly flows)
 - live    : `funnel worker` catching up with the topic           vs a bare aiokafka loop doing the same checks,
             and vs the same Faust configuration with an agent that does nothing (bench/faust_floor.py)
 - worker  : memory per event, page latency under load, recovery after SIGKILL, two workers (bench/worker.py; one run)
@@ -29,6 +30,7 @@ import time
 import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import polars as pl
 
@@ -159,29 +161,31 @@ def replay_in_process(bootstrap: str, topic: str) -> float:
 
 
 def fold_vs_pandas(log: pl.DataFrame, runs: int = 1) -> dict:
-    """The Polars fold + summary against the pandas reference on the same log (checked to agree), interleaved."""
-    from bench.pandas_fold import summary as pandas_summary
+    """The Polars settle + fold + summary against the pandas reference writing the same summary.json (checked
+    whole), interleaved; and against the narrower pandas reference of pools and yearly flows (checked on those)."""
+    from bench.pandas_fold import pools_and_flows, summary as pandas_summary
     from streams.core.summary import View, fold_log, summary
 
     view = View(date(2024, 12, 31))
     frame = log.with_columns(pl.col(pl.Categorical).cast(pl.Utf8)).to_pandas()
     results = {}
 
-    def ours() -> float:
-        started = time.perf_counter()
-        results["ours"] = summary(fold_log(log, view))
-        return log.height / (time.perf_counter() - started)
+    def timed(name: str, run: Callable[[], dict]) -> Callable[[], float]:
+        def measure() -> float:
+            started = time.perf_counter()
+            results[name] = run()
+            return log.height / (time.perf_counter() - started)
+        return measure
 
-    def pandas() -> float:
-        started = time.perf_counter()
-        results["pandas"] = pandas_summary(frame, view.cutoff)
-        return log.height / (time.perf_counter() - started)
-
-    pair = interleaved(ours, {"pandas": pandas}, runs)["pandas"]
-    mine, reference = results["ours"], results["pandas"]
-    same = {k: v for k, v in mine["pools"].items() if v["count"]} == reference["pools"] and \
-        mine["flows"] == reference["flows"]
-    return {"events": log.height, "speedup": pair, "same_result": same}
+    pairs = interleaved(timed("ours", lambda: summary(fold_log(log, view))), {
+        "pandas": timed("pandas", lambda: pandas_summary(frame, view.cutoff)),
+        "pandas_pools_flows": timed("pandas_pools_flows", lambda: pools_and_flows(frame, view.cutoff)),
+    }, runs)
+    mine, narrow = results["ours"], results["pandas_pools_flows"]
+    same_narrow = {k: v for k, v in mine["pools"].items() if v["count"]} == narrow["pools"] and \
+        mine["flows"] == narrow["flows"]
+    return {"events": log.height, "speedup": pairs["pandas"], "same_result": mine == results["pandas"],
+            "speedup_vs_pools_and_flows": pairs["pandas_pools_flows"], "same_pools_and_flows": same_narrow}
 
 
 def tiled(log: pl.DataFrame, events: int) -> pl.DataFrame:
@@ -276,6 +280,7 @@ def main(quick: bool = False, events: int | None = None, runs: int = 3) -> dict:
         "worker_vs_raw_aiokafka": worker_pairs["raw_aiokafka"],
         "worker_vs_faust_floor": worker_pairs["faust_floor"],
         "fold_vs_pandas_speedup": headline["speedup"],
+        "fold_vs_pandas_pools_flows_speedup": headline["speedup_vs_pools_and_flows"],
     }
     single = {
         "worker_rss_bytes_per_event": at_scale["one_worker"]["rss_growth_bytes_per_event"],
@@ -296,7 +301,7 @@ def main(quick: bool = False, events: int | None = None, runs: int = 3) -> dict:
                 "reference_warm_up_share": WARM_UP,
                 "replay_command_records_per_s_with_start_up": round(len(log) / replay_command_s),
                 "worker_runs": worker_runs, "worker_at_scale": at_scale,
-                "fold": folds, "fold_same_result": all(f["same_result"] for f in folds),
+                "fold": folds, "fold_same_result": all(f["same_result"] and f["same_pools_and_flows"] for f in folds),
                 "scale": scaled, "broker_cpu_s_ingest_and_replay": broker_cpu},
         "machine": machine(),
     }

@@ -36,7 +36,8 @@ def bench(quick: bool, events: int | None, as_json: bool) -> None:
     else:
         keys = ("ingest_vs_kafka_producer", "ingest_vs_kafka_python_producer", "replay_vs_kafka_consumer",
                 "replay_vs_kafka_python_consumer", "worker_vs_raw_aiokafka", "worker_vs_faust_floor",
-                "fold_vs_pandas_speedup", "worker_rss_bytes_per_event", "worker_project_p99_ms_under_load",
+                "fold_vs_pandas_speedup", "fold_vs_pandas_pools_flows_speedup", "worker_rss_bytes_per_event",
+                "worker_project_p99_ms_under_load",
                 "worker_summary_p99_ms_under_load", "worker_recovery_s_after_sigkill", "two_workers_vs_one")
         print_table(f"benchmark ratios: median (min–max) of {figures['runs_per_pair']} interleaved runs",
                     [(k, _shown(figures.get(k))) for k in keys])

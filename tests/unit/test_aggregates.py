@@ -100,3 +100,33 @@ def test_flows_count_by_a_period_number_labelled_as_every_period_label(instants,
     expected = at.select(agg._label(pl.col("at"), period)).to_series()
     numbered = at.select(agg._period_of_number(agg._period_number(pl.col("at"), period), period)).to_series()
     assert numbered.to_list() == expected.to_list()
+
+
+def reference_streaks(colours: pl.DataFrame) -> pl.DataFrame:
+    """months_in_colour as it was first written: a window per project (seconds on millions of rows)."""
+    index = pl.col("month").str.slice(0, 4).cast(pl.Int32) * 12 + pl.col("month").str.slice(5, 2).cast(pl.Int32)
+    frame = colours.sort("project_id", "month").with_columns(_i=index)
+    starts = ((pl.col("colour") != pl.col("colour").shift()) | (pl.col("_i") - pl.col("_i").shift() != 1)
+              ).fill_null(True).over("project_id")
+    frame = frame.with_columns(_run=starts.cum_sum().over("project_id"))
+    return (frame.with_columns(months_in_colour=pl.int_range(1, pl.len() + 1).over("project_id", "_run").cast(pl.UInt32))
+            .drop("_i", "_run").sort("month", "project_id"))
+
+
+@st.composite
+def month_end_colours(draw) -> pl.DataFrame:
+    """Coloured projects at month ends, as the month-end states give them: one row per (month, project), months
+    in order, a project missing from some (dropped, then revived)."""
+    months = [f"{y:04d}-{m:02d}" for y in (999, 2023, 2024) for m in range(1, 13)]
+    rows = []
+    for month in months[draw(st.integers(0, 30)):][:draw(st.integers(0, 8))]:
+        for project in draw(st.lists(st.sampled_from(["P1", "P2", "P10", "项目", ""]), unique=True, max_size=5)):
+            rows.append({"month": month, "project_id": project, "colour": draw(st.sampled_from(["red", "green", "blue"])),
+                         "days_late": draw(st.none() | st.integers(-40, 400))})
+    return pl.DataFrame(rows, schema={"month": pl.Utf8, "project_id": pl.Utf8, "colour": pl.Utf8, "days_late": pl.Int64})
+
+
+@settings(max_examples=200, deadline=None)
+@given(month_end_colours())
+def test_months_in_colour_are_those_of_a_window_per_project(colours):
+    assert_frame_equal(agg._with_streaks(colours), reference_streaks(colours))

@@ -20,7 +20,7 @@ from streams.config import dlq_topic
 from streams.core import buckets as bk
 from streams.core.clock import cst_at
 from streams.core.log import LogBuilder, accepted_events, settle
-from streams.feeds import read_feed
+from streams.feeds import read_feed, read_jsonl_range
 from streams.kafkaio import records
 
 log = logging.getLogger(__name__)
@@ -94,26 +94,71 @@ def files_received_at(paths: Iterable[str | Path]) -> datetime:
 
 def log_from_files(paths: Iterable[str | Path], received_at: datetime,
                    on_record: Callable[[int], None] = lambda n: None,
-                   spill: str | Path | None = None) -> pl.DataFrame | SpilledLog:
+                   spill: str | Path | None = None, readers: int | None = None) -> pl.DataFrame | SpilledLog:
     """The received log of feed files, in file order: a frame, or with ``spill`` (a work directory)
     a :class:`SpilledLog` written there as it is read (still a frame if shorter than one chunk).
 
     A record without ``recorded_at`` is judged (``future_occurred_at``) as received at ``received_at``
     (e.g. :func:`files_received_at`); it still has no ``recorded_at`` for a ``known_at`` view.
+
+    With ``spill``, long JSON Lines files are read by several processes, each a run of their lines
+    (:mod:`streams.readers`; ``readers``: how many, default one per core up to 4, one per 32 MiB); the log
+    is the same, its rows in another order. ``on_record`` is given the bytes of each line read.
     """
     paths = list(paths)
     log.info("replay of %d file(s) started: %s", len(paths), ", ".join(map(str, paths)))
     builder, spilled = _builder(spill)
-    seq = 0
-    for path in paths:
-        for record in read_feed(path):
-            seq += 1
-            builder.add(seq, record.parsed, received_at, stamp_missing=False)
-            on_record(len(record.raw) + 1)
-            if spilled is not None and builder.chunks:
-                spilled.take(builder)
+    shares = _line_shares(paths, readers) if spilled is not None else []
+    if len(shares) > 1:
+        from streams.readers import read_files_in_processes
+
+        results = read_files_in_processes(shares, received_at, Path(spill), on_record)
+        for result in results:
+            spilled.adopt(result.paths, result.rows)
+        seq = sum(r.read for r in results)
+    else:
+        seq = 0
+        for path in paths:
+            seq = _feed_into(builder, spilled, read_feed(path), seq, received_at, on_record)
     log.info("replay of %d file(s) read %d records", len(paths), seq)
     return builder.frame() if spilled is None else spilled.close(builder)
+
+
+def _line_shares(paths: list, readers: int | None) -> list:
+    """The lines of ``paths`` shared among reader processes (one share: read here); JSON Lines files only."""
+    from streams.readers import readers_for_bytes, share_lines
+
+    if readers == 1 or any(str(p) == "-" or Path(p).suffix.lower() == ".csv" for p in paths):
+        return []
+    n = readers_for_bytes(sum(Path(p).stat().st_size for p in paths), readers)
+    return share_lines(paths, n) if n > 1 else []
+
+
+def _feed_into(builder: LogBuilder, spilled: SpilledLog | None, feed: Iterable, seq: int, received_at: datetime,
+               on_record: Callable[[int], None]) -> int:
+    """A feed's records into ``builder``, numbered on from ``seq`` (arrival order); the last number given."""
+    for record in feed:
+        seq += 1
+        builder.add(seq, record.parsed, received_at, stamp_missing=False)
+        on_record(len(record.raw) + 1)
+        if spilled is not None and builder.chunks:
+            spilled.take(builder)
+    return seq
+
+
+def read_segments_into(builder: LogBuilder, spilled: SpilledLog | None, *, segments: list, received_at: datetime,
+                       on_record: Callable[[int], None]) -> tuple[int, int]:
+    """Runs of lines of JSON Lines files (:class:`streams.readers.Segment`) into ``builder``, as
+    :func:`log_from_files` reads them: (records read, records kept), the same number."""
+    read = 0
+    for s in segments:
+        lines = _feed_into(builder, spilled, read_jsonl_range(s.path, s.start, s.end, s.first_line), s.first_seq - 1,
+                           received_at, on_record) - s.first_seq + 1
+        if lines != s.lines:  # the numbering of every later line would be wrong
+            raise RuntimeError(f"{s.path} changed while it was replayed: {lines} lines in bytes {s.start}–{s.end}, "
+                               f"where {s.lines} were counted")
+        read += lines
+    return read, read
 
 
 def _in_window(record, from_ms: int | None, to_ms: int | None) -> bool:
@@ -151,7 +196,7 @@ def log_from_topic(bootstrap: str, topic: str, from_ms: int | None = None, to_ms
     which are checked again here, so only those rejected before the topic (by ingest) count.
 
     With ``spill``, a long topic is read by several processes, each a share of the partitions
-    (:mod:`streams.topic_readers`; ``readers``: how many, default one per core up to 4 on a
+    (:mod:`streams.readers`; ``readers``: how many, default one per core up to 4 on a
     topic of 100,000 records or more); the log is the same, its rows in another order.
     """
     from streams.kafkaio.consumer import read_topic
@@ -161,9 +206,9 @@ def log_from_topic(bootstrap: str, topic: str, from_ms: int | None = None, to_ms
     builder, spilled = _builder(spill)
     shares = _shares(bootstrap, topic, readers) if spilled is not None else []
     if len(shares) > 1:
-        from streams.topic_readers import read_in_processes
+        from streams.readers import read_topic_in_processes
 
-        results = read_in_processes(bootstrap, topic, shares, from_ms, to_ms, Path(spill), on_record)
+        results = read_topic_in_processes(bootstrap, topic, shares, from_ms, to_ms, Path(spill), on_record)
         for result in results:
             spilled.adopt(result.paths, result.rows)
         topic_read, topic_kept = sum(r.read for r in results), sum(r.kept for r in results)
@@ -187,7 +232,7 @@ def log_from_topic(bootstrap: str, topic: str, from_ms: int | None = None, to_ms
 def _shares(bootstrap: str, topic: str, readers: int | None) -> list[list[int]]:
     """The partitions of ``topic`` shared among its reader processes (one share: read here)."""
     from streams.kafkaio.offsets import end_offsets
-    from streams.topic_readers import readers_for, share_partitions
+    from streams.readers import readers_for, share_partitions
 
     if readers == 1:
         return []

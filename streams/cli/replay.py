@@ -42,8 +42,8 @@ _date = click.DateTime(formats=["%Y-%m-%d"])
               help="Fold the log in N buckets of project ids, spilled to a temporary directory (1: in memory). "
                    "Default: in memory up to 600,000 records, else buckets of about 250,000.")
 @click.option("--readers", type=click.IntRange(min=1), metavar="N", envvar="FUNNEL_REPLAY_READERS",
-              help="Topic replay: read the partitions in N processes (1: in this one). Default: one per core, "
-                   "up to 4, one per 100,000 records.")
+              help="Read the log in N processes (1: in this one): a topic's partitions, or JSON Lines files' lines, "
+                   "shared. Default: one per core, up to 4, one per 100,000 records (32 MiB of a file).")
 @json_option
 def replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at, received_at, out, targets_file,
            check, buckets, readers, as_json) -> None:
@@ -84,7 +84,7 @@ def _replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at
     unit, size = ("bytes", sum(Path(f).stat().st_size for f in files)) if files else ("records", 0)
     with progress("replay", size, unit) as advance:
         if files:
-            received = shell.log_from_files(files, stamp, on_record=advance, spill=work)
+            received = shell.log_from_files(files, stamp, on_record=advance, spill=work, readers=readers)
         else:
             ms = [None if t is None else int(t.astimezone().timestamp() * 1000) for t in (from_time, to_time)]
             bootstrap = bootstrap_servers or config.bootstrap_servers()

@@ -7,7 +7,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 from streams.contract.acceptance import Rejection, parse_json
 
@@ -28,14 +28,31 @@ class FeedRecord:
         return int(self.origin.rsplit(":", 1)[1])
 
 
-def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
-    for number, line in enumerate(stream, start=1):
+def _lines(stream: Iterable[bytes], first: int = 1) -> Iterator[tuple[int, bytes]]:
+    for number, line in enumerate(stream, start=first):
         yield number, line.rstrip(b"\r\n") if line.endswith(b"\n") else line
 
 
-def read_jsonl(stream: BinaryIO, name: str) -> Iterator[FeedRecord]:
-    for number, raw in _lines(stream):
+def read_jsonl(stream: Iterable[bytes], name: str, first_line: int = 1) -> Iterator[FeedRecord]:
+    for number, raw in _lines(stream, first_line):
         yield FeedRecord(f"{name}:{number}", raw, parse_json(raw))
+
+
+def read_jsonl_range(path: str | Path, start: int, end: int, first_line: int) -> Iterator[FeedRecord]:
+    """The records of a JSON Lines file in bytes [``start``, ``end``), which begin at a line start; the first is
+    line ``first_line`` of the file (a share of a file read by one of several processes)."""
+    with Path(path).open("rb") as stream:
+        stream.seek(start)
+        yield from read_jsonl(_upto(stream, end - start), str(path), first_line)
+
+
+def _upto(stream: BinaryIO, size: int) -> Iterator[bytes]:
+    """The stream's lines until ``size`` bytes have been given."""
+    for line in stream:
+        if size <= 0:
+            return
+        size -= len(line)
+        yield line
 
 
 def _typed(field: str, cell: str) -> object:

@@ -195,13 +195,14 @@ def read_in_processes(jobs: list[ReaderJob], work: Path, on_record: Callable[[in
     for p in processes:
         p.start()
     done: dict[int, ReaderResult] = {}
+    ended_quietly: dict[int, int] = {}  # reader -> polls since it ended without a result
     shown = 0
     try:
         while len(done) < len(processes):
             try:
                 message = results.get(timeout=0.2)
             except queue.Empty:
-                _check_alive(processes, done)
+                _check_alive(processes, done, ended_quietly)
             else:
                 done[message[0]] = _result(message, jobs)
             shown = _advance(progress, shown, on_record)
@@ -230,10 +231,20 @@ def _advance(progress, shown: int, on_record: Callable[[int], None]) -> int:
     return max(now, shown)
 
 
-def _check_alive(processes: list, done: dict) -> None:
+#: Polls of 0.2 s a reader that ended with exit code 0 gets for its result to arrive (it puts its result on
+#: the queue before it ends, so the result is at most in flight): then it ended without one.
+_GRACE_POLLS = 10
+
+
+def _check_alive(processes: list, done: dict, ended_quietly: dict[int, int]) -> None:
     for i, p in enumerate(processes):
-        if i not in done and not p.is_alive() and p.exitcode not in (None, 0):
+        if i in done or p.is_alive():
+            continue
+        if p.exitcode not in (None, 0):
             raise RuntimeError(f"replay reader {i} ({p.name}) died with exit code {p.exitcode} before reporting")
+        ended_quietly[i] = ended_quietly.get(i, 0) + 1
+        if ended_quietly[i] > _GRACE_POLLS:  # e.g. a script without `if __name__ == "__main__":` that spawns it
+            raise RuntimeError(f"replay reader {i} ({p.name}) ended without reporting what it read")
 
 
 def _result(message: tuple, jobs: list[ReaderJob]) -> ReaderResult:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.readers import (MAX_READERS, MIN_BYTES_PER_READER, MIN_RECORDS_PER_READER, readers_for, readers_for_bytes,
-                             share_lines, share_partitions)
+from streams.readers import (MAX_READERS, MIN_BYTES_PER_READER, MIN_RECORDS_PER_READER, ReaderJob, read_in_processes,
+                             readers_for, readers_for_bytes, share_lines, share_partitions)
 
 
 def test_a_small_topic_is_read_by_one_process():
@@ -77,3 +80,22 @@ def test_every_line_is_in_one_segment_numbered_as_one_reader_numbers_it(tmp_path
     assert got == one and seqs == list(range(1, len(one) + 1))
     sizes = [sum(s.end - s.start for s in share) for share in shares]
     assert sum(sizes) <= sum(p.stat().st_size for p in paths)
+
+
+def _ends_quietly(builder, spilled, on_record):
+    os._exit(0)  # as a spawned script without a __main__ guard ends: no result, no error
+
+
+def _fails(builder, spilled, on_record):
+    on_record(3)
+    raise LookupError("no such share")
+
+
+def test_a_reader_that_ends_without_reporting_fails_the_read(tmp_path):
+    with pytest.raises(RuntimeError, match=r"replay reader 0 \(replay-reader-0\) ended without reporting"):
+        read_in_processes([ReaderJob(_ends_quietly, "a share")], tmp_path, lambda n: None)
+
+
+def test_a_reader_that_fails_fails_the_read_with_its_reason_and_its_share(tmp_path):
+    with pytest.raises(LookupError, match=r"LookupError: no such share \(replay reader 0, lines 1–9 of f\)"):
+        read_in_processes([ReaderJob(_fails, "lines 1–9 of f")], tmp_path, lambda n: None)

@@ -34,10 +34,28 @@ def feed_of(events: int) -> Path:
     return path
 
 
+def _tree_rss(process) -> int:
+    """Resident bytes of a process and all its descendants now (those that end meanwhile count 0)."""
+    import psutil
+
+    total = 0
+    try:
+        family = [process, *process.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    for member in family:
+        try:
+            total += member.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
 def _child(args: list[str]) -> tuple[float, float, str]:
     """(seconds, peak RSS MB, stdout) of one child process.
 
-    The peak is sampled every 20 ms: ``ru_maxrss`` would count the parent's memory copied at fork.
+    The peak is sampled every 20 ms: ``ru_maxrss`` would count the parent's memory copied at fork. It is
+    the process's memory with its children's (replay's reader processes) at the same moment.
     """
     import psutil
 
@@ -46,10 +64,7 @@ def _child(args: list[str]) -> tuple[float, float, str]:
         proc = subprocess.Popen([sys.executable, *args], stdout=out, stderr=err)
         watched = psutil.Process(proc.pid)
         while proc.poll() is None:
-            try:
-                peak = max(peak, watched.memory_info().rss)
-            except psutil.Error:
-                pass
+            peak = max(peak, _tree_rss(watched))
             time.sleep(0.02)
         seconds = time.perf_counter() - started
         out.seek(0)

@@ -212,32 +212,55 @@ def month_end_states(events: pl.DataFrame | pl.LazyFrame, cutoff: datetime, by: 
     """(month label, its exclusive end, every project's state then) for each month up to the cut-off
     (the last month ends at the cut-off).
 
-    A project's state changes only with its own events, so each month re-folds just the
-    projects that had events in it, with the one fold, and carries the others over; the
-    colour, which also changes with the calendar, is judged again at every month end.
+    A project's state changes only with its own events, so a month needs the state of just the
+    projects that had events in it, and carries the others over; the colour, which also changes
+    with the calendar, is judged again at every month end. Those states are all folded at once
+    (:func:`_prefix_states`), with the one fold.
     """
     columns = ["project_id", "occurred_at", "seq", "stage", "event_type", "amount", "milestone", "due"]
     events = events.lazy()
     names = events.collect_schema().names()
     columns = [c for c in columns if c in names] + ([by] if by and by not in columns else [])
-    events = events.select(columns).sort("occurred_at").collect()
+    events = events.select(columns).filter(pl.col("occurred_at") < cutoff).collect()
     if events.is_empty():
         return
+    ends = month_ends(events["occurred_at"].min(), cutoff)
+    changed_in = _prefix_states(events, ends)
     current: pl.DataFrame | None = None
-    done = 0
-    for end in month_ends(events["occurred_at"].min(), cutoff):
-        # sorted by occurred_at: the events before ``end`` are a prefix, this month's its tail
-        upto = events["occurred_at"].search_sorted(end, side="left")
-        active = events.slice(done, upto - done).select("project_id").unique()
-        done = upto
-        if active.height:
-            changed = project_state(events.head(upto).join(active, on="project_id", how="semi"), end)
+    for k, end in enumerate(ends):
+        changed = changed_in.get(k)
+        if changed is not None:
             current = changed if current is None else pl.concat(
-                [current.join(active, on="project_id", how="anti"), changed.select(current.columns)])
+                [current.join(changed.select("project_id"), on="project_id", how="anti"), changed.select(current.columns)])
         if current is None:
             continue
         label = day_of(end).strftime("%Y-%m")
         yield label, end, with_colour(current, end)
+
+
+#: Digits of a month's number in front of a project id (:func:`_prefix_states`).
+_MONTH_DIGITS = 6
+
+
+def _prefix_states(events: pl.DataFrame, ends: list[datetime]) -> dict[int, pl.DataFrame]:
+    """Per month k (ending at ``ends[k]``), the state at its end of each project that had events in it.
+
+    Each event is copied into every later month its project had events in, under the id ``kkkkkk<project id>``:
+    one fold of those copies is every such state at once (a fixed-width month number in front keeps the ids
+    apart and in (month, project) order).
+    """
+    at = pl.Series("end", ends, dtype=events.schema["occurred_at"])
+    month = at.search_sorted(events["occurred_at"], side="right").alias("_k")  # the first end after the event
+    events = events.with_columns(month)
+    active = events.select("project_id", _in=pl.col("_k")).unique()
+    copies = (events.join(active, on="project_id").filter(pl.col("_k") <= pl.col("_in"))
+              .with_columns(project_id=pl.format("{}{}", pl.col("_in").cast(pl.Utf8).str.zfill(_MONTH_DIGITS),
+                                                 pl.col("project_id")))
+              .drop("_k", "_in"))
+    states = project_state(copies, ends[-1]).with_columns(
+        _k=pl.col("project_id").str.slice(0, _MONTH_DIGITS).cast(pl.Int64),
+        project_id=pl.col("project_id").str.slice(_MONTH_DIGITS))
+    return {k: part.drop("_k") for (k,), part in states.partition_by("_k", as_dict=True, maintain_order=True).items()}
 
 
 _POOLS_OVER_TIME = {"month": pl.Utf8, "pool": pl.Utf8, "count": pl.Int64, "investment_yuan": pl.Int64}

@@ -134,3 +134,16 @@ def test_settle_is_the_reference_settle(log: pl.DataFrame, known_at) -> None:
     from streams.core.log import settle
 
     assert_frame_equal(settle(log, known_at), reference_settle(log, known_at))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(event_frames(), st.sampled_from([START + timedelta(days=20), START + timedelta(days=61), START + timedelta(days=90)]))
+def test_every_month_end_state_is_the_fold_at_that_end(events: pl.DataFrame, cutoff: datetime) -> None:
+    """The month-end states (all folded at once, the others carried over) are the fold as of each month end
+    (of the columns they keep: not the descriptive ones)."""
+    from streams.core.aggregates import month_end_states
+    from streams.core.fold import with_colour
+
+    for _, end, state in month_end_states(events, cutoff):
+        expected = with_colour(project_state(events, end), end)
+        assert_frame_equal(state.sort("project_id"), expected.select(state.columns).sort("project_id"))

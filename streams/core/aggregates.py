@@ -230,8 +230,9 @@ def month_end_states(events: pl.DataFrame | pl.LazyFrame, cutoff: datetime, by: 
     for k, end in enumerate(ends):
         changed = changed_in.get(k)
         if changed is not None:
-            current = changed if current is None else pl.concat(
-                [current.join(changed.select("project_id"), on="project_id", how="anti"), changed.select(current.columns)])
+            current = changed if current is None else pl.concat([
+                current.join(changed.select("project_id"), on="project_id", how="anti"),
+                changed.select(current.columns)])
         if current is None:
             continue
         label = day_of(end).strftime("%Y-%m")

@@ -20,7 +20,7 @@ from streams.config import dlq_topic
 from streams.core import buckets as bk
 from streams.core.clock import cst_at
 from streams.core.log import LogBuilder, accepted_events, settle
-from streams.feeds import read_feed, read_jsonl_range
+from streams.feeds import is_json_lines, read_feed, read_jsonl_range
 from streams.kafkaio import records
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ def _line_shares(paths: list, readers: int | None) -> list:
     """The lines of ``paths`` shared among reader processes (one share: read here); JSON Lines files only."""
     from streams.readers import readers_for_bytes, share_lines
 
-    if readers == 1 or any(str(p) == "-" or Path(p).suffix.lower() == ".csv" for p in paths):
+    if readers == 1 or any(str(p) == "-" or not is_json_lines(p) for p in paths):  # a stream is read once
         return []
     n = readers_for_bytes(sum(Path(p).stat().st_size for p in paths), readers)
     return share_lines(paths, n) if n > 1 else []

@@ -25,12 +25,8 @@ def _keys(by: str | None) -> list[str]:
 
 
 def _label(at: pl.Expr, period: str) -> pl.Expr:
-    local = at.dt.convert_time_zone(TZ)
-    if period == "year":
-        return local.dt.year().cast(pl.Utf8)
-    if period == "quarter":
-        return pl.format("{}Q{}", local.dt.year(), local.dt.quarter())
-    return local.dt.strftime("%Y-%m")
+    """The CST period of ``at`` as labelled everywhere: ``2024``, ``2024Q3``, ``2024-07``."""
+    return _period_of_number(_period_number(at, period), period)
 
 
 def pools_at(state: pl.DataFrame, by: str | None = None) -> pl.DataFrame:
@@ -58,7 +54,7 @@ def _period_number(at: pl.Expr, period: str) -> pl.Expr:
 
 
 def _period_of_number(number: pl.Expr, period: str) -> pl.Expr:
-    """The label of a :func:`_period_number`, as :func:`_label` writes it."""
+    """The label of a :func:`_period_number` (the month's year written with four digits, as ``%Y`` does)."""
     if period == "year":
         return number.cast(pl.Utf8)
     if period == "quarter":

@@ -92,12 +92,17 @@ def read_csv(stream: BinaryIO, name: str) -> Iterator[FeedRecord]:
         yield FeedRecord(f"{name}:{number}", raw, _csv_row(raw, header), is_json=False)
 
 
+def is_json_lines(path: str | Path) -> bool:
+    """A feed file read as JSON Lines: any but ``*.csv`` (and ``-``, standard input, which is JSON Lines too)."""
+    return Path(path).suffix.lower() != ".csv"
+
+
 def read_feed(path: str | Path) -> Iterator[FeedRecord]:
     """Records of a JSON Lines file (``-`` is standard input) or, for ``*.csv``, a CSV file."""
     if str(path) == "-":
         yield from read_jsonl(sys.stdin.buffer, "<stdin>")
         return
     path = Path(path)
-    reader = read_csv if path.suffix.lower() == ".csv" else read_jsonl
+    reader = read_jsonl if is_json_lines(path) else read_csv
     with path.open("rb") as stream:
         yield from reader(stream, str(path))

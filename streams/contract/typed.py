@@ -261,19 +261,7 @@ def certified(raw: bytes) -> dict | None:
     event type that differs, a lone surrogate, anything not JSON), and the validator accepts it.
     The event is returned as the parser would give it (a dict; key order aside).
     """
-    first, second = (1, 2) if _LEGACY_HINT in raw else (2, 1)
-    decoded = None
-    for version in (first, second):
-        decoder = DECODERS.get(version)
-        if decoder is None:
-            continue
-        try:
-            decoded = decoder.decode(raw)
-            break
-        except msgspec.ValidationError:
-            continue
-        except Exception:  # not JSON, not UTF-8, ...: the standard parser says why
-            return None
+    decoded = decode(raw)
     if decoded is None:
         return None
     for name, check in _FORMATS[type(decoded)]:
@@ -281,3 +269,19 @@ def certified(raw: bytes) -> dict | None:
         if value is not msgspec.UNSET and not check(value):
             return None
     return msgspec.to_builtins(decoded)
+
+
+def decode(raw: bytes) -> msgspec.Struct | None:
+    """One record's bytes as the Struct of its version and type, or None; its formats are not checked yet."""
+    first, second = (1, 2) if _LEGACY_HINT in raw else (2, 1)
+    for version in (first, second):
+        decoder = DECODERS.get(version)
+        if decoder is None:
+            continue
+        try:
+            return decoder.decode(raw)
+        except msgspec.ValidationError:
+            continue
+        except Exception:  # not JSON, not UTF-8, ...: the standard parser says why
+            return None
+    return None

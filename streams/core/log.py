@@ -14,7 +14,10 @@ from hashlib import blake2b
 import orjson
 import polars as pl
 
-from streams.contract.acceptance import REASONS, Rejection, checked_event, content_of, parse_json, upcast
+from streams.contract import columnar
+from streams.contract.acceptance import (
+    NON_CONTENT_FIELDS, REASONS, Rejection, checked_event, content_of, parse_json, upcast,
+)
 from streams.contract.events import EVENT_STAGE
 from streams.contract.schemas import parse_calendar_date, parse_timestamp
 from streams.contract.typed import certified
@@ -148,8 +151,9 @@ class LogBuilder:
     CHUNK = 100_000
     PART = 8_192
 
-    def __init__(self, *, fast: bool = True) -> None:
+    def __init__(self, *, fast: bool = True, batch: bool = True) -> None:
         self.fast = fast  # the validator's fast path (the same rows either way)
+        self.batch = fast and batch and columnar.PLAN is not None  # and its batch path (the same rows too)
         self.rows: list[dict] = []
         self.parts: list[pl.DataFrame] = []
         self.part_rows = 0
@@ -164,7 +168,7 @@ class LogBuilder:
     def _part(self) -> None:
         """The waiting rows as one frame; a chunk once there are :attr:`CHUNK` rows."""
         if self.rows:
-            self.parts.append(_rows_frame(self.rows))
+            self.parts.append(_part_frame(self.rows))
             self.part_rows += len(self.rows)
             self.rows = []
         if self.part_rows >= self.CHUNK:
@@ -177,7 +181,13 @@ class LogBuilder:
         self.parts, self.part_rows = [], 0
 
     def add(self, seq: int, record: bytes | dict | Rejection, received_at: datetime, *, stamp_missing: bool) -> None:
-        self._append(_log_row(seq, record, received_at, stamp_missing, self.fast, True))
+        if self.batch and type(record) is bytes:  # checked with the rest of its part (_part_frame)
+            rows = self.rows
+            rows.append((seq, record, received_at, stamp_missing))
+            if len(rows) >= self.PART or self.part_rows + len(rows) >= self.CHUNK:
+                self._part()
+        else:
+            self._append(_log_row(seq, record, received_at, stamp_missing, self.fast, True))
 
     def add_row(self, row: dict) -> None:
         """A row already made by :func:`log_row` or :func:`rejected_row`."""
@@ -206,6 +216,91 @@ def _in_micros(row: dict) -> dict:
         if at is not None:
             row[name] = _micros(at)
     return row
+
+
+def _part_frame(items: list[dict | tuple]) -> pl.DataFrame:
+    """The log rows of a builder's part: rows already made (dicts) and records to check together
+    ((seq, bytes, received_at, stamp_missing)), in their order. The batch path
+    (:mod:`streams.contract.columnar`) makes the rows of the records it certifies; the others
+    take the per-record path (:func:`_log_row`)."""
+    pending = [i for i, item in enumerate(items) if type(item) is tuple]
+    if not pending:
+        return _rows_frame(items)
+    records = [items[i] for i in pending]
+    received = pl.Series(_micros_each(r[2] for r in records), dtype=pl.Int64).cast(UTC_TIME)
+    batch = columnar.certify_batch([r[1] for r in records], received)
+    certified = _certified_rows(batch.events, records, received)
+    if len(pending) == len(items) and not batch.rest:
+        return certified
+    for j in batch.rest:
+        seq, raw, received_at, stamp_missing = records[j]
+        items[pending[j]] = _log_row(seq, raw, received_at, stamp_missing, True, True)
+    made = [i for i, item in enumerate(items) if type(item) is not tuple]
+    where = pl.Series(pending, dtype=pl.UInt32)
+    where = where.gather(batch.events["_at"]) if batch.events.height else where.clear()
+    return pl.concat([certified.with_columns(_pos=where),
+                      _rows_frame([items[i] for i in made]).with_columns(_pos=pl.Series(made, dtype=pl.UInt32))]
+                     ).sort("_pos").drop("_pos")
+
+
+def _micros_each(times) -> list[int]:
+    """Instants as microseconds since 1970, each run of one instant (a file's records) converted once."""
+    out, last, us = [], None, 0
+    for at in times:
+        if at is not last:
+            last, us = at, _micros(at)
+        out.append(us)
+    return out
+
+
+_PLAN_TYPE = "milestone_planned"
+
+
+def _certified_rows(events: pl.DataFrame, records: list[tuple], received: pl.Series) -> pl.DataFrame:
+    """The log rows of the records the batch path certified (:class:`streams.contract.columnar.Certified`),
+    as :func:`_log_row` makes them: the event's columns, its stage, the instants, the content fingerprint."""
+    if not events.height:
+        return pl.DataFrame(schema=LOG_SCHEMA)
+    at = events["_at"]
+    seqs = pl.Series([r[0] for r in records], dtype=pl.Int64).gather(at)
+    stamp = pl.Series([r[3] for r in records], dtype=pl.Boolean).gather(at)
+    # a stamp made here is the receive time as written in the event (to the millisecond, format_timestamp)
+    stamped = (received.gather(at).cast(pl.Int64) // 1000 * 1000).cast(UTC_TIME)
+    is_plan = pl.col("event_type") == _PLAN_TYPE
+    rows = events.with_columns(
+        seq=seqs, reason=pl.lit(None, pl.Utf8), detail=pl.lit(None, pl.Utf8),
+        recorded_at=pl.coalesce(pl.col("_recorded_at"), pl.when(stamp).then(stamped)),
+        stage=pl.col("event_type").replace_strict(EVENT_STAGE, return_dtype=pl.Int8),
+        occurred_at=pl.col("_occurred_at"), amount=pl.col("investment_yuan"),
+        content=_fingerprints(events), drop_reason=pl.col("reason"),
+        milestone=pl.when(is_plan).then(pl.col("milestone")), due=pl.when(is_plan).then(pl.col("_due")),
+    )
+    return rows.select(pl.col(name).cast(dtype) for name, dtype in LOG_SCHEMA.items())
+
+
+def _fingerprints(events: pl.DataFrame) -> pl.Series:
+    """:func:`_fingerprint` of each certified event's content (:func:`content_of`): the same JSON text (sorted
+    keys, no absent field, occurred_at as orjson writes a UTC instant), made by columns, and its BLAKE2b."""
+    fields = sorted(c for c in columnar.PLAN.columns if c not in NON_CONTENT_FIELDS)
+    occurred = pl.col("_occurred_at")
+    as_orjson = pl.when(occurred.dt.microsecond() == 0).then(occurred.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")) \
+        .otherwise(occurred.dt.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00"))
+    value = {f: as_orjson.alias(f) if f == "occurred_at" else pl.col(f) for f in fields}
+    # Events with the same fields present (null: absent, so left out) are written together: a few kinds per batch.
+    present = pl.sum_horizontal(pl.col(f).is_not_null().cast(pl.UInt64) * (1 << i) for i, f in enumerate(fields))
+    texts = []
+    for kind in events.select(*value.values(), _row=pl.int_range(pl.len(), dtype=pl.UInt32), _present=present) \
+            .partition_by("_present"):
+        mask = kind["_present"][0]
+        texts.append(kind.select("_row", text=pl.struct(f for i, f in enumerate(fields) if mask >> i & 1)
+                                 .struct.json_encode()))
+    blake = _BLAKE2B_8.copy
+    digests = []
+    for text in pl.concat(texts).sort("_row")["text"].cast(pl.Binary).to_list():
+        fingerprint = blake()
+        fingerprint.update(text)
+        digests.append(int.from_bytes(fingerprint.digest(), "big"))
+    return pl.Series(digests, dtype=pl.UInt64)
 
 
 #: The rows of a builder hold timestamps as microseconds (Polars reads an aware datetime object

@@ -139,7 +139,8 @@ def _feed_into(builder: LogBuilder, spilled: SpilledLog | None, feed: Iterable, 
     """A feed's records into ``builder``, numbered on from ``seq`` (arrival order); the last number given."""
     for record in feed:
         seq += 1
-        builder.add(seq, record.parsed, received_at, stamp_missing=False)
+        # a JSON line goes as its bytes, so the builder checks it with its part (the batch path)
+        builder.add(seq, record.raw if record.is_json else record.parsed, received_at, stamp_missing=False)
         on_record(len(record.raw) + 1)
         if spilled is not None and builder.chunks:
             spilled.take(builder)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
 
@@ -16,16 +15,31 @@ _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _BOOLS = {"true": True, "false": False, "1": True, "0": False}
 
 
-@dataclass(frozen=True, slots=True)
 class FeedRecord:
-    origin: str  #: ``file:line``
-    raw: bytes  #: the bytes as received, line ending removed
-    parsed: dict | Rejection  #: the JSON object, or why the record is malformed
-    is_json: bool = True  #: ``raw`` is the JSON text of ``parsed`` (False for a CSV row)
+    """One record of a feed file: where it is, its bytes as received (line ending removed), and ``parsed``:
+    the JSON object, or why the record is malformed (a JSON line is parsed when first asked for, so a
+    replay that hands the bytes on parses nothing here). ``is_json``: ``raw`` is the JSON text of
+    ``parsed`` (False for a CSV row)."""
+
+    __slots__ = ("origin", "raw", "is_json", "_parsed")
+
+    def __init__(self, origin: str, raw: bytes, parsed: dict | Rejection | None = None, is_json: bool = True) -> None:
+        if parsed is None and not is_json:
+            raise ValueError("a record that is not JSON needs its parsed value")
+        self.origin, self.raw, self.is_json, self._parsed = origin, raw, is_json, parsed
+
+    @property
+    def parsed(self) -> dict | Rejection:
+        if self._parsed is None:
+            self._parsed = parse_json(self.raw)
+        return self._parsed
 
     @property
     def line(self) -> int:
         return int(self.origin.rsplit(":", 1)[1])
+
+    def __repr__(self) -> str:
+        return f"FeedRecord({self.origin!r}, {self.raw!r})"
 
 
 def _lines(stream: Iterable[bytes], first: int = 1) -> Iterator[tuple[int, bytes]]:
@@ -35,7 +49,7 @@ def _lines(stream: Iterable[bytes], first: int = 1) -> Iterator[tuple[int, bytes
 
 def read_jsonl(stream: Iterable[bytes], name: str, first_line: int = 1) -> Iterator[FeedRecord]:
     for number, raw in _lines(stream, first_line):
-        yield FeedRecord(f"{name}:{number}", raw, parse_json(raw))
+        yield FeedRecord(f"{name}:{number}", raw)
 
 
 def read_jsonl_range(path: str | Path, start: int, end: int, first_line: int) -> Iterator[FeedRecord]:

@@ -150,6 +150,9 @@ class LogBuilder:
 
     CHUNK = 100_000
     PART = 8_192
+    #: Records checked together (the batch path) wait in parts of at most this many: larger parts, fewer
+    #: Polars calls per record (8,192: 9.9 µs a record, 25,000: 8.4, 50,000: 8.2; 140k records, medians of 4).
+    BATCH_PART = 25_000
 
     def __init__(self, *, fast: bool = True, batch: bool = True) -> None:
         self.fast = fast  # the validator's fast path (the same rows either way)
@@ -184,7 +187,7 @@ class LogBuilder:
         if self.batch and type(record) is bytes:  # checked with the rest of its part (_part_frame)
             rows = self.rows
             rows.append((seq, record, received_at, stamp_missing))
-            if len(rows) >= self.PART or self.part_rows + len(rows) >= self.CHUNK:
+            if len(rows) >= self.BATCH_PART or self.part_rows + len(rows) >= self.CHUNK:
                 self._part()
         else:
             self._append(_log_row(seq, record, received_at, stamp_missing, self.fast, True))

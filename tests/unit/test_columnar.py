@@ -31,7 +31,7 @@ received_times = st.sampled_from([NOW, NOW + timedelta(microseconds=123_456), da
 
 def _log(items, *, fast: bool, batch: bool = True, part: int = 8_192) -> pl.DataFrame:
     builder = LogBuilder(fast=fast, batch=batch)
-    builder.PART = part
+    builder.PART = builder.BATCH_PART = part
     for seq, (raw, received_at, stamp_missing) in enumerate(items, 1):
         if raw is None:  # a row made elsewhere (a dead letter read back), between records
             builder.add_rejected(seq, "malformed", "from the DLQ", received_at, "P-9")

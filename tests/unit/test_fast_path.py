@@ -248,7 +248,7 @@ def test_the_builder_makes_the_same_log_on_both_paths(raws: list[bytes], stamp_m
     frames = []
     for fast, parsed in ((True, False), (False, False), (True, True)):  # parsed: as a file replay hands them
         builder = LogBuilder(fast=fast)
-        builder.PART = 7  # many parts of rows
+        builder.PART = builder.BATCH_PART = 7  # many parts of rows
         for seq, raw in enumerate(raws, 1):
             builder.add(seq, parse_json(raw) if parsed else raw, NOW, stamp_missing=stamp_missing)
         builder.add_rejected(len(raws) + 1, "malformed", "from the DLQ", NOW, "P-9")

@@ -309,6 +309,35 @@ def main(quick: bool = False, events: int | None = None, runs: int = 3) -> dict:
     return figures
 
 
+def replay_only(events: int | None = None, runs: int = 3) -> dict:
+    """The replay pairs of :func:`main` alone (``--replay-only``): the feed ingested once into a topic and
+    ``ProducerPerformance`` filling the reference topic once, then replay against ``ConsumerPerformance``
+    and kafka-python alone, ``runs`` rounds interleaved; written to ``bench/results/bench-replay.json``."""
+    from streams.kafkaio.local_broker import LocalBroker
+
+    n = events or 1_000_000
+    references = max(n, REFERENCE_RECORDS)
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or LocalBroker(config.state_dir(), config.cache_dir()).up()
+    feed = Path("data/bench") / f"events-{n}.jsonl"
+    if not feed.exists():
+        synthetic.generate_file(feed, projects=int(n / EVENTS_PER_PROJECT), seed=1)
+    with feed.open("rb") as f:
+        records = sum(1 for _ in f)
+    topic, ref_topics = f"bench-run-{uuid.uuid4().hex[:6]}", []
+    run_funnel("ingest", str(feed), "--topic", topic, "--quality", "off", "--json",
+               env={"KAFKA_BOOTSTRAP_SERVERS": bootstrap})
+    producer_performance(bootstrap, references, round(feed.stat().st_size / records), ref_topics)
+    pairs = interleaved(lambda: records / replay_in_process(bootstrap, topic), {
+        "kafka_consumer": lambda: consumer_performance(bootstrap, ref_topics[0], references),
+        "kafka_python_consumer": lambda: kafka_python_consumer(bootstrap, ref_topics[0]),
+    }, runs, None if n >= REFERENCE_RECORDS else f"our side handles {n:,} records only")
+    figures = {"command": f"python -m bench.run --replay-only --events {n}", "records": records,
+               "replay_vs_kafka_consumer": pairs["kafka_consumer"],
+               "replay_vs_kafka_python_consumer": pairs["kafka_python_consumer"], "machine": machine()}
+    (RESULTS / "bench-replay.json").write_text(json.dumps(figures, indent=2) + "\n")
+    return figures
+
+
 if __name__ == "__main__":
     import argparse
 
@@ -316,5 +345,9 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--events", type=int)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--replay-only", action="store_true", help="only the replay pairs (replay_only)")
     args = parser.parse_args()
-    print(json.dumps(main(quick=args.quick, events=args.events, runs=args.runs), indent=2))
+    if args.replay_only:
+        print(json.dumps(replay_only(args.events, args.runs), indent=2))
+    else:
+        print(json.dumps(main(quick=args.quick, events=args.events, runs=args.runs), indent=2))

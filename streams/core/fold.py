@@ -131,27 +131,18 @@ def _order(ev: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
     """The events' row numbers by project, then occurred_at, then arrival; and the number of each row's run
     of one project in that order.
 
-    Sorting by the project id alone keeps each project's events as they came, mostly in time already: only
-    the projects whose events are not are then sorted again, by time, among themselves. A run is found by a
-    hash of the id, and checked: fewer runs than ids (two ids with one hash, next to each other) makes the
-    runs be found by the ids themselves.
+    A run is found by a hash of the id, and checked: since the ids are in order, a run holding two ids
+    (two ids with one hash, next to each other) starts and ends with different ids, and then the runs
+    are found by the ids themselves.
     """
-    order = ev.select(pl.arg_sort_by("project_id", maintain_order=True)).to_series()
+    order = ev.select(pl.arg_sort_by("project_id", "occurred_at", "seq")).to_series()
     ids = ev["project_id"]
     run = _id_hashes(ids).gather(order).rle_id()
-    if len(run) and run[-1] + 1 != ids.n_unique():  # a run holds two ids
-        run = ids.gather(order).rle_id()
-    keys = ev.select("occurred_at", "seq")[order].with_columns(_run=run)
-    late = keys.select((pl.col("_run") == pl.col("_run").shift(1)) & (
-        (pl.col("occurred_at") < pl.col("occurred_at").shift(1))
-        | ((pl.col("occurred_at") == pl.col("occurred_at").shift(1)) & (pl.col("seq") < pl.col("seq").shift(1))))
-    ).to_series().fill_null(False)
-    if late.any():  # re-sort the projects with an event out of time order, in their places
-        affected = run.is_in(run.filter(late).unique().implode())
-        at = affected.arg_true()
-        again = keys.filter(affected).with_columns(_src=order.filter(affected)) \
-            .sort("_run", "occurred_at", "seq")["_src"]
-        order = order.scatter(at, again)
+    if len(run):
+        first = (run != run.shift(1)).fill_null(True).arg_true()
+        last = (run != run.shift(-1)).fill_null(True).arg_true()
+        if (ids.gather(order.gather(first)) != ids.gather(order.gather(last))).any():  # a run holds two ids
+            run = ids.gather(order).rle_id()
     return order, run
 
 
@@ -179,7 +170,7 @@ def _runs(ev: pl.DataFrame, picks: list[_Pick]) -> _Runs:
         pl.when(conditions[at].when.fill_null(False)).then(pl.lit(bit, pl.UInt64)).otherwise(pl.lit(0, pl.UInt64))
         for at, (w, bit) in bits.items() if w == word]).alias(word) for word in dict.fromkeys(w for w, _ in bits.values())]
     order, run = _order(ev)
-    rows = ev.select(*_ORDERED, *words, _src=pl.int_range(pl.len(), dtype=pl.UInt32))[order]
+    rows = ev.select(*_ORDERED, *words)[order].with_columns(_src=order.cast(pl.UInt32))  # a row's source: its order
     ever = rows.select(pl.col(w).bitwise_or() for w in dict.fromkeys(w for w, _ in bits.values())).row(0, named=True)
     first = (run != run.shift(1)).fill_null(True).arg_true()
     last = (run != run.shift(-1)).fill_null(True).arg_true()

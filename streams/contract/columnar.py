@@ -1,7 +1,7 @@
 """The validator's batch path: many records certified together, their checks after the schema made by columns.
 
-Each record's bytes are decoded into the Struct of its version and type (:func:`streams.contract.typed.decode`,
-in C, as the fast path does); the decoded records are written out again and read as one Polars frame, and
+Each record's bytes are decoded into the Struct of its version and type (the decoders of
+:mod:`streams.contract.typed`, in C, as the fast path uses them); the decoded records are written out again and read as one Polars frame, and
 what :func:`streams.contract.acceptance.checked_event` does after the schema (the formats, the type's
 version, the future rule) and the upcast are then done for all of them at once. Like the fast path, this
 path only ever certifies: a record it is not sure of (not decoded, a timestamp of a shape it does not read

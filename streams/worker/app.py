@@ -165,7 +165,8 @@ def create_app(settings: WorkerSettings) -> faust.App:
 
         A commit should never run ahead of the changelog (a batch is acknowledged only once its
         chunks are in Kafka); if one did, those records are not lost: the topics are the source
-        of truth, and they are read again here before the worker answers or consumes.
+        of truth, and they are read again here before the worker answers or consumes. A partition
+        with nothing committed is read from its start (:func:`_from_the_start`).
         """
         loop = asyncio.get_running_loop()
         for topic, watermark, entry in ((settings.topic, "last_seq", _checked_event),
@@ -178,6 +179,8 @@ def create_app(settings: WorkerSettings) -> faust.App:
                 end = committed.get(partition, 0)
                 log.info("%s:%d: the store holds up to offset %d; the group committed %d", topic, partition,
                          start - 1, end)
+                if not end:  # (aiokafka seeks to a committed offset only above 0)
+                    await _from_the_start(topic, partition)
                 if end <= start:
                     continue
                 records = await loop.run_in_executor(None, lambda: list(
@@ -189,6 +192,17 @@ def create_app(settings: WorkerSettings) -> faust.App:
                                 "%d records read again from the topic", topic, partition, end, start - 1,
                                 len(chunk))
                     await asyncio.gather(await write(partition, chunk))
+
+    async def _from_the_start(topic: str, partition: int) -> None:
+        """Read a partition the group never committed (or committed at 0) from its start; the store skips what
+        it holds.
+
+        Faust's consumer may have fetched and dropped records of it while the tables recovered,
+        and its seek to the committed offsets leaves a partition without one where that left it:
+        at the end, so a worker killed before its first commit would never read what came since.
+        """
+        log.info("%s:%d: nothing committed by the group: read from its start", topic, partition)
+        await app.consumer.seek_wait({faust.types.TP(topic, partition): 0})  # in the consumer's own thread
 
     table.restore_missing = restore_missing
 

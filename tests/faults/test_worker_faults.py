@@ -64,6 +64,30 @@ def test_worker_killed_at_random_points_three_times(bootstrap, topic, tmp_path, 
 
 
 @pytest.mark.timeout(600)
+def test_a_worker_killed_before_its_first_commit_reads_what_came_while_it_was_down(bootstrap, topic, tmp_path,
+                                                                                  workers):
+    """Killed before the group committed anything, so its successor has only its changelog: the records sent
+    while it was down must still be read. (Faust's consumer could fetch and drop them while the tables
+    recovered, and its seek to the committed offsets left a partition without one at its end: the
+    successor then waited there for ever.)"""
+    feed = tmp_path / "feed-7.jsonl"
+    synthetic.generate_file(feed, projects=3_000, seed=7)
+    lines = feed.read_bytes().splitlines(keepends=True)
+    half = len(lines) // 2
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_bytes(b"".join(lines[:half]))
+    second.write_bytes(b"".join(lines[half:]))
+    funnel("ingest", str(first), "--topic", topic, "--quality", "off", bootstrap=bootstrap)
+    worker = workers(bootstrap, topic, "first")
+    worker.wait_for(SUMMARY, lambda d: d["accounting"]["received"] >= half * 9 // 10)
+    worker.kill(signal.SIGKILL)  # within seconds of its start: before the first commit
+    funnel("ingest", str(second), "--topic", topic, "--quality", "off", bootstrap=bootstrap)
+    worker = workers(bootstrap, topic, "again", app_id=worker.app_id)
+    live = worker.wait_for(SUMMARY, lambda d: d["accounting"]["received"] >= len(lines), timeout=120)
+    assert live == replayed(bootstrap, topic, AS_OF) and balanced(live)
+
+
+@pytest.mark.timeout(600)
 def test_a_second_worker_joins_and_leaves_mid_stream(bootstrap, topic, tmp_path, workers):
     expected = ingested(bootstrap, topic, tmp_path, projects=6_000, seed=8)
     total = expected["accounting"]["received"]

@@ -1,7 +1,7 @@
 """The validator's batch path: many records certified together, their checks after the schema made by columns.
 
-Each record's bytes are decoded into the Struct of its version and type (the decoders of
-:mod:`streams.contract.typed`, in C, as the fast path uses them); the decoded records are written out again and read as one Polars frame, and
+Each record's bytes are decoded into the Struct of its version and type (:func:`streams.contract.typed.decode`,
+in C, as the fast path does); the decoded records are written out again and read as one Polars frame, and
 what :func:`streams.contract.acceptance.checked_event` does after the schema (the formats, the type's
 version, the future rule) and the upcast are then done for all of them at once. Like the fast path, this
 path only ever certifies: a record it is not sure of (not decoded, a timestamp of a shape it does not read
@@ -92,10 +92,6 @@ def _plan() -> _Plan | None:
         for struct, checks in typed.ROUTES.values():  # a formatted field is formatted in every Struct that has it
             if {n for n, _ in checks} != set(formats) & set(struct.__struct_fields__):
                 raise typed.Unsupported("a field formatted in one Struct only")
-        for (version, _), (struct, _) in typed.ROUTES.items():  # one version's Structs take no other version's
-            fields = {f.name: f.type for f in mi.type_info(struct).fields}  # records: try them in any order
-            if fields.get("schema_version") != mi.LiteralType((version,)):
-                raise typed.Unsupported("schema_version is not its version's constant")
         if not {"occurred_at", "recorded_at"} <= {n for n, f in formats.items() if f == "iso-datetime-with-offset"}:
             raise typed.Unsupported("the future rule needs occurred_at and recorded_at read as instants")
     except typed.Unsupported:
@@ -106,8 +102,6 @@ def _plan() -> _Plan | None:
 #: None: the Structs use something the batch path does not read, so every record takes the per-record path.
 PLAN = _plan()
 _ENCODER = msgspec.json.Encoder()
-#: Each version's decoder, the newest (the common records) first; none without a plan.
-_DECODERS = [typed.DECODERS[v].decode for v in sorted(typed.DECODERS, reverse=True)] if PLAN else []
 
 
 @dataclass(frozen=True)
@@ -128,20 +122,14 @@ def certify_batch(records: list[bytes], received: pl.Series) -> Certified:
     """The records (bytes) certified by columns; ``received``: when each was received (UTC instants), which
     the future rule compares with when it has no ``recorded_at`` of its own."""
     decoded, at, rest = [], [], []
-    decoders = _DECODERS
+    decode = typed.decode if PLAN is not None else lambda raw: None
     for i, raw in enumerate(records):
-        for decode in decoders:
-            try:
-                decoded.append(decode(raw))
-                at.append(i)
-                break
-            except msgspec.ValidationError:  # (another version's Struct may take it)
-                continue
-            except Exception:  # not JSON, not UTF-8, ...: the per-record path says why
-                rest.append(i)
-                break
-        else:
+        event = decode(raw)
+        if event is None:
             rest.append(i)
+        else:
+            decoded.append(event)
+            at.append(i)
     if not decoded:
         return Certified(pl.DataFrame(), rest)
     events = pl.read_ndjson(io.BytesIO(_ENCODER.encode_lines(decoded)), schema=PLAN.columns)

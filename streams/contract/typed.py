@@ -204,11 +204,22 @@ def compile_schema(schema: dict) -> Certifier:
     return Certifier(structs, formats)
 
 
+def _pinned(struct: type, version: int) -> bool:
+    """Whether the Struct takes records of ``version`` only, so a record decodes into one version's Structs at
+    most, and the versions can be tried in any order."""
+    import msgspec.inspect as mi
+
+    return any(f.name == "schema_version" and f.type == mi.LiteralType((version,))
+               for f in mi.type_info(struct).fields)
+
+
 def _compile_all() -> tuple[dict[tuple[int, str], tuple[type, tuple]], dict[int, msgspec.json.Decoder], dict[int, str]]:
     routes, decoders, unsupported = {}, {}, {}
     for version in SCHEMA_VERSIONS:
         try:
             certifier = compile_schema(schema_for(version))
+            if not all(_pinned(struct, version) for struct in certifier.structs.values()):
+                raise Unsupported("schema_version is not the version's constant")
         except Unsupported as e:
             unsupported[version] = str(e)
             log.warning("schema_version %d has no fast path (%s): its records all take the standard validator",
@@ -224,8 +235,8 @@ def _compile_all() -> tuple[dict[tuple[int, str], tuple[type, tuple]], dict[int,
 #: (a union tagged by the event type); and per version why it has no fast path, if it has none.
 ROUTES, DECODERS, UNSUPPORTED = _compile_all()
 _FORMATS = {struct: formats for struct, formats in ROUTES.values()}
-#: Which version's decoder to try first for a record (the other one next): a hint, never a verdict.
-_LEGACY_HINT = b'"schema_version":1'
+#: The versions' decoders, the newest (the common records) first.
+_DECODE = [DECODERS[v].decode for v in sorted(DECODERS, reverse=True)]
 
 
 def conforms(event: dict) -> bool:
@@ -273,14 +284,10 @@ def certified(raw: bytes) -> dict | None:
 
 def decode(raw: bytes) -> msgspec.Struct | None:
     """One record's bytes as the Struct of its version and type, or None; its formats are not checked yet."""
-    first, second = (1, 2) if _LEGACY_HINT in raw else (2, 1)
-    for version in (first, second):
-        decoder = DECODERS.get(version)
-        if decoder is None:
-            continue
+    for decode_as in _DECODE:
         try:
-            return decoder.decode(raw)
-        except msgspec.ValidationError:
+            return decode_as(raw)
+        except msgspec.ValidationError:  # (another version's Structs may take it)
             continue
         except Exception:  # not JSON, not UTF-8, ...: the standard parser says why
             return None

@@ -256,9 +256,6 @@ def _micros_each(times) -> list[int]:
     return out
 
 
-_PLAN_TYPE = "milestone_planned"
-
-
 def _certified_rows(events: pl.DataFrame, records: list[tuple], received: pl.Series) -> pl.DataFrame:
     """The log rows of the records the batch path certified (:class:`streams.contract.columnar.Certified`),
     as :func:`_log_row` makes them: the event's columns, its stage, the instants, the content fingerprint."""
@@ -269,7 +266,7 @@ def _certified_rows(events: pl.DataFrame, records: list[tuple], received: pl.Ser
     stamp = pl.Series([r[3] for r in records], dtype=pl.Boolean).gather(at)
     # a stamp made here is the receive time as written in the event (to the millisecond, format_timestamp)
     stamped = (received.gather(at).cast(pl.Int64) // 1000 * 1000).cast(UTC_TIME)
-    is_plan = pl.col("event_type") == _PLAN_TYPE
+    is_plan = pl.col("event_type") == _PLAN
     rows = events.with_columns(
         seq=seqs, reason=pl.lit(None, pl.Utf8), detail=pl.lit(None, pl.Utf8),
         recorded_at=pl.coalesce(pl.col("_recorded_at"), pl.when(stamp).then(stamped)),

@@ -135,13 +135,27 @@ def log_frame(rows) -> pl.DataFrame:
     rows = list(rows)
     if not rows:
         return pl.DataFrame(schema=LOG_SCHEMA)
+    return _frame_of(rows, LOG_SCHEMA)
+
+
+def _frame_of(rows: list[dict], schema: dict) -> pl.DataFrame:
+    """Log rows as a frame of ``schema``: a lone surrogate as U+FFFD (:func:`_storable`), a value its column
+    cannot hold as null."""
     try:
-        return pl.DataFrame(rows, schema=LOG_SCHEMA, strict=False)
+        return _rows_as_columns(rows, schema)
     except UnicodeEncodeError:
-        return log_frame([_storable(row) for row in rows])
-    except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):  # as in _rows_frame
-        return pl.DataFrame({name: [row.get(name) for row in rows] for name in LOG_SCHEMA}, schema=LOG_SCHEMA,
-                            strict=False)
+        return _rows_as_columns([_storable(row) for row in rows], schema)
+
+
+def _rows_as_columns(rows: list[dict], schema: dict) -> pl.DataFrame:
+    try:
+        return pl.from_dicts(rows, schema=schema, strict=False)
+    except UnicodeEncodeError:
+        raise  # a ValueError too, but one that no column can hold (_storable)
+    except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+        # A value of another type than its column's: only a legacy event's extra investment_yuan, which the
+        # upcast keeps as the amount. Column by column, as the log always did: what does not fit is null.
+        return pl.DataFrame({name: [row.get(name) for row in rows] for name in schema}, schema=schema, strict=False)
 
 
 class LogBuilder:
@@ -310,16 +324,7 @@ _ROWS_SCHEMA = {name: (pl.Int64 if name in _TIMES else pl.Utf8 if dtype == _CAT 
 
 
 def _rows_frame(rows: list[dict]) -> pl.DataFrame:
-    try:
-        frame = pl.from_dicts(rows, schema=_ROWS_SCHEMA)
-    except UnicodeEncodeError:
-        return _rows_frame([_storable(row) for row in rows])
-    except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
-        # A value of another type than its column's: only a legacy event's extra investment_yuan, which the
-        # upcast keeps as the amount. Column by column, as the log always did: what does not fit is null.
-        frame = pl.DataFrame({name: [row.get(name) for row in rows] for name in _ROWS_SCHEMA}, schema=_ROWS_SCHEMA,
-                             strict=False)
-    return frame.cast(LOG_SCHEMA)
+    return _frame_of(rows, _ROWS_SCHEMA).cast(LOG_SCHEMA)
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")

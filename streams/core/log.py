@@ -383,7 +383,10 @@ def accepted_events(settled: pl.DataFrame) -> pl.LazyFrame:
 
 def outcome_counts(settled: pl.DataFrame) -> dict[str, int]:
     """How many records of a settled log ended in each outcome (accepted, duplicate, a reason)."""
-    return dict(settled.group_by("outcome").len().iter_rows())
+    # Nearly every record is accepted: the others are few, and counted apart (grouping all the text is slower).
+    others = settled.select("outcome").filter(pl.col("outcome") != "accepted")
+    accepted = settled.height - others.height
+    return ({"accepted": accepted} if accepted else {}) | dict(others.group_by("outcome").len().iter_rows())
 
 
 def accounting(settled: pl.DataFrame) -> dict:

@@ -56,8 +56,10 @@ def read_range(bootstrap: str, topic: str, partition: int, start: int, end: int,
 
     from streams.kafkaio.security import client_config
 
+    # A start the log no longer holds (retention) reads from where it now starts.
     consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False, group_id=None,
-                             **client_config(), max_partition_fetch_bytes=32 * 1024 * 1024)
+                             **client_config(), max_partition_fetch_bytes=32 * 1024 * 1024,
+                             auto_offset_reset="earliest")
     try:
         tp = TopicPartition(topic, partition)
         consumer.assign([tp])

@@ -25,15 +25,14 @@ import orjson
 from faust.worker import Worker
 
 from streams.core.clock import today_cst
-from streams.core.log import log_row, rejected_row
 from streams.kafkaio import security
 from streams.kafkaio.consumer import read_range
 from streams.kafkaio.offsets import committed_offsets
-from streams.kafkaio.records import (arrival_seq, counts_as_received, dead_letter_headers, dead_letter_reason,
-                                     dead_letter_seq, key_text, received_at, recorded_at_in)
+from streams.kafkaio.records import dead_letter_headers
 from streams.worker import compact
+from streams.worker.intake import Intake, Record, from_faust, from_kafka
 from streams.worker.settings import WorkerSettings
-from streams.worker.store import EVENT, REJECTED, ProjectStore, refreshed
+from streams.worker.store import ProjectStore, refreshed
 
 log = logging.getLogger(__name__)
 _RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
@@ -68,29 +67,6 @@ class CheckedLogTable(faust.Table):
 
 
 _OFFSET_MASK = (1 << 40) - 1  # the offset bits of an arrival sequence
-
-
-def _checked(record) -> tuple[tuple, dict]:
-    """A record of the event topic checked by the one validator: its changelog entry and its log row."""
-    seq = arrival_seq(record.partition, record.offset)
-    row = log_row(seq, record.value or b"", received_at(record.timestamp), stamp_missing=True)
-    if row.get("reason"):
-        return (REJECTED, None, compact.rejection_record(row)), row
-    return (EVENT, row["project_id"], compact.event_record(row)), row
-
-
-def _checked_event(record) -> tuple:
-    return _checked(record)[0]
-
-
-def _counted_dead_letter(record) -> tuple | None:
-    """A dead letter ingest wrote, as a changelog entry; None for the worker's own (its topic record counts)."""
-    if not counts_as_received(record):
-        return None
-    reason, detail = dead_letter_reason(record)
-    row = rejected_row(dead_letter_seq(record.partition, record.offset), reason, detail,
-                       recorded_at_in(record.value or b""), key_text(record.key))
-    return (REJECTED, None, compact.rejection_record(row))
 
 
 def _release_freed_memory() -> None:
@@ -150,6 +126,20 @@ def create_app(settings: WorkerSettings) -> faust.App:
         store.apply(partition, chunk)
         return delivery
 
+    async def dead_letter(record: Record, row: dict) -> asyncio.Future:
+        origin = f"{settings.topic}:{record.partition}:{record.offset}"
+        log.warning("%s dead-lettered to %s: %s (%s)", origin, settings.dead_letter_topic, row["reason"],
+                    row["detail"])
+        return await app.producer.send(settings.dead_letter_topic, record.key, record.value, None, None,
+                                       dead_letter_headers(row["reason"], row["detail"], origin, "worker"))
+
+    async def read(topic: str, partition: int, start: int, end: int) -> list[Record]:
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: [
+            from_kafka(r) for r in read_range(settings.bootstrap, topic, partition, start, end)])
+
+    intake = Intake(store, settings.topic, read, write, dead_letter)
+    app.intake = intake
+
     async def acknowledge(stream, batch, deliveries: list) -> None:
         """Acknowledge a batch once it is in the store and Kafka has its changelog records and dead letters.
 
@@ -161,7 +151,8 @@ def create_app(settings: WorkerSettings) -> faust.App:
             await stream.ack(event)
 
     async def restore_missing(owned: set[int]) -> None:
-        """Records the group committed but the changelog lacks, read from the topics themselves.
+        """Records the group committed but the changelog lacks, read from the topics themselves; then where
+        each partition is taken up to (:class:`Intake`).
 
         A commit should never run ahead of the changelog (a batch is acknowledged only once its
         chunks are in Kafka); if one did, those records are not lost: the topics are the source
@@ -169,8 +160,8 @@ def create_app(settings: WorkerSettings) -> faust.App:
         with nothing committed is read from its start (:func:`_from_the_start`).
         """
         loop = asyncio.get_running_loop()
-        for topic, watermark, entry in ((settings.topic, "last_seq", _checked_event),
-                                        (settings.dead_letter_topic, "last_dead_letter", _counted_dead_letter)):
+        intake.keep_only(owned)
+        for topic, watermark in ((settings.topic, "last_seq"), (settings.dead_letter_topic, "last_dead_letter")):
             committed = await loop.run_in_executor(None, committed_offsets, settings.bootstrap, settings.app_id,
                                                    topic)
             for partition in sorted(owned):
@@ -181,17 +172,15 @@ def create_app(settings: WorkerSettings) -> faust.App:
                          start - 1, end)
                 if not end:  # (aiokafka seeks to a committed offset only above 0)
                     await _from_the_start(topic, partition)
-                if end <= start:
-                    continue
-                records = await loop.run_in_executor(None, lambda: list(
-                    read_range(settings.bootstrap, topic, partition, start, end)))
-                chunk = [e for e in (entry(r) for r in records) if e is not None and
-                         store.fresh(partition, e[2][0])]
-                if chunk:  # (the worker's own dead letters are skipped: their topic records count)
-                    log.warning("%s:%d: the group committed offset %d but the changelog held up to %d: "
-                                "%d records read again from the topic", topic, partition, end, start - 1,
-                                len(chunk))
-                    await asyncio.gather(await write(partition, chunk))
+                async with intake.lock(topic):
+                    intake.start_at(topic, partition, start)
+                    if end > start:
+                        records = await read(topic, partition, start, end)
+                        log.warning("%s:%d: the group committed offset %d but the changelog held up to %d: "
+                                    "%d records read again from the topic", topic, partition, end, start - 1,
+                                    len(records))
+                        await asyncio.gather(*await intake.take(topic, records))
+                    intake.start_at(topic, partition, max(start, end))
 
     async def _from_the_start(topic: str, partition: int) -> None:
         """Read a partition the group never committed (or committed at 0) from its start; the store skips what
@@ -206,45 +195,30 @@ def create_app(settings: WorkerSettings) -> faust.App:
 
     table.restore_missing = restore_missing
 
+    async def take_batches(stream, topic: str) -> None:
+        async for batch in stream.noack_take(settings.batch_size, within=settings.batch_within_s):
+            async with intake.lock(topic):
+                deliveries = await intake.take(topic, [from_faust(event.message) for event in batch])
+            await acknowledge(stream, batch, deliveries)
+
     @app.agent(events)
     async def check_and_keep(stream):
         """Check each record with the one validator; keep it in its project's log, or dead-letter it."""
-        async for batch in stream.noack_take(settings.batch_size, within=settings.batch_within_s):
-            chunks: dict[int, list] = {}
-            deliveries = []
-            for n, event in enumerate(batch, start=1):
-                if not n % 64:
-                    await asyncio.sleep(0)  # let the web pages in: a batch takes tens of milliseconds to check
-                msg = event.message
-                if not store.fresh(msg.partition, arrival_seq(msg.partition, msg.offset)):
-                    continue  # already in the store (restored from the changelog after a crash)
-                entry, row = _checked(msg)
-                if row.get("reason"):
-                    deliveries.append(await _dead_letter(msg, row))
-                chunks.setdefault(msg.partition, []).append(entry)
-            deliveries += [await write(partition, chunk) for partition, chunk in chunks.items()]
-            await acknowledge(stream, batch, deliveries)
-
-    async def _dead_letter(msg, row: dict) -> asyncio.Future:
-        origin = f"{settings.topic}:{msg.partition}:{msg.offset}"
-        log.warning("%s dead-lettered to %s: %s (%s)", origin, settings.dead_letter_topic, row["reason"],
-                    row["detail"])
-        return await app.producer.send(settings.dead_letter_topic, msg.key, msg.value, None, None,
-                                       dead_letter_headers(row["reason"], row["detail"], origin, "worker"))
+        await take_batches(stream, settings.topic)
 
     @app.agent(dead_letters)
     async def count_dead_letters(stream):
         """Records ingest rejected never reach the topic: count them as received, like replay does."""
-        async for batch in stream.noack_take(settings.batch_size, within=settings.batch_within_s):
-            chunks: dict[int, list] = {}
-            deliveries: list = []
-            for event in batch:
-                msg = event.message
-                entry = _counted_dead_letter(msg)
-                if entry is not None and store.fresh(msg.partition, entry[2][0]):
-                    chunks.setdefault(msg.partition, []).append(entry)
-            deliveries += [await write(partition, chunk) for partition, chunk in chunks.items()]
-            await acknowledge(stream, batch, deliveries)
+        await take_batches(stream, settings.dead_letter_topic)
+
+    def end_offset(topic: str, partition: int) -> int | None:
+        return app.consumer.highwater(faust.types.TP(topic, partition))
+
+    @app.timer(interval=settings.sweep_interval_s)
+    async def take_skipped_ends():
+        """Records a partition's consumer skipped at its end, read from the topic (:meth:`Intake.sweep`)."""
+        if store.ready and not app.rebalancing:
+            await intake.sweep(end_offset)
 
     refreshing = asyncio.Lock()
 

@@ -25,6 +25,7 @@ class WorkerSettings:
     batch_size: int = 2000  # records taken from the stream at a time
     batch_within_s: float = 0.2  # at most this long to fill a batch
     publish_interval_s: float = 1.0
+    sweep_interval_s: float = 5.0  # how often records a consumer skipped at a partition's end are looked for
     peer_timeout_s: float = 10.0  # a peer's part of a global answer
 
     @property

@@ -1,0 +1,161 @@
+"""How the worker takes the records of its two topics into the store: per partition, in offset order, none skipped.
+
+Faust's consumer can skip records and count them as acknowledged: around its seek to the committed
+offsets, records of the new position can be delivered before the consumer's read offsets are set
+back, and a later record then makes everything between look like a gap it treats as done (seen in
+the fault tests: a record missing from the store while the group had committed past it). The topics
+are the source of truth, so :class:`Intake` knows each partition's next offset: a record beyond it
+means the records between were skipped, and they are read from the topic before it. A skip at a
+partition's end shows no later record; :meth:`Intake.sweep` reads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, NamedTuple
+
+from streams.core.log import log_row, rejected_row
+from streams.kafkaio.records import (arrival_seq, counts_as_received, dead_letter_reason, dead_letter_seq, key_text,
+                                     received_at, recorded_at_in)
+from streams.worker import compact
+from streams.worker.store import EVENT, REJECTED, ProjectStore
+
+log = logging.getLogger(__name__)
+
+
+class Record(NamedTuple):
+    """A topic record as the worker takes it, whoever read it."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: float | None
+    key: bytes | None
+    value: bytes | None
+    headers: Any
+
+
+def from_faust(message) -> Record:
+    """A Faust message (its timestamp is in seconds)."""
+    ms = None if message.timestamp is None else message.timestamp * 1000
+    return Record(message.topic, message.partition, message.offset, ms, message.key, message.value, message.headers)
+
+
+def from_kafka(record) -> Record:
+    """A kafka-python ``ConsumerRecord`` (its timestamp is in milliseconds)."""
+    return Record(record.topic, record.partition, record.offset, record.timestamp, record.key, record.value,
+                  record.headers)
+
+
+def checked_event(record: Record) -> tuple[tuple, dict]:
+    """A record of the event topic checked by the one validator: its changelog entry and its log row."""
+    seq = arrival_seq(record.partition, record.offset)
+    row = log_row(seq, record.value or b"", received_at(record.timestamp_ms), stamp_missing=True)
+    if row.get("reason"):
+        return (REJECTED, None, compact.rejection_record(row)), row
+    return (EVENT, row["project_id"], compact.event_record(row)), row
+
+
+def counted_dead_letter(record: Record) -> tuple | None:
+    """A dead letter ingest wrote, as a changelog entry; None for the worker's own (its topic record counts)."""
+    if not counts_as_received(record):
+        return None
+    reason, detail = dead_letter_reason(record)
+    row = rejected_row(dead_letter_seq(record.partition, record.offset), reason, detail,
+                       recorded_at_in(record.value or b""), key_text(record.key))
+    return (REJECTED, None, compact.rejection_record(row))
+
+
+#: Reads ``topic``'s ``partition`` from one offset up to (not including) another.
+Reader = Callable[[str, int, int, int], Awaitable[list[Record]]]
+#: Writes a partition's chunk to the changelog and the store; the delivery to wait for.
+Writer = Callable[[int, list], Awaitable[asyncio.Future]]
+#: Dead-letters a rejected event record with its log row; the delivery to wait for.
+DeadLetterer = Callable[[Record, dict], Awaitable[asyncio.Future]]
+
+
+class Intake:
+    """Takes records of the event topic and the dead-letter topic into the store (see the module)."""
+
+    def __init__(self, store: ProjectStore, events_topic: str, read: Reader, write: Writer,
+                 dead_letter: DeadLetterer) -> None:
+        self.store, self.events_topic = store, events_topic
+        self.read, self.write, self.dead_letter = read, write, dead_letter
+        self.next_offset: dict[tuple[str, int], int] = {}  # (topic, partition) → the first offset not yet taken
+        self.locks: dict[str, asyncio.Lock] = {}
+        self._stalled: dict[tuple[str, int], int] = {}
+
+    def lock(self, topic: str) -> asyncio.Lock:
+        return self.locks.setdefault(topic, asyncio.Lock())
+
+    def start_at(self, topic: str, partition: int, offset: int) -> None:
+        """Everything of the partition before ``offset`` is taken (in the store, or counting nowhere)."""
+        self.next_offset[(topic, partition)] = offset
+
+    def keep_only(self, partitions: set[int]) -> None:
+        """Forget the partitions this worker no longer owns."""
+        for key in [k for k in self.next_offset if k[1] not in partitions]:
+            del self.next_offset[key]
+            self._stalled.pop(key, None)
+
+    async def take(self, topic: str, records: Iterable[Record]) -> list:
+        """Take records of one topic, in the order read; returns the deliveries to wait for before acknowledging
+        them. A record the partition has had is skipped; one beyond its next offset is preceded by the records
+        between, read from the topic."""
+        chunks: dict[int, list] = {}
+        deliveries: list = []
+        for n, record in enumerate(records, start=1):
+            if not n % 64:
+                await asyncio.sleep(0)  # let the web pages in: a batch takes tens of milliseconds to check
+            key = (topic, record.partition)
+            expected = self.next_offset.get(key)
+            if expected is not None and record.offset < expected:
+                continue  # taken before (restored from the changelog after a crash, or delivered twice)
+            if expected is not None and record.offset > expected:
+                for skipped in await self._read_skipped(topic, record.partition, expected, record.offset):
+                    await self._take_one(topic, skipped, chunks, deliveries)
+            await self._take_one(topic, record, chunks, deliveries)
+            self.next_offset[key] = record.offset + 1
+        deliveries += [await self.write(partition, chunk) for partition, chunk in chunks.items()]
+        return deliveries
+
+    async def _take_one(self, topic: str, record: Record, chunks: dict[int, list], deliveries: list) -> None:
+        if topic == self.events_topic:
+            if not self.store.fresh(record.partition, arrival_seq(record.partition, record.offset)):
+                return
+            entry, row = checked_event(record)
+            if row.get("reason"):
+                deliveries.append(await self.dead_letter(record, row))
+        else:
+            entry = counted_dead_letter(record)
+            if entry is None or not self.store.fresh(record.partition, entry[2][0]):
+                return
+        chunks.setdefault(record.partition, []).append(entry)
+
+    async def _read_skipped(self, topic: str, partition: int, start: int, end: int) -> list[Record]:
+        records = await self.read(topic, partition, start, end)
+        log.warning("%s:%d: the consumer skipped offsets %d to %d; %d records read from the topic instead",
+                    topic, partition, start, end - 1, len(records))
+        return records
+
+    async def sweep(self, end_offsets: Callable[[str, int], int | None]) -> None:
+        """Read the records a partition's consumer skipped at its end: behind the partition's end offset, with
+        no progress since the last sweep (a skip that a later record would have shown is taken by :meth:`take`)."""
+        for key, expected in list(self.next_offset.items()):
+            topic, partition = key
+            end = end_offsets(topic, partition)
+            if end is None or end <= expected:
+                self._stalled.pop(key, None)
+                continue
+            if self._stalled.get(key) != expected:  # moved since the last sweep: the consumer is on its way
+                self._stalled[key] = expected
+                continue
+            async with self.lock(topic):
+                if self.next_offset.get(key) != expected:
+                    continue
+                records = await self._read_skipped(topic, partition, expected, end)
+                await asyncio.gather(*await self.take(topic, records))
+                self.next_offset[key] = max(self.next_offset[key], end)  # (offsets without a record: markers)
+            self._stalled.pop(key, None)

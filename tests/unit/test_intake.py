@@ -1,0 +1,148 @@
+"""The worker's intake: every record of a partition reaches the store once, in offset order, whatever its
+consumer skipped or delivered twice (streams/worker/intake.py). The reader is the topic as a list here; the
+fault tests run it against Faust and a real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timezone
+
+from faust.types import TP
+from faust.types.tuples import Message
+
+from streams.kafkaio.records import arrival_seq, dead_letter_headers
+from streams.worker import compact
+from streams.worker.intake import Intake, Record, checked_event, from_faust
+from streams.worker.store import ProjectStore
+
+EVENTS, DLQ = "events", "events.dlq"
+
+
+def event(n: int, **over) -> bytes:
+    doc = {"event_id": f"e-{n}", "event_type": "project_planned", "schema_version": 2, "project_id": f"P-{n % 3}",
+           "occurred_at": "2024-05-01T10:00:00+08:00", "recorded_at": "2024-05-02T10:00:00+08:00", "name": "甲",
+           "industry": "先进制造", "zone": "马寨", "axis": "嵩山路", "town": "马寨镇", "source_region": "长三角",
+           "channel": "以商招商", "department": "区商务局", "leader": "甲"} | over
+    return json.dumps(doc, ensure_ascii=False).encode()
+
+
+def topic_of(count: int, partition: int = 0, topic: str = EVENTS) -> list[Record]:
+    return [Record(topic, partition, offset, 1.7e12, f"P-{offset % 3}".encode(), event(offset), ())
+            for offset in range(count)]
+
+
+class Harness:
+    """An intake over a store, with the topics as lists; what was read and dead-lettered is kept."""
+
+    def __init__(self, topics: dict[str, list[Record]]):
+        self.topics, self.store, self.reads, self.dead = topics, ProjectStore(), [], []
+        self.intake = Intake(self.store, EVENTS, self.read, self.write, self.dead_letter)
+
+    async def read(self, topic: str, partition: int, start: int, end: int) -> list[Record]:
+        self.reads.append((topic, partition, start, end))
+        return [r for r in self.topics[topic] if r.partition == partition and start <= r.offset < end]
+
+    async def write(self, partition: int, chunk: list) -> asyncio.Future:
+        self.store.apply(partition, chunk)
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    async def dead_letter(self, record: Record, row: dict) -> asyncio.Future:
+        self.dead.append((record.offset, row["reason"]))
+        return await self.write(record.partition, [])  # a finished future
+
+    def seqs(self, partition: int = 0) -> list[int]:
+        part = self.store.partitions[partition]
+        records = [r for blob in part.projects.values() for r in compact.decode(blob)]
+        return sorted(r[0] for r in records) + sorted(r[0] for r in part.rejections)
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_records_the_consumer_skipped_are_read_from_the_topic_before_the_next_one() -> None:
+    topic = topic_of(8)
+    h = Harness({EVENTS: topic})
+
+    async def scenario():
+        h.intake.start_at(EVENTS, 0, 0)
+        await h.intake.take(EVENTS, topic[:3])
+        await h.intake.take(EVENTS, [topic[6], topic[7]])  # 3, 4 and 5 never delivered
+    run(scenario())
+    assert h.reads == [(EVENTS, 0, 3, 6)]
+    assert h.seqs() == [arrival_seq(0, o) for o in range(8)]
+    assert h.intake.next_offset[(EVENTS, 0)] == 8
+
+
+def test_a_record_delivered_twice_or_already_held_is_taken_once() -> None:
+    topic = topic_of(6)
+    topic[4] = topic[4]._replace(value=b"{not json")  # rejected: dead-lettered once, counted once
+    h = Harness({EVENTS: topic})
+
+    async def scenario():
+        h.intake.start_at(EVENTS, 0, 0)
+        await h.intake.take(EVENTS, [topic[0], topic[1], topic[1], topic[0], topic[2]])
+        await h.intake.take(EVENTS, topic)  # a seek back to 0: everything again
+    run(scenario())
+    assert h.reads == []
+    assert h.seqs() == [arrival_seq(0, o) for o in (0, 1, 2, 3, 5, 4)]  # events, then the rejection
+    assert h.dead == [(4, "malformed")]
+
+
+def test_a_skip_at_a_partitions_end_is_read_once_the_partition_has_stalled() -> None:
+    topic = topic_of(5, partition=2)
+    h = Harness({EVENTS: topic})
+    ends = {(EVENTS, 2): 5}
+
+    async def scenario():
+        h.intake.start_at(EVENTS, 2, 0)
+        await h.intake.take(EVENTS, topic[:3])
+        await h.intake.sweep(lambda t, p: ends.get((t, p)))  # behind the end: noted, not read yet
+        assert h.reads == []
+        await h.intake.sweep(lambda t, p: ends.get((t, p)))  # no progress since: read
+        await h.intake.sweep(lambda t, p: ends.get((t, p)))  # nothing left behind
+    run(scenario())
+    assert h.reads == [(EVENTS, 2, 3, 5)]
+    assert h.seqs(2) == [arrival_seq(2, o) for o in range(5)]
+
+
+def test_a_partition_on_its_way_is_not_read_by_the_sweep() -> None:
+    topic = topic_of(6)
+    h = Harness({EVENTS: topic})
+
+    async def scenario():
+        h.intake.start_at(EVENTS, 0, 0)
+        for n in range(1, 6):
+            await h.intake.take(EVENTS, [topic[n - 1]])
+            await h.intake.sweep(lambda t, p: 6)
+    run(scenario())
+    assert h.reads == []
+
+
+def test_dead_letters_of_the_worker_move_the_position_and_count_nowhere() -> None:
+    counted = Record(DLQ, 1, 0, 1.7e12, b"P-1", b"{bad", dead_letter_headers("malformed", "x", "file:1", "ingest"))
+    own = Record(DLQ, 1, 1, 1.7e12, b"P-1", b"{}", dead_letter_headers("schema", "x", "events:0:3", "worker"))
+    later = counted._replace(offset=3)
+    skipped = counted._replace(offset=2)
+    h = Harness({DLQ: [counted, own, skipped, later]})
+
+    async def scenario():
+        h.intake.start_at(DLQ, 1, 0)
+        await h.intake.take(DLQ, [counted, own, later])
+    run(scenario())
+    assert h.reads == [(DLQ, 1, 2, 3)]
+    assert len(h.store.partitions[1].rejections) == 3  # counted, skipped, later; not the worker's own
+
+
+def test_a_faust_message_is_received_at_its_kafka_time() -> None:
+    """Faust gives a message's timestamp in seconds: a record without recorded_at is stamped with it."""
+    at = datetime(2024, 6, 1, 12, 0, 0, 250_000, tzinfo=timezone.utc)
+    raw = event(1, recorded_at=None)
+    raw = json.dumps({k: v for k, v in json.loads(raw).items() if v is not None}).encode()
+    message = Message(EVENTS, 0, 7, at.timestamp(), 0, (), b"P-1", raw, None, tp=TP(EVENTS, 0))
+    entry, row = checked_event(from_faust(message))
+    assert row.get("reason") is None
+    assert row["recorded_at"] == at.replace(microsecond=250_000)

@@ -206,13 +206,10 @@ def _state(ev: pl.DataFrame, picks: list[_Pick]) -> pl.DataFrame:
 
     got_ = {p.name: at[p.name].is_not_null() for p in picks if p.value is None}
     got_ |= {p.name: rows[p.value].gather(at[p.name]).alias(p.name) for p in picks if p.value in _ORDERED}
-    read: dict[str, list[_Pick]] = {}  # the other values, read from the events as they came, a row at a time
-    for p in picks:
-        if p.value is not None and p.value not in _ORDERED:
-            read.setdefault(p.at, []).append(p)
-    for same in read.values():
-        values = ev.select(pl.col(p.value).gather(source.gather(at[same[0].name])).alias(p.name) for p in same)
-        got_ |= {p.name: values[p.name] for p in same}
+    read = [p for p in picks if p.value is not None and p.value not in _ORDERED]  # from the events as they came
+    rows_of = {at_: source.gather(at[p.name]) for at_, p in {p.at: p for p in read}.items()}  # once per condition
+    values = ev.select(pl.col(p.value).gather(rows_of[p.at]).alias(p.name) for p in read)  # in one pass
+    got_ |= {p.name: values[p.name] for p in read}
     has = pl.DataFrame([got_[f"_has{n}"].alias(str(n)) for n in range(1, len(STAGES) + 1)])
     columns = [ev["project_id"].gather(source.gather(runs.first))]
     for n, s in enumerate(STAGES, start=1):

@@ -114,7 +114,8 @@ class Intake:
             if expected is not None and record.offset < expected:
                 continue  # taken before (restored from the changelog after a crash, or delivered twice)
             if expected is not None and record.offset > expected:
-                for skipped in await self._read_skipped(topic, record.partition, expected, record.offset):
+                for skipped in await self._read_skipped(topic, record.partition, expected, record.offset,
+                                                        "before the next record"):
                     await self._take_one(topic, skipped, chunks, deliveries)
             await self._take_one(topic, record, chunks, deliveries)
             self.next_offset[key] = record.offset + 1
@@ -134,10 +135,10 @@ class Intake:
                 return
         chunks.setdefault(record.partition, []).append(entry)
 
-    async def _read_skipped(self, topic: str, partition: int, start: int, end: int) -> list[Record]:
+    async def _read_skipped(self, topic: str, partition: int, start: int, end: int, where: str) -> list[Record]:
         records = await self.read(topic, partition, start, end)
-        log.warning("%s:%d: the consumer skipped offsets %d to %d; %d records read from the topic instead",
-                    topic, partition, start, end - 1, len(records))
+        log.warning("%s:%d: the consumer skipped offsets %d to %d (%s); %d records read from the topic instead",
+                    topic, partition, start, end - 1, where, len(records))
         return records
 
     async def sweep(self, end_offsets: Callable[[str, int], int | None]) -> None:
@@ -155,7 +156,7 @@ class Intake:
             async with self.lock(topic):
                 if self.next_offset.get(key) != expected:
                     continue
-                records = await self._read_skipped(topic, partition, expected, end)
+                records = await self._read_skipped(topic, partition, expected, end, "at the partition's end")
                 await asyncio.gather(*await self.take(topic, records))
                 self.next_offset[key] = max(self.next_offset[key], end)  # (offsets without a record: markers)
             self._stalled.pop(key, None)

@@ -212,7 +212,11 @@ def create_app(settings: WorkerSettings) -> faust.App:
         await take_batches(stream, settings.dead_letter_topic)
 
     def end_offset(topic: str, partition: int) -> int | None:
-        return app.consumer.highwater(faust.types.TP(topic, partition))
+        """The partition's end offset as the consumer last heard it; None when unknown (or no longer assigned)."""
+        try:
+            return app.consumer.highwater(faust.types.TP(topic, partition))
+        except (AssertionError, KeyError):  # aiokafka asserts the partition is assigned
+            return None
 
     @app.timer(interval=settings.sweep_interval_s)
     async def take_skipped_ends():

@@ -221,8 +221,13 @@ def create_app(settings: WorkerSettings) -> faust.App:
     @app.timer(interval=settings.sweep_interval_s)
     async def take_skipped_ends():
         """Records a partition's consumer skipped at its end, read from the topic (:meth:`Intake.sweep`)."""
-        if store.ready and not app.rebalancing:
+        if not store.ready or app.rebalancing:
+            return
+        try:
             await intake.sweep(end_offset)
+        except Exception:  # e.g. the broker unreachable: nothing is taken, so the next sweep tries again
+            log.exception("reading what the consumer skipped at the partitions' ends failed; retrying in %.0f s",
+                          settings.sweep_interval_s)
 
     refreshing = asyncio.Lock()
 

@@ -106,11 +106,12 @@ class Intake:
         between, read from the topic."""
         chunks: dict[int, list] = {}
         deliveries: list = []
+        taken: dict[tuple[str, int], int] = {}  # the next offsets, once the chunks are written
         for n, record in enumerate(records, start=1):
             if not n % 64:
                 await asyncio.sleep(0)  # let the web pages in: a batch takes tens of milliseconds to check
             key = (topic, record.partition)
-            expected = self.next_offset.get(key)
+            expected = taken.get(key, self.next_offset.get(key))
             if expected is not None and record.offset < expected:
                 continue  # taken before (restored from the changelog after a crash, or delivered twice)
             if expected is not None and record.offset > expected:
@@ -118,8 +119,9 @@ class Intake:
                                                         "before the next record"):
                     await self._take_one(topic, skipped, chunks, deliveries)
             await self._take_one(topic, record, chunks, deliveries)
-            self.next_offset[key] = record.offset + 1
+            taken[key] = record.offset + 1
         deliveries += [await self.write(partition, chunk) for partition, chunk in chunks.items()]
+        self.next_offset.update(taken)  # (a write that failed leaves them to be taken again)
         return deliveries
 
     async def _take_one(self, topic: str, record: Record, chunks: dict[int, list], deliveries: list) -> None:

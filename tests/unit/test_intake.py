@@ -146,3 +146,27 @@ def test_a_faust_message_is_received_at_its_kafka_time() -> None:
     entry, row = checked_event(from_faust(message))
     assert row.get("reason") is None
     assert row["recorded_at"] == at.replace(microsecond=250_000)
+
+
+def test_records_whose_write_failed_are_taken_again() -> None:
+    topic = topic_of(4)
+    h = Harness({EVENTS: topic})
+    writes = h.write
+    failing = [True]
+
+    async def flaky_write(partition: int, chunk: list) -> asyncio.Future:
+        if failing.pop() if failing else False:
+            raise ConnectionError("the broker went away")
+        return await writes(partition, chunk)
+    h.intake.write = flaky_write
+
+    async def scenario():
+        h.intake.start_at(EVENTS, 0, 0)
+        try:
+            await h.intake.take(EVENTS, topic[:2])
+        except ConnectionError:
+            pass
+        await h.intake.take(EVENTS, topic[2:])  # 0 and 1 were never written: read from the topic first
+    run(scenario())
+    assert h.reads == [(EVENTS, 0, 0, 2)]
+    assert h.seqs() == [arrival_seq(0, o) for o in range(4)]

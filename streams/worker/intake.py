@@ -79,6 +79,12 @@ DeadLetterer = Callable[[Record, dict], Awaitable[asyncio.Future]]
 class Intake:
     """Takes records of the event topic and the dead-letter topic into the store (see the module)."""
 
+    #: Entries per write (one changelog record) at most. A batch is far fewer, but records read back from a
+    #: topic at once (a skip, a commit ahead of the changelog) can be more than a producer request carries.
+    PIECE = 10_000
+    #: Records the sweep reads back at a time.
+    READ_SLICE = 50_000
+
     def __init__(self, store: ProjectStore, events_topic: str, read: Reader, write: Writer,
                  dead_letter: DeadLetterer) -> None:
         self.store, self.events_topic = store, events_topic
@@ -120,7 +126,8 @@ class Intake:
                     await self._take_one(topic, skipped, chunks, deliveries)
             await self._take_one(topic, record, chunks, deliveries)
             taken[key] = record.offset + 1
-        deliveries += [await self.write(partition, chunk) for partition, chunk in chunks.items()]
+        deliveries += [await self.write(partition, chunk[start:start + self.PIECE])
+                       for partition, chunk in chunks.items() for start in range(0, len(chunk), self.PIECE)]
         self.next_offset.update(taken)  # (a write that failed leaves them to be taken again)
         return deliveries
 
@@ -158,7 +165,9 @@ class Intake:
             async with self.lock(topic):
                 if self.next_offset.get(key) != expected:
                     continue
-                records = await self._read_skipped(topic, partition, expected, end, "at the partition's end")
-                await asyncio.gather(*await self.take(topic, records))
-                self.next_offset[key] = max(self.next_offset[key], end)  # (offsets without a record: markers)
+                for start in range(expected, end, self.READ_SLICE):  # (a worker down for long: a long tail)
+                    stop = min(end, start + self.READ_SLICE)
+                    records = await self._read_skipped(topic, partition, start, stop, "at the partition's end")
+                    await asyncio.gather(*await self.take(topic, records))
+                    self.next_offset[key] = max(self.next_offset[key], stop)  # (offsets without a record: markers)
             self._stalled.pop(key, None)

@@ -109,6 +109,21 @@ def test_a_skip_at_a_partitions_end_is_read_once_the_partition_has_stalled() -> 
     assert h.seqs(2) == [arrival_seq(2, o) for o in range(5)]
 
 
+def test_a_long_tail_is_read_back_a_slice_at_a_time() -> None:
+    topic = topic_of(7)
+    h = Harness({EVENTS: topic})
+    h.intake.READ_SLICE = 2
+
+    async def scenario():
+        h.intake.start_at(EVENTS, 0, 0)
+        await h.intake.take(EVENTS, topic[:1])
+        for _ in range(2):
+            await h.intake.sweep(lambda t, p: 7)
+    run(scenario())
+    assert h.reads == [(EVENTS, 0, 1, 3), (EVENTS, 0, 3, 5), (EVENTS, 0, 5, 7)]
+    assert h.seqs() == [arrival_seq(0, o) for o in range(7)]
+
+
 def test_a_partition_on_its_way_is_not_read_by_the_sweep() -> None:
     topic = topic_of(6)
     h = Harness({EVENTS: topic})
@@ -170,3 +185,23 @@ def test_records_whose_write_failed_are_taken_again() -> None:
     run(scenario())
     assert h.reads == [(EVENTS, 0, 0, 2)]
     assert h.seqs() == [arrival_seq(0, o) for o in range(4)]
+
+
+def test_a_long_read_back_is_written_in_pieces_in_order() -> None:
+    topic = topic_of(10)
+    h = Harness({EVENTS: topic})
+    h.intake.PIECE = 3
+    pieces = []
+    writes = h.write
+
+    async def counting_write(partition: int, chunk: list) -> asyncio.Future:
+        pieces.append([entry[2][0] for entry in chunk])
+        return await writes(partition, chunk)
+    h.intake.write = counting_write
+
+    async def scenario():
+        h.intake.start_at(EVENTS, 0, 0)
+        await h.intake.take(EVENTS, [topic[9]])  # 0 to 8 skipped: read back, then 9
+    run(scenario())
+    assert pieces == [[arrival_seq(0, o) for o in range(s, min(s + 3, 10))] for s in range(0, 10, 3)]
+    assert h.seqs() == [arrival_seq(0, o) for o in range(10)]

@@ -138,7 +138,6 @@ def create_app(settings: WorkerSettings) -> faust.App:
             from_kafka(r) for r in read_range(settings.bootstrap, topic, partition, start, end)])
 
     intake = Intake(store, settings.topic, read, write, dead_letter)
-    app.intake = intake
 
     async def acknowledge(stream, batch, deliveries: list) -> None:
         """Acknowledge a batch once it is in the store and Kafka has its changelog records and dead letters.
@@ -175,12 +174,8 @@ def create_app(settings: WorkerSettings) -> faust.App:
                 async with intake.lock(topic):
                     intake.start_at(topic, partition, start)
                     if end > start:
-                        records = await read(topic, partition, start, end)
-                        log.warning("%s:%d: the group committed offset %d but the changelog held up to %d: "
-                                    "%d records read again from the topic", topic, partition, end, start - 1,
-                                    len(records))
-                        await asyncio.gather(*await intake.take(topic, records))
-                    intake.start_at(topic, partition, max(start, end))
+                        await intake.read_back(topic, partition, end, "read again from the topic: the group "
+                                                                      "committed them, the changelog lacks them")
 
     async def _from_the_start(topic: str, partition: int) -> None:
         """Read a partition the group never committed (or committed at 0) from its start; the store skips what

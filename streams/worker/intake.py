@@ -121,9 +121,12 @@ class Intake:
             if expected is not None and record.offset < expected:
                 continue  # taken before (restored from the changelog after a crash, or delivered twice)
             if expected is not None and record.offset > expected:
-                for skipped in await self._read_skipped(topic, record.partition, expected, record.offset,
-                                                        "before the next record"):
-                    await self._take_one(topic, skipped, chunks, deliveries)
+                skipped = await self.read(topic, record.partition, expected, record.offset)
+                log.warning("%s:%d: offsets %d to %d read from the topic: the consumer skipped them before the "
+                            "next record (%d records)", topic, record.partition, expected, record.offset - 1,
+                            len(skipped))
+                for missed in skipped:
+                    await self._take_one(topic, missed, chunks, deliveries)
             await self._take_one(topic, record, chunks, deliveries)
             taken[key] = record.offset + 1
         deliveries += [await self.write(partition, chunk[start:start + self.PIECE])
@@ -144,12 +147,6 @@ class Intake:
                 return
         chunks.setdefault(record.partition, []).append(entry)
 
-    async def _read_skipped(self, topic: str, partition: int, start: int, end: int, where: str) -> list[Record]:
-        records = await self.read(topic, partition, start, end)
-        log.warning("%s:%d: the consumer skipped offsets %d to %d (%s); %d records read from the topic instead",
-                    topic, partition, start, end - 1, where, len(records))
-        return records
-
     async def sweep(self, end_offsets: Callable[[str, int], int | None]) -> None:
         """Read the records a partition's consumer skipped at its end: behind the partition's end offset, with
         no progress since the last sweep (a skip that a later record would have shown is taken by :meth:`take`)."""
@@ -163,11 +160,20 @@ class Intake:
                 self._stalled[key] = expected
                 continue
             async with self.lock(topic):
-                if self.next_offset.get(key) != expected:
-                    continue
-                for start in range(expected, end, self.READ_SLICE):  # (a worker down for long: a long tail)
-                    stop = min(end, start + self.READ_SLICE)
-                    records = await self._read_skipped(topic, partition, start, stop, "at the partition's end")
-                    await asyncio.gather(*await self.take(topic, records))
-                    self.next_offset[key] = max(self.next_offset[key], stop)  # (offsets without a record: markers)
+                if self.next_offset.get(key) == expected:
+                    await self.read_back(topic, partition, end,
+                                         "read from the topic: the consumer skipped them at the partition's end")
             self._stalled.pop(key, None)
+
+    async def read_back(self, topic: str, partition: int, end: int, why: str) -> None:
+        """Read the partition from its next offset up to ``end`` from the topic and take it, a slice at a time
+        (a worker down for long: a long tail), with a warning saying what and why. Call it holding the topic's
+        lock."""
+        key = (topic, partition)
+        for start in range(self.next_offset[key], end, self.READ_SLICE):
+            stop = min(end, start + self.READ_SLICE)
+            records = await self.read(topic, partition, start, stop)
+            log.warning("%s:%d: offsets %d to %d %s (%d records)", topic, partition, start, stop - 1, why,
+                        len(records))
+            await asyncio.gather(*await self.take(topic, records))
+            self.next_offset[key] = max(self.next_offset[key], stop)  # (offsets without a record: markers)

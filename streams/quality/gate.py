@@ -7,14 +7,13 @@ file project under ``expectations/`` and its Data Docs.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 
 import polars as pl
 
-from streams.quality import frames, suites
+from streams.quality import frames, great_expectations, suites
 
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "expectations"
 #: Columns that name an offending row in each suite's results.
@@ -72,8 +71,7 @@ class QualityReport:
 
 @cache
 def _context():
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    import great_expectations as gx
+    gx = great_expectations()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
@@ -202,9 +200,7 @@ def build_docs(outputs: list[Path], project_dir: Path = PROJECT_DIR) -> Path:
 
     Each replay output in ``outputs`` is validated through the file project, so its results show.
     """
-    import great_expectations as gx
-
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    gx = great_expectations()
     context = gx.get_context(mode="file", project_root_dir=str(project_dir))
     from great_expectations.data_context.types.base import ProgressBarsConfig
 

@@ -231,3 +231,18 @@ def test_the_committed_gx_project_holds_the_suites_of_the_code():
         committed = json.loads((root / (suite.name.replace(".", "/") + ".json")).read_text(encoding="utf-8"))
         code = [e.configuration.to_json_dict() | {"severity": str(getattr(e.severity, "value", e.severity))} for e in suite.expectations]
         assert shape(committed["expectations"]) == shape(code), suite.name
+
+
+def test_importing_gx_logs_nothing_at_info_but_what_concerns_the_run():
+    """GX's registry of its own API logs ~200 INFO lines as it is imported; a worker at --loglevel info
+    must not show them. A fresh process, since GX is imported once per process."""
+    import subprocess
+    import sys
+
+    code = ("import logging; logging.basicConfig(level=logging.INFO)\n"
+            "from streams.quality import gate\n"
+            "gate._context()\n"
+            "logging.getLogger('streams').info('context ready')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert "context ready" in done.stderr  # INFO records still show
+    assert "Skipping registering function" not in done.stderr

@@ -2,7 +2,7 @@
 
 :mod:`streams.quality.frames` builds the frames to check (pure Polars, no GX);
 :mod:`streams.quality.suites` declares the expectations; :mod:`streams.quality.gate`
-runs them. GX is imported lazily, once per process, through :func:`great_expectations`.
+runs them. GX is imported lazily, once per process, through :func:`import_gx`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 from types import ModuleType
 
 
-def great_expectations() -> ModuleType:
+def import_gx() -> ModuleType:
     """The ``great_expectations`` package, imported on first use (it takes seconds), without analytics.
 
     As it is imported, GX's registry of its public API logs about 200 INFO lines ("Skipping registering

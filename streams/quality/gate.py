@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from streams.quality import frames, great_expectations, suites
+from streams.quality import frames, import_gx, suites
 
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "expectations"
 #: Columns that name an offending row in each suite's results.
@@ -71,7 +71,7 @@ class QualityReport:
 
 @cache
 def _context():
-    gx = great_expectations()
+    gx = import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
@@ -200,7 +200,7 @@ def build_docs(outputs: list[Path], project_dir: Path = PROJECT_DIR) -> Path:
 
     Each replay output in ``outputs`` is validated through the file project, so its results show.
     """
-    gx = great_expectations()
+    gx = import_gx()
     context = gx.get_context(mode="file", project_root_dir=str(project_dir))
     from great_expectations.data_context.types.base import ProgressBarsConfig
 

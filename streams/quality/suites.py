@@ -7,7 +7,7 @@ from streams.contract.events import (
 )
 from streams.core.fold import reached
 from streams.core.rankings import COUNTS, KEYS as RANKING_KEYS
-from streams.quality import great_expectations
+from streams.quality import import_gx
 
 ONE_TRILLION_YUAN = 10**12  # 1 万亿元: no single project in a district plausibly exceeds it
 LATE_HOURS = 24 * 30
@@ -15,12 +15,12 @@ MAX_ORPHAN_SHARE = 0.05
 
 
 def _gxe():
-    return great_expectations().expectations
+    return import_gx().expectations
 
 
 def feed_suite():
     """Raw event batches: well-formed, contract-valid, complete, plausible, known dimensions."""
-    gx = great_expectations()
+    gx = import_gx()
     e = _gxe()
     suite = gx.ExpectationSuite(name="feed")
     critical = [
@@ -62,7 +62,7 @@ def _critical(suite, *expectations):
 
 def aggregate_suites() -> dict:
     """Suite name -> suite, one per aggregate frame (see :mod:`streams.quality.frames`)."""
-    gx = great_expectations()
+    gx = import_gx()
     e = _gxe()
     zero = {"min_value": 0, "max_value": 0}
     totals = _critical(

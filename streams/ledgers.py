@@ -49,8 +49,9 @@ def plan_import(path: str | Path, month: str, state: pl.DataFrame, recorded_at: 
                               f"occur then, so it can be imported from the day before, not on "
                               f"{recorded_at.date().isoformat()}")
     sheet = read_ledger(path)
-    result = ledger.import_ledger(sheet.sheet, sheet.header, sheet.rows, state, month, recorded_at,
-                                  source=f"ledger:{sheet.file}")
+    result = ledger.import_sheets(sheet.layouts, state, month, recorded_at, source=f"ledger:{sheet.file}")
+    for s in result.skipped:
+        log.info("%s skipped: %s", _where(sheet.file, s.sheet, s.row), s.kind)
     for w in result.warnings:  # each at info; their counts at warning (a big ledger can have thousands)
         log.info("%s: %s %s: %s", _where(sheet.file, w.sheet, w.row), w.kind, w.project_id, w.detail)
     for kind, n in Counter(w.kind for w in result.warnings).items():
@@ -80,13 +81,27 @@ def rejected_record(file: str, rejection: RowRejection) -> FeedRecord:
 
 
 def send(producer, topic: str, file: str, result: LedgerImport, flush_timeout: float = 120.0):
-    """Rejected rows to the dead-letter topic, events through ingest's checks to the topic; the ingest report."""
-    from streams.ingest import Ingest
+    """Rejected rows to the dead-letter topic, events through ingest's checks to the topic; the ingest report.
 
-    run = Ingest(producer, topic)
-    for rejection in result.rejected:
-        run.dead_letter(rejected_record(file, rejection), rejection.reason, rejection.detail)
-    return run.run(event_records(file, result), flush_timeout=flush_timeout)
+    In one Kafka transaction (unless FUNNEL_TRANSACTIONS=0): the import's rejected rows and events are
+    one batch, so a read_committed reader sees the whole import or none of it, and an import that failed
+    can simply be run again. Given an idempotent producer, it writes through a transactional one on the
+    same cluster, its transactional.id stable per (topic, ledger file) so a re-run fences a killed import.
+    """
+    from streams.ingest import Ingest
+    from streams.kafkaio import producer as producers
+
+    own = None
+    if producers.transactions_wanted() and not producers.is_transactional(producer):
+        own = producer = producers.transactional_like(producer, producers.transactional_id("ledger", topic, [file]))
+    try:
+        run = Ingest(producer, topic, batch_size=max(10_000, len(result.events)))
+        for rejection in result.rejected:
+            run.dead_letter(rejected_record(file, rejection), rejection.reason, rejection.detail)
+        return run.run(event_records(file, result), flush_timeout=flush_timeout)
+    finally:
+        if own is not None:
+            own.close(timeout=10)
 
 
 def write_events(out: Path, file: str, result: LedgerImport) -> Path | None:

@@ -36,13 +36,21 @@ def generate(out: Path, projects: int, seed: int, fmt: str) -> None:
 @click.option("--delivery-timeout", default=120.0, show_default=True, help="Seconds to retry before failing.")
 @click.option("--quality", type=click.Choice(["warn", "quarantine", "reject", "off"]), default="warn",
               show_default=True, envvar="FUNNEL_QUALITY", help="What a batch failing the feed suite does.")
-@click.option("--batch-size", default=10_000, show_default=True, help="Records per quality-checked batch.")
+@click.option("--batch-size", default=10_000, show_default=True,
+              help="Records per quality-checked batch, and per transaction.")
+@click.option("--transactions/--no-transactions", default=True, show_default=True, envvar="FUNNEL_TRANSACTIONS",
+              show_envvar=True, help="Write each batch (events and dead letters) in one Kafka transaction; "
+              "--no-transactions: idempotent sends only, for clusters that forbid transactions.")
+@click.option("--transactional-id", envvar="FUNNEL_TRANSACTIONAL_ID", default=None, show_envvar=True,
+              help="The producer's transactional.id; default: derived from the topic and the files' names, so a "
+              "re-run fences the run it replaces.")
 @json_option
 def ingest(files: tuple[str, ...], bootstrap_servers: str | None, topic: str, start_line: int,
-           delivery_timeout: float, quality: str, batch_size: int, as_json: bool) -> None:
+           delivery_timeout: float, quality: str, batch_size: int, transactions: bool,
+           transactional_id: str | None, as_json: bool) -> None:
     """Check JSON Lines / CSV feeds and send them to the topic; rejected records go to <topic>.dlq."""
     from streams.ingest import Ingest, feed_records
-    from streams.kafkaio.producer import DeliverySettings, event_producer
+    from streams.kafkaio import producer as producers
     from streams.kafkaio.topics import ensure_topics, event_topics
 
     bootstrap = bootstrap_servers or config.bootstrap_servers()
@@ -50,9 +58,14 @@ def ingest(files: tuple[str, ...], bootstrap_servers: str | None, topic: str, st
         if f != "-" and not Path(f).is_file():
             raise click.BadParameter(f"no such file: {f}", param_hint="FILES")
     ms = int(delivery_timeout * 1000)
+    if transactions:
+        transactional_id = transactional_id or producers.transactional_id("ingest", topic, files)
+        log.info("ingest: transactional.id %s", transactional_id)
     try:
         ensure_topics(bootstrap, event_topics(topic))
-        producer = event_producer(bootstrap, DeliverySettings(delivery_timeout_ms=ms, max_block_ms=ms))
+        producer = producers.event_producer(bootstrap, producers.DeliverySettings(delivery_timeout_ms=ms,
+                                                                                  max_block_ms=ms),
+                                            transactional_id=transactional_id if transactions else None)
     except Exception as e:
         from streams.kafkaio.security import explain
 
@@ -63,7 +76,7 @@ def ingest(files: tuple[str, ...], bootstrap_servers: str | None, topic: str, st
     with progress("ingest", size, "bytes", min_total=5_000_000, measure=lambda record: len(record.raw) + 1) as advance:
         report = run.run(feed_records(files, start_line), on_progress=advance, flush_timeout=delivery_timeout + 5)
     _close(producer, timeout=10 if report.ok else 0)
-    _report_ingest(report.as_dict(), files, topic, as_json)
+    _report_ingest({**report.as_dict(), "transactional": run.transactional}, files, topic, as_json)
     if not report.ok:
         sys.exit(1)
 
@@ -92,6 +105,15 @@ def _report_ingest(result: dict, files: tuple[str, ...], topic: str, as_json: bo
             print_quality(QualityReport([Failure(**f) for f in result["quality"]["failures"]]), False)
     first = result["first_undelivered"]
     if first:
-        name, _, line = first["origin"].rpartition(":")
-        click.echo(f"error: {first['origin']} could not be delivered ({first['error']}); every line before it "
-                   f"was delivered. Rerun from it: funnel ingest {name} --start-line {line}", err=True)
+        click.echo(_rerun_message(first, files, result["transactional"]), err=True)
+
+
+def _rerun_message(first: dict, files: tuple[str, ...], transactional: bool) -> str:
+    """Where to resume: in transactions, the first line of the first batch not committed (nothing of that
+    batch or after it is visible to a read_committed reader); without, the first record not acknowledged."""
+    name, _, line = first["origin"].rpartition(":")
+    later = files[files.index(name) + 1:] if name in files else ()
+    before = ("every batch before it was committed, nothing from it on is visible to read_committed readers"
+              if transactional else "every line before it was delivered")
+    return (f"error: {first['origin']} could not be delivered ({first['error']}); {before}. Rerun from it: "
+            f"funnel ingest {' '.join((name, *later))} --start-line {line}")

@@ -13,12 +13,13 @@ import faust
 from streams import config
 from streams.worker.app import faust_options, run
 from streams.worker.settings import WorkerSettings
+from streams.worker.transport import CommittedApp
 
 _RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 
 
 def floor_app(settings: WorkerSettings) -> faust.App:
-    app = faust.App(settings.app_id, **faust_options(settings))
+    app = CommittedApp(settings.app_id, **faust_options(settings))  # reads as the worker does
 
     @app.agent(app.topic(settings.topic, **_RAW))
     async def nothing(stream):

@@ -169,13 +169,15 @@ class ReaderResult:
 
 
 def read_topic_in_processes(bootstrap: str, topic: str, shares: list[list[int]], from_ms: int | None,
-                            to_ms: int | None, work: Path, on_record: Callable[[int], None]) -> list[ReaderResult]:
-    """Each share of partitions read by its own process (:func:`read_in_processes`)."""
+                            to_ms: int | None, work: Path, on_record: Callable[[int], None],
+                            stops: dict[int, int] | None = None) -> list[ReaderResult]:
+    """Each share of partitions read by its own process (:func:`read_in_processes`), up to ``stops``."""
     from streams.replay import read_into
 
     log.info("replay of topic %s in %d reader processes, partitions %s", topic, len(shares), shares)
     return read_in_processes([ReaderJob(functools.partial(read_into, bootstrap=bootstrap, topic=topic, from_ms=from_ms,
-                                                          to_ms=to_ms, partitions=share), f"partitions {share}")
+                                                          to_ms=to_ms, partitions=share, stops=stops),
+                                        f"partitions {share}")
                               for share in shares], work, on_record)
 
 

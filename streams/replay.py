@@ -22,6 +22,7 @@ from streams.core.clock import cst_at
 from streams.core.log import LogBuilder, accepted_events, settle
 from streams.feeds import is_json_lines, read_feed, read_jsonl_range
 from streams.kafkaio import records
+from streams.kafkaio.offsets import PartitionEnd
 
 log = logging.getLogger(__name__)
 
@@ -167,14 +168,15 @@ def _in_window(record, from_ms: int | None, to_ms: int | None) -> bool:
 
 
 def read_into(builder: LogBuilder, spilled: SpilledLog | None, bootstrap: str, topic: str, from_ms: int | None,
-              to_ms: int | None, on_record: Callable[[int], None], partitions: list[int] | None = None
-              ) -> tuple[int, int]:
-    """A topic's records (those of ``partitions``, default all) into ``builder``, its finished chunks
-    moved to ``spilled`` as they come: (records read, records kept inside the time window)."""
+              to_ms: int | None, on_record: Callable[[int], None], partitions: list[int] | None = None,
+              stops: dict[int, int] | None = None) -> tuple[int, int]:
+    """A topic's committed records (those of ``partitions``, default all, up to ``stops``, default their last
+    stable offsets) into ``builder``, its finished chunks moved to ``spilled`` as they come: (records read,
+    records kept inside the time window)."""
     from streams.kafkaio.consumer import read_topic
 
     read = kept = 0
-    for record in read_topic(bootstrap, topic, partitions=partitions):
+    for record in read_topic(bootstrap, topic, partitions=partitions, stops=stops):
         on_record(1)
         read += 1
         if _in_window(record, from_ms, to_ms):
@@ -188,9 +190,14 @@ def read_into(builder: LogBuilder, spilled: SpilledLog | None, bootstrap: str, t
 
 def log_from_topic(bootstrap: str, topic: str, from_ms: int | None = None, to_ms: int | None = None,
                    on_record: Callable[[int], None] = lambda n: None,
-                   spill: str | Path | None = None, readers: int | None = None) -> pl.DataFrame | SpilledLog:
+                   spill: str | Path | None = None, readers: int | None = None,
+                   ends: dict[int, PartitionEnd] | None = None) -> pl.DataFrame | SpilledLog:
     """The received log of a topic and of the records its ingest dead-lettered (with ``spill``, a
     :class:`SpilledLog` in that work directory, as :func:`log_from_files`).
+
+    Only committed records are received (DOMAIN.md §3): the topic is read up to ``ends`` (default: its
+    partitions' ends now, :func:`topic_ends`), each partition to its last stable offset; what an open
+    transaction holds back is left for a later replay, and logged.
 
     A topic record without ``recorded_at`` is stamped with its Kafka timestamp: when the
     platform received it. Dead letters written by the worker are the topic's own records,
@@ -204,17 +211,20 @@ def log_from_topic(bootstrap: str, topic: str, from_ms: int | None = None, to_ms
 
     window = f" (produced in [{from_ms}, {to_ms}) ms)" if from_ms is not None or to_ms is not None else ""
     log.info("replay of topic %s at %s started%s", topic, bootstrap, window)
+    ends = topic_ends(bootstrap, topic) if ends is None else ends
+    stops = {p: end.stable for p, end in ends.items()}
     builder, spilled = _builder(spill)
-    shares = _shares(bootstrap, topic, readers) if spilled is not None else []
+    shares = _shares(stops, readers) if spilled is not None else []
     if len(shares) > 1:
         from streams.readers import read_topic_in_processes
 
-        results = read_topic_in_processes(bootstrap, topic, shares, from_ms, to_ms, Path(spill), on_record)
+        results = read_topic_in_processes(bootstrap, topic, shares, from_ms, to_ms, Path(spill), on_record, stops)
         for result in results:
             spilled.adopt(result.paths, result.rows)
         topic_read, topic_kept = sum(r.read for r in results), sum(r.kept for r in results)
     else:
-        topic_read, topic_kept = read_into(builder, spilled, bootstrap, topic, from_ms, to_ms, on_record)
+        topic_read, topic_kept = read_into(builder, spilled, bootstrap, topic, from_ms, to_ms, on_record,
+                                           stops=stops)
     dlq_read = dlq_kept = 0
     for record in read_topic(bootstrap, dlq_topic(topic)):
         on_record(1)
@@ -230,15 +240,37 @@ def log_from_topic(bootstrap: str, topic: str, from_ms: int | None = None, to_ms
     return builder.frame() if spilled is None else spilled.close(builder)
 
 
-def _shares(bootstrap: str, topic: str, readers: int | None) -> list[list[int]]:
-    """The partitions of ``topic`` shared among its reader processes (one share: read here)."""
-    from streams.kafkaio.offsets import end_offsets
+def topic_ends(bootstrap: str, topic: str) -> dict[int, PartitionEnd]:
+    """Where a replay of ``topic`` begun now ends: each partition's last stable offset, and what a transaction
+    still open holds back behind it (logged). A missing topic is a ``LookupError``."""
+    from streams.kafkaio.offsets import partition_ends
+
+    ends = partition_ends(bootstrap, topic)
+    if not ends:
+        raise LookupError(f"topic {topic!r} does not exist, or this account may not describe it")
+    for partition, end in sorted(ends.items()):
+        if end.held_back:
+            log.warning("%s:%d: offsets %d to %d are held back by a transaction still open: this replay reads up "
+                        "to offset %d (the last stable offset) and leaves them for a later one", topic, partition,
+                        end.stable, end.high - 1, end.stable - 1)
+    return ends
+
+
+def held_back(ends: dict[int, PartitionEnd]) -> dict:
+    """A replay's position in its topic, for ``summary.json``: where each partition was read up to and the
+    offsets an open transaction held back (DOMAIN.md §5 allows the added key)."""
+    return {"read_up_to": {str(p): end.stable for p, end in sorted(ends.items())},
+            "not_visible_yet": sum(end.held_back for end in ends.values()),
+            "held_back": {str(p): end.held_back for p, end in sorted(ends.items()) if end.held_back}}
+
+
+def _shares(stops: dict[int, int], readers: int | None) -> list[list[int]]:
+    """The partitions shared among reader processes by what each holds (one share: read here)."""
     from streams.readers import readers_for, share_partitions
 
-    if readers == 1:
+    if readers == 1 or not stops:
         return []
-    ends = end_offsets(bootstrap, topic)
-    return share_partitions(ends, readers_for(ends, readers)) if ends else []
+    return share_partitions(stops, readers_for(stops, readers))
 
 
 @dataclass

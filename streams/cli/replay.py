@@ -82,6 +82,7 @@ def _replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at
         stamp = shell.files_received_at(files)
     view = View((as_of or datetime.combine(_today_cst(), datetime.min.time())).date(), known_at and known_at.date())
     unit, size = ("bytes", sum(Path(f).stat().st_size for f in files)) if files else ("records", 0)
+    position = None  # a topic replay: where each partition was read up to
     with progress("replay", size, unit) as advance:
         if files:
             received = shell.log_from_files(files, stamp, on_record=advance, spill=work, readers=readers)
@@ -93,8 +94,10 @@ def _replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at
             from streams.kafkaio.security import explain
 
             try:
+                ends = shell.topic_ends(bootstrap, topic)
+                position = shell.held_back(ends)
                 received = shell.log_from_topic(bootstrap, topic, *ms, on_record=advance, spill=work,
-                                                readers=readers)
+                                                readers=readers, ends=ends)
             except (LookupError, TimeoutError) as e:
                 log_failure(f"replay of topic {topic} at {bootstrap}", e)
                 raise click.ClickException(str(e)) from e
@@ -107,6 +110,8 @@ def _replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at
     doc, quality = replayed.doc, None
     if files:  # an added key (DOMAIN.md §5 allows more): the time the file's unstamped records were judged at
         doc = {"as_of": doc["as_of"], "known_at": doc["known_at"], "received_at": format_timestamp(stamp), **doc}
+    if position is not None:  # an added key too: the topic's offsets read, and what open transactions held back
+        doc = {**doc, "topic": {"name": topic, **position}}
     if out:
         shell.write_outputs(doc, replayed.tables, out)
         if check:
@@ -117,6 +122,10 @@ def _replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at
         if files:
             click.echo(f"records without recorded_at received at {doc['received_at']} (--received-at)")
         print_summary(doc)
+        if position and position["not_visible_yet"]:
+            click.echo(f"{position['not_visible_yet']:,} offsets of {topic} not visible yet: held back by a "
+                       f"transaction still open (partitions {', '.join(position['held_back'])}); replay again "
+                       f"once it ends")
         if out:
             click.echo(f"wrote {out}/summary.json and Parquet tables", err=True)
     if quality is not None and not quality.success:

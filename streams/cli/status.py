@@ -34,10 +34,14 @@ def operator_status(bootstrap_servers, topic, app_id, state_topic, worker_url, a
         reachable = "reachable" if doc["broker_reachable"] else "NOT reachable"
         rows: list[tuple[str, object]] = [("broker", f"{doc['bootstrap']} ({reachable})"), ("client", doc["client"])]
         if doc["broker_reachable"]:
-            rows += [(f"topic {name}", f"{t['records']:,} records in {t['partitions']} partitions" if t["exists"]
+            rows += [(f"topic {name}", f"{t['records']:,} offsets in {t['partitions']} partitions" if t["exists"]
                       else "missing") for name, t in doc["topics"].items()]
             g = doc["worker_group"]
-            rows += [(f"worker group {g['group']}", f"lag {g['lag']:,} (committed {g['committed']:,} of {g['end']:,})")]
+            rows += [(f"worker group {g['group']}", f"lag {g['lag']:,} (committed {g['committed']:,} of "
+                                                    f"{g['end']:,}, up to the last stable offsets)")]
+            rows += [(f"open transaction {t['topic']}:{t['partition']}",
+                      f"holds back {t['held_back']:,} offsets from {t['from_offset']:,}, open since "
+                      f"{t['open_since']} ({t['open_for_s']:,.0f} s)") for t in doc["open_transactions"]]
             rows += [(f"dead letters: {reason}", n) for reason, n in doc["dead_letters"].items()]
             q = doc["quality"]
             rows += [("last quality check", q.get("error") or

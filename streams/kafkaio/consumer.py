@@ -1,16 +1,26 @@
-"""Reading a topic from the beginning up to its end at the time of the call, with no consumer group."""
+"""Reading a topic from the beginning up to its end at the time of the call, with no consumer group.
+
+Every read is ``read_committed`` (DOMAIN.md §3, Transactions): a record of an aborted transaction is
+never returned, a transaction still open holds its partition back at the last stable offset (LSO),
+and the offsets that transaction markers take are gaps, not lost records.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 log = logging.getLogger(__name__)
 
 
+#: What every reader of the platform reads: committed records only.
+ISOLATION = "read_committed"
+
+
 def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 60.0, max_poll_records: int = 5000,
-               partitions: Iterable[int] | None = None) -> Iterator:
-    """Every record of ``topic`` (all partitions, or only ``partitions``) up to the end offsets seen at the start.
+               partitions: Iterable[int] | None = None, stops: Mapping[int, int] | None = None) -> Iterator:
+    """Every committed record of ``topic`` (all partitions, or only ``partitions``) up to the last stable
+    offsets seen at the start, or up to ``stops`` (partition → offset, at most its LSO).
 
     Commits no offsets. Yields kafka-python ``ConsumerRecord``s; order is kept per partition.
     """
@@ -19,7 +29,7 @@ def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 60.0, max_poll_
     from streams.kafkaio.security import client_config
 
     consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False, group_id=None,
-                             **client_config(),
+                             **client_config(), isolation_level=ISOLATION,
                              max_poll_records=max_poll_records, fetch_max_bytes=64 * 1024 * 1024,
                              max_partition_fetch_bytes=32 * 1024 * 1024)
     try:
@@ -32,7 +42,8 @@ def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 60.0, max_poll_
         tps = [TopicPartition(topic, p) for p in sorted(wanted)]
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
-        remaining = {tp: end for tp, end in consumer.end_offsets(tps).items() if end > consumer.position(tp)}
+        ends = consumer.end_offsets(tps) if stops is None else {tp: stops[tp.partition] for tp in tps}
+        remaining = {tp: end for tp, end in ends.items() if end > consumer.position(tp)}
         log.debug("reading %s: %d of %d partitions hold records", topic, len(remaining), len(tps))
         while remaining:
             batches = consumer.poll(timeout_ms=int(timeout_s * 1000))
@@ -51,7 +62,8 @@ def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 60.0, max_poll_
 
 def read_range(bootstrap: str, topic: str, partition: int, start: int, end: int, *, timeout_s: float = 60.0
                ) -> Iterator:
-    """The records of one partition from offset ``start`` up to (not including) ``end``. Commits nothing."""
+    """The committed records of one partition from offset ``start`` up to (not including) ``end``, which must not
+    lie beyond its last stable offset. Commits nothing."""
     from kafka import KafkaConsumer, TopicPartition
 
     from streams.kafkaio.security import client_config
@@ -59,7 +71,7 @@ def read_range(bootstrap: str, topic: str, partition: int, start: int, end: int,
     # A start the log no longer holds (retention) reads from where it now starts.
     consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False, group_id=None,
                              **client_config(), max_partition_fetch_bytes=32 * 1024 * 1024,
-                             auto_offset_reset="earliest")
+                             auto_offset_reset="earliest", isolation_level=ISOLATION)
     try:
         tp = TopicPartition(topic, partition)
         consumer.assign([tp])

@@ -22,25 +22,93 @@ class GroupLag:
         return self.end - self.committed
 
 
+@dataclass(frozen=True)
+class PartitionEnd:
+    """Where a partition ends for a reader: its last stable offset (LSO: the end of what ``read_committed``
+    readers see, held back by the first transaction still open) and its high watermark."""
+
+    stable: int
+    high: int
+
+    @property
+    def held_back(self) -> int:
+        """Offsets written after an open transaction's first record: not visible yet (markers included)."""
+        return self.high - self.stable
+
+
+def partition_ends(bootstrap: str, topic: str) -> dict[int, PartitionEnd]:
+    """Every partition's end, stable and high ({} when the topic does not exist)."""
+    from kafka import KafkaAdminClient, TopicPartition
+    from kafka.errors import UnknownTopicOrPartitionError
+    from kafka.protocol.consumer import IsolationLevel, OffsetSpec
+
+    from streams.kafkaio.security import client_config
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), **client_config())
+    try:
+        try:
+            [described] = admin.describe_topics([topic])
+        except UnknownTopicOrPartitionError:
+            return {}
+        if described.get("error_code"):
+            return {}
+        specs = {TopicPartition(topic, p["partition_index"]): OffsetSpec.LATEST for p in described["partitions"]}
+        if not specs:
+            return {}
+        stable = admin.list_partition_offsets(specs, isolation_level=IsolationLevel.READ_COMMITTED)
+        high = admin.list_partition_offsets(specs, isolation_level=IsolationLevel.READ_UNCOMMITTED)
+    finally:
+        admin.close()
+    return {tp.partition: PartitionEnd(stable[tp].offset, high[tp].offset) for tp in specs}
+
+
 def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    """The next offset of every partition of ``topic`` ({} when the topic does not exist)."""
+    """The end of every partition of ``topic`` for a ``read_committed`` reader: its last stable offset
+    ({} when the topic does not exist). Without transactions, that is the high watermark."""
+    return {p: end.stable for p, end in partition_ends(bootstrap, topic).items()}
+
+
+@dataclass(frozen=True)
+class OpenTransaction:
+    """A partition held back by a transaction still open: from its first record on, nothing is visible yet."""
+
+    topic: str
+    partition: int
+    first_offset: int  #: the last stable offset: the open transaction's first record
+    held_back: int  #: offsets behind it, markers included
+    since_ms: int | None  #: the Kafka timestamp of its first record (None when it could not be read)
+
+
+def open_transactions(bootstrap: str, topic: str, ends: dict[int, PartitionEnd]) -> list[OpenTransaction]:
+    """The partitions an open transaction holds back, each with when its first record was written (read, with
+    ``read_uncommitted``, at the partition's last stable offset)."""
+    held = {p: end for p, end in sorted(ends.items()) if end.held_back}
+    if not held:
+        return []
     from kafka import KafkaConsumer, TopicPartition
 
     from streams.kafkaio.security import client_config
 
     consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), group_id=None, enable_auto_commit=False,
-                             **client_config())
+                             isolation_level="read_uncommitted", max_poll_records=1, **client_config())
+    found = []
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        ends = consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
-        return {tp.partition: offset for tp, offset in ends.items()}
+        for partition, end in held.items():
+            tp = TopicPartition(topic, partition)
+            consumer.assign([tp])
+            consumer.seek(tp, end.stable)
+            records = consumer.poll(timeout_ms=5000, max_records=1).get(tp, [])
+            since = records[0].timestamp if records else None
+            found.append(OpenTransaction(topic, partition, end.stable, end.held_back, since))
     finally:
         consumer.close()
+    return found
 
 
-def group_lag(bootstrap: str, group: str, topic: str) -> GroupLag:
-    """How many records of ``topic`` the group has not committed yet."""
-    ends = end_offsets(bootstrap, topic)
+def group_lag(bootstrap: str, group: str, topic: str, ends: dict[int, PartitionEnd] | None = None) -> GroupLag:
+    """How many offsets of ``topic`` the group has not committed yet, up to each partition's last stable
+    offset (a consumer reading committed records cannot go further while a transaction is open)."""
+    ends = end_offsets(bootstrap, topic) if ends is None else {p: end.stable for p, end in ends.items()}
     done = committed_offsets(bootstrap, group, topic)
     return GroupLag(group, topic, sum(done.get(p, 0) for p in ends), sum(ends.values()))
 

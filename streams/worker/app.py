@@ -33,6 +33,7 @@ from streams.worker import compact
 from streams.worker.intake import Intake, Record, from_faust, from_kafka
 from streams.worker.settings import WorkerSettings
 from streams.worker.store import ProjectStore, refreshed
+from streams.worker.transport import PASSED_OVER, CommittedApp
 
 log = logging.getLogger(__name__)
 _RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
@@ -106,7 +107,7 @@ def faust_options(settings: WorkerSettings) -> dict:
 
 def create_app(settings: WorkerSettings) -> faust.App:
     """The Faust app of the live worker, configured from ``settings``."""
-    app = faust.App(settings.app_id, **faust_options(settings))
+    app = CommittedApp(settings.app_id, **faust_options(settings))
     events = app.topic(settings.topic, **_RAW)
     dead_letters = app.topic(settings.dead_letter_topic, **_RAW)
     store = ProjectStore()
@@ -137,7 +138,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
         return await asyncio.get_running_loop().run_in_executor(None, lambda: [
             from_kafka(r) for r in read_range(settings.bootstrap, topic, partition, start, end)])
 
-    intake = Intake(store, settings.topic, read, write, dead_letter)
+    intake = Intake(store, settings.topic, read, write, dead_letter, PASSED_OVER)
 
     async def acknowledge(stream, batch, deliveries: list) -> None:
         """Acknowledge a batch once it is in the store and Kafka has its changelog records and dead letters.
@@ -207,7 +208,8 @@ def create_app(settings: WorkerSettings) -> faust.App:
         await take_batches(stream, settings.dead_letter_topic)
 
     def end_offset(topic: str, partition: int) -> int | None:
-        """The partition's end offset as the consumer last heard it; None when unknown (or no longer assigned)."""
+        """The partition's last stable offset as the consumer last heard it; None when unknown (or no longer
+        assigned)."""
         try:
             return app.consumer.highwater(faust.types.TP(topic, partition))
         except (AssertionError, KeyError):  # aiokafka asserts the partition is assigned

@@ -7,12 +7,18 @@ the fault tests: a record missing from the store while the group had committed p
 are the source of truth, so :class:`Intake` knows each partition's next offset: a record beyond it
 means the records between were skipped, and they are read from the topic before it. A skip at a
 partition's end shows no later record; :meth:`Intake.sweep` reads it.
+
+Not every gap is a skip. The worker reads committed records only (DOMAIN.md §3), and transaction
+markers and aborted records take offsets too. The consumer tells which offsets it passed over
+(:class:`PassedOver`); a gap made only of those is taken as it is, without a warning or a read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, NamedTuple
 
@@ -68,6 +74,43 @@ def counted_dead_letter(record: Record) -> tuple | None:
     return (REJECTED, None, compact.rejection_record(row))
 
 
+class PassedOver:
+    """The offset ranges a consumer passed over without a record for the reader (transaction markers, aborted
+    records), by partition: noted by the consumer's thread as it reads, asked by the intake."""
+
+    def __init__(self) -> None:
+        self._ranges: dict[tuple[str, int], list[tuple[int, int]]] = {}
+        self._lock = threading.Lock()
+
+    def note(self, topic: str, partition: int, start: int, end: int) -> None:
+        """Offsets ``start`` up to (not including) ``end`` hold nothing for the reader."""
+        with self._lock:
+            bisect.insort(self._ranges.setdefault((topic, partition), []), (start, end))
+
+    def through(self, topic: str, partition: int, offset: int, forget: bool = False) -> int:
+        """The first offset from ``offset`` on that was not passed over (``offset`` itself if it was not);
+        ``forget``: drop the ranges behind it (the consumer's commit does, once nothing behind it is asked)."""
+        with self._lock:
+            ranges = self._ranges.get((topic, partition))
+            if not ranges:
+                return offset
+            behind = 0
+            for start, end in ranges:
+                if start > offset:
+                    break
+                offset = max(offset, end)
+                behind += 1
+            if forget:
+                del ranges[:behind]
+            return offset
+
+    def forget(self, keep: set[int]) -> None:
+        """Drop the ranges of partitions other than ``keep``."""
+        with self._lock:
+            for key in [k for k in self._ranges if k[1] not in keep]:
+                del self._ranges[key]
+
+
 #: Reads ``topic``'s ``partition`` from one offset up to (not including) another.
 Reader = Callable[[str, int, int, int], Awaitable[list[Record]]]
 #: Writes a partition's chunk to the changelog and the store; the delivery to wait for.
@@ -86,9 +129,10 @@ class Intake:
     READ_SLICE = 50_000
 
     def __init__(self, store: ProjectStore, events_topic: str, read: Reader, write: Writer,
-                 dead_letter: DeadLetterer) -> None:
+                 dead_letter: DeadLetterer, passed_over: PassedOver | None = None) -> None:
         self.store, self.events_topic = store, events_topic
         self.read, self.write, self.dead_letter = read, write, dead_letter
+        self.passed_over = passed_over if passed_over is not None else PassedOver()
         self.next_offset: dict[tuple[str, int], int] = {}  # (topic, partition) → the first offset not yet taken
         self.locks: dict[str, asyncio.Lock] = {}
         self._stalled: dict[tuple[str, int], int] = {}
@@ -105,11 +149,13 @@ class Intake:
         for key in [k for k in self.next_offset if k[1] not in partitions]:
             del self.next_offset[key]
             self._stalled.pop(key, None)
+        self.passed_over.forget(partitions)
 
-    async def take(self, topic: str, records: Iterable[Record]) -> list:
+    async def take(self, topic: str, records: Iterable[Record], whole: bool = False) -> list:
         """Take records of one topic, in the order read; returns the deliveries to wait for before acknowledging
         them. A record the partition has had is skipped; one beyond its next offset is preceded by the records
-        between, read from the topic."""
+        between, read from the topic, unless the consumer passed over all of them. ``whole``: the records are
+        every committed record of their offsets (read from the topic), so a gap between them is no skip."""
         chunks: dict[int, list] = {}
         deliveries: list = []
         taken: dict[tuple[str, int], int] = {}  # the next offsets, once the chunks are written
@@ -120,7 +166,9 @@ class Intake:
             expected = taken.get(key, self.next_offset.get(key))
             if expected is not None and record.offset < expected:
                 continue  # taken before (restored from the changelog after a crash, or delivered twice)
-            if expected is not None and record.offset > expected:
+            if expected is not None and record.offset > expected and not whole:
+                expected = self.passed_over.through(topic, record.partition, expected)
+            if expected is not None and record.offset > expected and not whole:
                 skipped = await self.read(topic, record.partition, expected, record.offset)
                 log.warning("%s:%d: offsets %d to %d read from the topic: the consumer skipped them before the "
                             "next record (%d records)", topic, record.partition, expected, record.offset - 1,
@@ -153,6 +201,10 @@ class Intake:
         for key, expected in list(self.next_offset.items()):
             topic, partition = key
             end = end_offsets(topic, partition)
+            if end is not None and end > expected:  # markers at the end: nothing to read
+                async with self.lock(topic):
+                    if self.next_offset.get(key) == expected:
+                        expected = self.next_offset[key] = self.passed_over.through(topic, partition, expected)
             if end is None or end <= expected:
                 self._stalled.pop(key, None)
                 continue
@@ -175,5 +227,5 @@ class Intake:
             records = await self.read(topic, partition, start, stop)
             log.warning("%s:%d: offsets %d to %d %s (%d records)", topic, partition, start, stop - 1, why,
                         len(records))
-            await asyncio.gather(*await self.take(topic, records))
+            await asyncio.gather(*await self.take(topic, records, whole=True))
             self.next_offset[key] = max(self.next_offset[key], stop)  # (offsets without a record: markers)

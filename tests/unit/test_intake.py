@@ -13,7 +13,7 @@ from faust.types.tuples import Message
 
 from streams.kafkaio.records import arrival_seq, dead_letter_headers
 from streams.worker import compact
-from streams.worker.intake import Intake, Record, checked_event, from_faust
+from streams.worker.intake import Intake, PassedOver, Record, checked_event, from_faust
 from streams.worker.store import ProjectStore
 
 EVENTS, DLQ = "events", "events.dlq"
@@ -205,3 +205,62 @@ def test_a_long_read_back_is_written_in_pieces_in_order() -> None:
     run(scenario())
     assert pieces == [[arrival_seq(0, o) for o in range(s, min(s + 3, 10))] for s in range(0, 10, 3)]
     assert h.seqs() == [arrival_seq(0, o) for o in range(10)]
+
+
+def transactional_topic() -> tuple[list[Record], list[tuple[int, int]]]:
+    """Records at offsets with the holes a transactional producer leaves: a commit marker after every three
+    records, and after the second transaction an aborted one (three records and its marker)."""
+    offsets = [0, 1, 2, 4, 5, 6, 12, 13, 14]  # 3 and 7: commit markers; 8-10 aborted, 11 its marker; 15: marker
+    return ([Record(EVENTS, 0, o, 1.7e12, f"P-{o % 3}".encode(), event(o), ()) for o in offsets],
+            [(3, 4), (7, 12), (15, 16)])
+
+
+def test_gaps_the_consumer_passed_over_are_no_skips_and_a_real_skip_is_still_read() -> None:
+    """Markers and aborted records (passed over by the consumer, which says so) make no read and no warning;
+    a record the consumer really skipped, between them, is read from the topic."""
+    topic, passed = transactional_topic()
+    h = Harness({EVENTS: topic})
+    over = PassedOver()
+    for start, end in passed:
+        over.note(EVENTS, 0, start, end)
+    h.intake = Intake(h.store, EVENTS, h.read, h.write, h.dead_letter, over)
+
+    async def scenario():
+        h.intake.start_at(EVENTS, 0, 0)
+        await h.intake.take(EVENTS, topic[:4])  # 0, 1, 2, then 4 after the marker at 3
+        await h.intake.take(EVENTS, [topic[4], topic[6], topic[7], topic[8]])  # 6 skipped by the consumer
+        await h.intake.sweep(lambda t, p: 16)  # the last marker: nothing to read
+        await h.intake.sweep(lambda t, p: 16)
+    run(scenario())
+    assert h.reads == [(EVENTS, 0, 6, 12)]  # only the real skip: 6, then the aborted range (empty for a reader)
+    assert h.seqs() == [arrival_seq(0, r.offset) for r in topic]
+    assert h.intake.next_offset[(EVENTS, 0)] == 16
+
+
+def test_without_word_from_the_consumer_every_gap_is_read() -> None:
+    topic, _ = transactional_topic()
+    h = Harness({EVENTS: topic})
+
+    async def scenario():
+        h.intake.start_at(EVENTS, 0, 0)
+        await h.intake.take(EVENTS, topic)
+    run(scenario())
+    assert h.reads == [(EVENTS, 0, 3, 4), (EVENTS, 0, 7, 12)]
+    assert h.seqs() == [arrival_seq(0, r.offset) for r in topic]
+
+
+def test_passed_over_ranges_join_and_are_forgotten_by_the_commit_only() -> None:
+    over = PassedOver()
+    over.note("t", 0, 7, 12)
+    over.note("t", 0, 3, 4)
+    over.note("t", 0, 12, 13)
+    assert over.through("t", 0, 2) == 2  # 2 is a record
+    assert over.through("t", 0, 3) == 4
+    assert over.through("t", 0, 7) == 13  # two ranges that touch
+    assert over.through("t", 0, 7) == 13  # the intake's question forgets nothing
+    assert over.through("t", 0, 4, forget=True) == 4
+    assert over.through("t", 0, 7, forget=True) == 13
+    assert over.through("t", 0, 3) == 3 and over.through("t", 0, 7) == 7  # forgotten behind 13
+    over.note("t", 1, 0, 5)
+    over.forget({0})
+    assert over.through("t", 1, 0) == 0

@@ -52,7 +52,11 @@ def _received_log(files, bootstrap_servers: str | None, topic: str):
               help="Write the events to this JSON Lines file instead of sending them (rejected rows beside it).")
 @json_option
 def import_(file: Path, month: str, bootstrap_servers, topic: str, files, out: Path | None, as_json: bool) -> None:
-    """Turn a month's ledger (.xlsx or .csv) into the events that differ from the log, and send them."""
+    """Turn a month's ledger (.xlsx, .xlsm, .xls, .ods or .csv) into the events that differ from the log, and send them.
+
+    Titles, unit lines and group headers above the header row, section headings, totals, notes and blank
+    rows are read as what they are and listed as skipped (DOMAIN.md §7a); totals are checked.
+    """
     from streams import ledgers
     from streams.core.ledger import LedgerFileError, month_end_of
 
@@ -62,7 +66,8 @@ def import_(file: Path, month: str, bootstrap_servers, topic: str, files, out: P
         sheet, result = ledgers.plan_import(file, month, state, ledgers.import_time())
     except LedgerFileError as e:
         raise click.ClickException(str(e)) from e
-    doc = {"file": str(file), "sheet": sheet.sheet, **result.as_dict()}
+    doc = {"file": str(file), "sheet": sheet.sheet, "encoding": sheet.encoding, **result.as_dict(),
+           "skipped_sheets": [s.as_dict() for s in sheet.skipped_sheets]}
     ok = True
     if out is not None:
         rejected = ledgers.write_events(out, sheet.file, result)
@@ -100,9 +105,15 @@ def _print_import(doc: dict, as_json: bool) -> None:
     if as_json:
         print_json(doc)
         return
-    rows = [("file", f"{doc['file']} (sheet {doc['sheet']})"), ("month", doc["month"]), ("rows", doc["rows"]),
-            ("unchanged", doc["unchanged"]), ("changed", doc["changed"]), ("new", doc["new"])]
+    rows = [("file", f"{doc['file']} (sheet {doc['sheet']})")]
+    if doc["encoding"]:
+        rows.append(("encoding", doc["encoding"]))
+    rows += [("header row", ", ".join(f"{s['sheet']}!{s['header_row']}" for s in doc["sheets"])),
+             ("month", doc["month"]), ("rows", doc["rows"]),
+             ("unchanged", doc["unchanged"]), ("changed", doc["changed"]), ("new", doc["new"])]
     rows += [(f"rejected: {k}", n) for k, n in doc["rejected"].items()]
+    rows += [(f"skipped: {k}", n) for k, n in doc["skipped"].items()]
+    rows += [(f"sheet not read: {s['sheet']}", s["kind"]) for s in doc["skipped_sheets"]]
     rows += [(f"warning: {k}", n) for k, n in doc["warnings"].items()]
     rows += [(f"event: {k}", n) for k, n in doc["events"].items()]
     if "ingest" in doc:
@@ -114,13 +125,19 @@ def _print_import(doc: dict, as_json: bool) -> None:
     print_table("ledger import", rows)
     problems = [[r["reason"], f"{r['sheet']}:{r['row']}", r["project_id"] or "", r["detail"]]
                 for r in doc["rejected_rows"]]
-    problems += [[w["kind"], f"{w['sheet']}:{w['row']}" if "row" in w else "", w["project_id"], w["detail"]]
+    problems += [[w["kind"], f"{w['sheet']}:{w['row']}" if "row" in w else "", w["project_id"] or "", w["detail"]]
                  for w in doc["warning_list"]]
     if problems:
         print_grid("rows rejected and warnings", ["kind", "sheet:row", "project", "detail"], problems[:200],
                    left=("kind", "sheet:row", "project", "detail"))
         if len(problems) > 200:
             click.echo(f"… and {len(problems) - 200:,} more (--json lists them all)")
+    if doc["skipped_rows"]:
+        print_grid("rows that are not projects (skipped)", ["sheet:row", "kind"],
+                   [[f"{s['sheet']}:{s['row']}", s["kind"]] for s in doc["skipped_rows"][:200]],
+                   left=("sheet:row", "kind"))
+        if len(doc["skipped_rows"]) > 200:
+            click.echo(f"… and {len(doc['skipped_rows']) - 200:,} more (--json lists them all)")
 
 
 @ledger.command("export")

@@ -1,9 +1,10 @@
 """DOMAIN.md §7: a monthly ledger (台账) against the log's project state → the events it means.
 
-Pure: the caller reads the file into header names and cell values (plain Python values,
-as a spreadsheet or CSV reader gives them) and folds the log into project state; this
-module reads the cells, rejects the rows it cannot use, and compares the rest with the
-state as of the month's end. The ledger a state exports is made here too, so that
+Pure: the caller reads the file into cells (plain Python values, as a spreadsheet or CSV
+reader gives them) and folds the log into project state; :mod:`streams.core.ledger_layout`
+says which rows are headers, projects and rows that are not projects (§7a); this module
+reads the project rows, rejects the ones it cannot use, checks the totals, and compares the
+rest with the state as of the month's end. The ledger a state exports is made here too, so that
 importing it makes no event.
 """
 
@@ -13,7 +14,7 @@ import json
 import re
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
@@ -23,6 +24,9 @@ from streams.contract.acceptance import format_timestamp
 from streams.contract.events import STAGE_EVENT, STAGES, YUAN_PER_WAN, YUAN_PER_YI
 from streams.core.clock import CST, day_end
 from streams.core.fold import planned, reached
+from streams.core.ledger_layout import (
+    LedgerFileError, SheetLayout, Skipped, implied_stage, normalise_header, sheet_pool, total_tolerance,
+)
 
 #: Column -> its Chinese header and its English name.
 HEADERS: dict[str, tuple[str, str]] = {
@@ -53,13 +57,9 @@ EXPORT_COLUMNS: tuple[str, ...] = (
 )
 DEFAULT_DROP_REASON = "台账终止"
 REJECTIONS = ("ledger_schema", "ledger_duplicate_row")
-WARNINGS = ("stage_regression", "date_differs", "missing_from_ledger")
+WARNINGS = ("stage_regression", "date_differs", "missing_from_ledger", "total_differs")
 # Event ids are derived from content: re-importing an unchanged ledger can only repeat them.
 _ID_NAMESPACE = uuid.UUID("6f1c2a52-3c0b-4f3e-9d7e-2b1d0c7a9e11")
-
-
-class LedgerFileError(ValueError):
-    """The ledger as a whole cannot be read (a required column is missing, a header is ambiguous)."""
 
 
 @dataclass(frozen=True)
@@ -70,26 +70,30 @@ class Columns:
     amount_unit: int | None  #: yuan per unit of the amount column, if there is one
 
 
-def columns_of(header: list) -> Columns:
-    """Find the known columns by their headers (Chinese, or English in brackets in §7)."""
+def columns_of(header: list, unit_line: str | None = None, pool: str | None = None) -> Columns:
+    """Find the known columns by their headers (Chinese, or English in brackets in §7), compared as §7a says.
+
+    ``unit_line`` (亿元, 万元, 元) is the unit of a 总投资 header that names none (else yuan); on a
+    pool sheet (``pool``) the 项目阶段 column may be missing.
+    """
     names = {cn: f for f, (cn, _) in HEADERS.items()} | {en: f for f, (_, en) in HEADERS.items()}
     names |= {h: f"reached:{s}" for h, s in REACHED_DATES.items()} | {h: f"plan:{m}" for h, m in PLAN_DATES.items()}
     at: dict[str, int] = {}
     unit = None
     for i, cell in enumerate(header):
-        text = str(cell).strip() if cell is not None else ""
+        text = normalise_header(cell) or ""
         found = names.get(text)
         match = _AMOUNT_HEADER.match(text)
         if match or text == "investment":
             found, unit = "amount", AMOUNT_UNITS[match.group(1)] if match else 1
         elif text == "总投资":
-            raise LedgerFileError("the column 总投资 must name its unit: 总投资（亿元）, 总投资（万元） or 总投资（元）")
+            found, unit = "amount", AMOUNT_UNITS[unit_line] if unit_line else 1
         if found is None:
             continue
         if found in at:
             raise LedgerFileError(f"two columns mean {found!r}: {header[at[found]]!r} and {text!r}")
         at[found] = i
-    missing = [HEADERS[f][0] for f in ("project_id", "stage") if f not in at]
+    missing = [HEADERS[f][0] for f in ("project_id", "stage") if f not in at and not (f == "stage" and pool)]
     if missing:
         raise LedgerFileError(f"required column(s) missing: {', '.join(missing)} (headers found: "
                               f"{', '.join(str(h) for h in header if h not in (None, ''))})")
@@ -103,7 +107,8 @@ class LedgerRow:
     sheet: str
     row: int
     project_id: str
-    stage: int  #: 1-6, or 0 for 终止
+    stage: int | None  #: 1-6, or 0 for 终止; None on a pool sheet: the pool's (:func:`implied_stage`)
+    pool: str | None = None  #: the pool of the sheet the row is on
     name: str | None = None
     industry: str | None = None
     lead_industry: bool | None = None
@@ -133,7 +138,7 @@ class RowRejection:
 @dataclass(frozen=True)
 class LedgerWarning:
     kind: str
-    project_id: str
+    project_id: str | None  #: None for a total
     detail: str
     sheet: str | None = None
     row: int | None = None
@@ -181,7 +186,8 @@ def _date(value, header: str) -> date | None:
     raise _Bad(f"{header} {value!r} is not a date (an Excel date or YYYY-MM-DD)")
 
 
-def _amount(value, unit: int, header: str) -> int | None:
+def _number(value, header: str) -> Decimal | None:
+    """A number cell (or its text, thousands separators allowed), exact; None when empty."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
@@ -194,7 +200,12 @@ def _amount(value, unit: int, header: str) -> int | None:
         raise _Bad(f"{header} {value!r} is not a number")
     if number < 0:
         raise _Bad(f"{header} {value!r} is negative")
-    return int((number * unit).to_integral_value(ROUND_HALF_EVEN))
+    return number
+
+
+def _amount(value, unit: int, header: str) -> int | None:
+    number = _number(value, header)
+    return None if number is None else int((number * unit).to_integral_value(ROUND_HALF_EVEN))
 
 
 def _lead(value) -> bool | None:
@@ -208,7 +219,8 @@ def _lead(value) -> bool | None:
     raise _Bad(f"主导产业 {value!r} is not 是 or 否")
 
 
-def read_row(sheet: str, number: int, cells: list, columns: Columns, header: list, month_end: date) -> LedgerRow:
+def read_row(sheet: str, number: int, cells: list, columns: Columns, header: list, month_end: date,
+             pool: str | None = None) -> LedgerRow:
     """One row's cells → a :class:`LedgerRow`; raises ``_Bad`` with the reason a person can act on."""
     def cell(name: str):
         i = columns.at.get(name)
@@ -218,7 +230,9 @@ def read_row(sheet: str, number: int, cells: list, columns: Columns, header: lis
     if project_id is None:
         raise _Bad("项目编号 is empty")
     stage_text = _text(cell("stage"))
-    if stage_text not in STAGE_NAMES:
+    if stage_text is None and pool:
+        pass  # the sheet's pool says it (§7a), compared once the project's state is known
+    elif stage_text not in STAGE_NAMES:
         raise _Bad(f"项目阶段 {stage_text!r} is not one of {', '.join(STAGE_NAMES)}")
     reached_on = {}
     for head, stage in REACHED_DATES.items():
@@ -230,7 +244,7 @@ def read_row(sheet: str, number: int, cells: list, columns: Columns, header: lis
     plans = {m: d for head, m in PLAN_DATES.items() if (d := _date(cell(f"plan:{m}"), head)) is not None}
     amount_header = header[columns.at["amount"]] if "amount" in columns.at else ""
     return LedgerRow(
-        sheet=sheet, row=number, project_id=project_id, stage=STAGE_NAMES[stage_text],
+        sheet=sheet, row=number, project_id=project_id, stage=STAGE_NAMES.get(stage_text), pool=pool,
         name=_text(cell("name")), industry=_text(cell("industry")), lead_industry=_lead(cell("lead_industry")),
         town=_text(cell("town")), department=_text(cell("department")), leader=_text(cell("leader")),
         amount_yuan=_amount(cell("amount"), columns.amount_unit or 1, str(amount_header)),
@@ -250,6 +264,8 @@ class LedgerImport:
     events: list[LedgerEvent] = field(default_factory=list)
     rejected: list[RowRejection] = field(default_factory=list)
     warnings: list[LedgerWarning] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)  #: rows that are not projects (§7a), not in ``rows``
+    sheets: list[dict] = field(default_factory=list)  #: each sheet read: its name, header row and rows
 
     def as_dict(self) -> dict:
         return {
@@ -258,8 +274,11 @@ class LedgerImport:
             "rejected": dict(Counter(r.reason for r in self.rejected)),
             "warnings": dict(Counter(w.kind for w in self.warnings)),
             "events": dict(Counter(e.event["event_type"] for e in self.events)),
+            "skipped": dict(Counter(s.kind for s in self.skipped)),
+            "sheets": self.sheets,
             "rejected_rows": [r.as_dict() for r in self.rejected],
             "warning_list": [w.as_dict() for w in self.warnings],
+            "skipped_rows": [s.as_dict() for s in self.skipped],
         }
 
 
@@ -372,19 +391,40 @@ def _row_warnings(row: LedgerRow, state: dict | None) -> list[LedgerWarning]:
 
 def import_ledger(sheet: str, header: list, rows: list[tuple[int, list]], state: pl.DataFrame, month: str,
                   recorded_at: datetime, source: str) -> LedgerImport:
-    """Compare a ledger's rows with the project state as of the end of ``month`` (§7).
+    """Compare one sheet's rows, below a header in its first row, with the state as of the end of ``month``."""
+    layout = SheetLayout(sheet, 1, [normalise_header(h) for h in header], None, sheet_pool(sheet), rows)
+    return import_sheets([layout], state, month, recorded_at, source)
 
-    ``rows`` are (row number, cells) in file order; ``state`` is :func:`streams.core.fold.project_state`
-    at :func:`ledger_cutoff` of the month; every event is recorded at ``recorded_at`` from ``source``.
-    Raises :class:`LedgerFileError` before any row when the header cannot be used.
+
+def import_sheets(layouts: list[SheetLayout], state: pl.DataFrame, month: str, recorded_at: datetime,
+                  source: str) -> LedgerImport:
+    """Compare a ledger's sheets (§7a: their project rows, in workbook order) with the state as of ``month``'s end (§7).
+
+    ``state`` is :func:`streams.core.fold.project_state` at :func:`ledger_cutoff` of the month; every event is
+    recorded at ``recorded_at`` from ``source``. Raises :class:`LedgerFileError` before any row when a sheet's
+    header cannot be used. The layouts' skipped rows are listed apart; their totals are checked.
     """
-    columns = columns_of(header)
     last_day, end = month_end_of(month)
     at_end, stamp = format_timestamp(end), format_timestamp(recorded_at)
     result = LedgerImport(month=month)
-    read = [_read(sheet, number, cells, columns, header, last_day) for number, cells in rows]
+    read: list[tuple[LedgerRow | RowRejection, dict]] = []
+    departments: set[str] = set()
+    for layout in layouts:
+        try:
+            columns = columns_of(layout.header, layout.unit, layout.pool)
+        except LedgerFileError as e:
+            raise LedgerFileError(f"sheet {layout.sheet}, header row {layout.header_row}: {e}") from None
+        rows = [_read(layout.sheet, n, cells, columns, layout.header, last_day, layout.pool)
+                for n, cells in layout.rows]
+        read += rows
+        department = _header_of(layout.header, columns, "department")
+        departments |= {d for _, kept in rows if (d := _text(kept.get(department)))}
+        result.warnings += _total_warnings(layout, columns)
+        result.skipped += layout.skipped
+        result.sheets.append({"sheet": layout.sheet, "header_row": layout.header_row, "rows": len(layout.rows),
+                              "skipped": len(layout.skipped)})
     states = _states_of(state, {r.project_id for r, _ in read if isinstance(r, LedgerRow)})
-    seen: dict[str, int] = {}
+    seen: dict[str, str] = {}
     for row, cells in read:
         result.rows += 1
         if isinstance(row, RowRejection):
@@ -394,16 +434,18 @@ def import_ledger(sheet: str, header: list, rows: list[tuple[int, list]], state:
         # a second import of the same ledger judges the same rows.
         if row.project_id in seen:
             result.rejected.append(RowRejection(row.sheet, row.row, "ledger_duplicate_row",
-                                                f"项目编号 {row.project_id} is already on row {seen[row.project_id]}",
+                                                f"项目编号 {row.project_id} is already on {seen[row.project_id]}",
                                                 row.project_id, cells))
             continue
-        seen[row.project_id] = row.row
+        seen[row.project_id] = f"{row.sheet}!{row.row}"
         project = states.get(row.project_id)
         new = project is None or project["orphan"]
         if new and not (row.name and row.industry):
             result.rejected.append(RowRejection(row.sheet, row.row, "ledger_schema",
                                                 "a new project needs 项目名称 and 所属行业", row.project_id, cells))
             continue
+        if row.stage is None:
+            row = replace(row, stage=implied_stage(row.pool, None if new else _stage_as_of_e(project)))
         events = _row_events(row, project, at_end, stamp, source)
         result.warnings.extend(_row_warnings(row, project))
         result.events.extend(LedgerEvent(row.sheet, row.row, e) for e in events)
@@ -414,9 +456,41 @@ def import_ledger(sheet: str, header: list, rows: list[tuple[int, list]], state:
         else:
             result.unchanged += 1
     row_ids = {r.project_id for r, _ in read if r.project_id}
-    departments = {d for _, cells in read if (d := _text(cells.get(_header_of(header, columns, "department"))))}
     result.warnings.extend(_missing(state, row_ids, departments))
     return result
+
+
+def _stage_as_of_e(state: dict) -> int:
+    return DROPPED if state.get("dropped") else state.get("stage") or 0
+
+
+def _total_warnings(layout: SheetLayout, columns: Columns) -> list[LedgerWarning]:
+    """§7a: each total whose 总投资 is filled against the sum of the readable, non-negative amounts it covers."""
+    at = columns.at.get("amount")
+    if at is None or not layout.totals:
+        return []
+    header = str(layout.header[at])
+    unit = next((u for u, yuan in AMOUNT_UNITS.items() if yuan == (columns.amount_unit or 1)), "元")
+    amounts = {n: cells[at] if at < len(cells) else None for n, cells in layout.rows}
+    out = []
+    for total in layout.totals:
+        try:
+            stated = _number(total.cells[at] if at < len(total.cells) else None, header)
+        except _Bad:
+            continue  # a total that is no number says nothing to check
+        if stated is None:
+            continue
+        covered = Decimal(0)
+        for n in total.covers:
+            try:
+                covered += _number(amounts[n], header) or 0
+            except _Bad:
+                pass  # an unreadable or negative amount is its own row's rejection
+        if abs(stated - covered) > total_tolerance(stated):
+            out.append(LedgerWarning("total_differs", None,
+                                     f"{header} total {stated} {unit}, the {len(total.covers)} project row(s) it "
+                                     f"covers sum to {covered} {unit}", layout.sheet, total.row))
+    return out
 
 
 def _header_of(header: list, columns: Columns, name: str) -> str | None:
@@ -424,12 +498,12 @@ def _header_of(header: list, columns: Columns, name: str) -> str | None:
     return None if i is None else str(header[i])
 
 
-def _read(sheet: str, number: int, cells: list, columns: Columns, header: list, last_day: date
-          ) -> tuple[LedgerRow | RowRejection, dict]:
+def _read(sheet: str, number: int, cells: list, columns: Columns, header: list, last_day: date,
+          pool: str | None = None) -> tuple[LedgerRow | RowRejection, dict]:
     """A row read, or rejected (``ledger_schema``); and its filled cells by header, for a dead letter."""
     kept = {str(header[i]): c for i, c in enumerate(cells) if i < len(header) and c not in (None, "")}
     try:
-        return read_row(sheet, number, cells, columns, header, last_day), kept
+        return read_row(sheet, number, cells, columns, header, last_day, pool), kept
     except _Bad as bad:
         at = columns.at["project_id"]
         pid = _text(cells[at]) if at < len(cells) else None

@@ -1,81 +1,265 @@
-"""Ledger files (台账, DOMAIN.md §7): ``.xlsx`` / ``.csv`` in, ``.xlsx`` out. Cells only; the rules are in
-:mod:`streams.core.ledger`."""
+"""Ledger files (台账, DOMAIN.md §7, §7a): workbooks and CSVs in, ``.xlsx`` out. Cells only; the rules are in
+:mod:`streams.core.ledger_layout` and :mod:`streams.core.ledger`.
+
+Workbooks are read through calamine (Rust: a 10,000-row ledger in a fraction of openpyxl's time). A workbook is
+a zip of XML, or an OLE file: before calamine sees one it is checked against the bounds below, so that a
+hostile or broken file ends in one clear error, in bounded time and memory, with nothing sent.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
+import re
 import unicodedata
-from dataclasses import dataclass
+import zipfile
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 from streams.core.ledger import EXPORT_AMOUNT, EXPORT_COLUMNS, LedgerFileError
+from streams.core.ledger_layout import SheetCells, SheetLayout, Skipped, ledger_layouts, sheets_worth_loading
+
+log = logging.getLogger(__name__)
 
 SHEET = "台账"
 #: Supervision colour → the fill of a row's 项目阶段 cell (Excel's own light red, yellow, blue and green).
 FILLS = {"red": "FFC7CE", "yellow": "FFEB9C", "blue": "BDD7EE", "green": "C6EFCE"}
+WORKBOOKS = (".xlsx", ".xlsm", ".xls", ".ods")
+SAVE_AS = "open it in Excel or WPS and save it as .xlsx (Excel 工作簿)"
+
+# Bounds on what a ledger file may make this process hold (docs/ledgers.md). A real ledger is far below
+# every one: a district's ledger has hundreds of rows and about 20 columns.
+MAX_ROWS = 100_000  #: rows of one sheet (or a CSV)
+MAX_COLUMNS = 256  #: columns of one sheet (an .xls holds no more)
+MAX_CELLS = 5_000_000  #: rows × columns of one sheet, as calamine holds it (dense, about 32 bytes a cell)
+MAX_PART_BYTES = 128 << 20  #: one part of a zipped workbook, uncompressed (declared and as inflated)
+MAX_BOOK_BYTES = 256 << 20  #: all its parts, uncompressed
+MAX_RATIO = 1_000  #: uncompressed ÷ compressed, for a part above 1 MiB (XML of real sheets: 5-50)
+MAX_CSV_BYTES = 128 << 20
+
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP = b"PK\x03\x04"
+_CELL_REF = re.compile(rb'<c\s[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
+_CELL_TAG = re.compile(rb"<c[\s/>]")
+_ODS_WIDE = re.compile(rb'<table:table-cell\s[^>]*?number-columns-repeated="(\d+)"[^>]*?(?<!/)>')
+_ODS_TALL = re.compile(rb'<table:table-row\s[^>]*?number-rows-repeated="(\d+)"[^>]*?>(.{0,4096}?)</table:table-row>',
+                       re.DOTALL)
 
 
 @dataclass(frozen=True)
 class LedgerSheet:
-    """A ledger's cells as read: the sheet, its header row and its data rows with their row numbers."""
+    """A ledger's cells as read: its sheets' layouts (header, project rows, rows that are not projects)."""
 
     file: str
-    sheet: str
-    header: list
-    rows: list[tuple[int, list]]
+    layouts: list[SheetLayout]
+    skipped_sheets: list[Skipped] = field(default_factory=list)
+    encoding: str | None = None  #: a CSV's, as Python names it: utf-8, utf-8-sig (with a BOM) or gb18030
+
+    @property
+    def sheet(self) -> str:
+        """The sheets read, named as one."""
+        return ", ".join(layout.sheet for layout in self.layouts)
 
 
 def read_ledger(path: str | Path) -> LedgerSheet:
+    """A ledger file's layouts: a workbook's ledger sheets (§7a), or a CSV as one sheet ``csv``."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        return _read_xlsx(path)
+    encoding = None
     if suffix == ".csv":
-        return _read_csv(path)
-    raise LedgerFileError(f"{path.name}: a ledger is an .xlsx or .csv file, not {suffix or 'a file without suffix'}")
+        cells, encoding = _read_csv(path)
+        names, sheets = ["csv"], [cells]
+    elif suffix in WORKBOOKS:
+        names, sheets = _read_workbook(path, suffix)
+    elif suffix in (".et", ".ett"):
+        raise LedgerFileError(f"{path.name}: a WPS .et workbook is not read: in WPS, save it as .xlsx "
+                              f"(文件 → 另存为 → Excel 工作簿)")
+    else:
+        raise LedgerFileError(f"{path.name}: a ledger is an .xlsx, .xlsm, .xls, .ods or .csv file, not "
+                              f"{suffix or 'a file without suffix'}: {SAVE_AS}")
+    layouts, skipped = ledger_layouts(path.name, names, sheets)
+    for s in skipped:
+        log.info("%s: sheet %s not read (%s)", path.name, s.sheet, s.kind)
+    return LedgerSheet(path.name, layouts, skipped, encoding)
 
 
-def _filled(cells) -> bool:
-    return any(c is not None and not (isinstance(c, str) and not c.strip()) for c in cells)
+def _refuse(path: Path, what: str) -> LedgerFileError:
+    return LedgerFileError(f"{path.name}: {what}; nothing was read or sent")
 
 
-def _read_xlsx(path: Path) -> LedgerSheet:
-    """The sheet 台账 (else the first) through calamine: Rust, 20× faster than openpyxl on a 10,000-row ledger."""
-    from python_calamine import CalamineWorkbook
+def _read_workbook(path: Path, suffix: str) -> tuple[list[str], list[SheetCells]]:
+    """Check the file against the bounds, then read its sheets' cells and merged ranges through calamine."""
+    from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum
 
+    with path.open("rb") as f:
+        head = f.read(8)
+    if head == _OLE:
+        if _encrypted(path):
+            raise _refuse(path, "the workbook is password-protected (encrypted): remove the password in Excel or "
+                                "WPS (文件 → 信息 → 保护工作簿 → 用密码进行加密, empty) and save it as .xlsx")
+        if suffix != ".xls":
+            raise _refuse(path, f"an Excel 97-2003 file named {suffix}: rename it .xls, or {SAVE_AS}")
+    elif head.startswith(_ZIP):
+        if suffix == ".xls":
+            raise _refuse(path, "an .xlsx workbook named .xls: rename it .xlsx")
+        _check_zip(path, suffix)
+    else:
+        kind = "a web page (HTML) named " + suffix if _html(path) else f"not an {suffix} workbook (damaged, or " \
+            "another kind of file)"
+        raise _refuse(path, f"{kind}: {SAVE_AS}")
     try:
         book = CalamineWorkbook.from_path(str(path))
-        name = SHEET if SHEET in book.sheet_names else book.sheet_names[0]
-        lines = book.get_sheet_by_name(name).to_python(skip_empty_area=False)  # from A1: rows keep their numbers
-    except Exception as e:  # calamine raises its own error types for a file that is not a workbook
-        raise LedgerFileError(f"{path.name}: not a readable .xlsx workbook ({type(e).__name__}: {e})") from e
-    header = [None if c == "" else c for c in lines[0]] if lines else []
-    rows = [(number, [None if c == "" else c for c in cells])
-            for number, cells in enumerate(lines[1:], start=2) if _filled(cells)]
-    return LedgerSheet(path.name, name, header, rows)
+        kinds = {m.name: m.typ for m in book.sheets_metadata}
+        names = [n for n in book.sheet_names if kinds.get(n) == SheetTypeEnum.WorkSheet]
+        sheets = [_sheet_cells(path, book.get_sheet_by_name(n)) for n in sheets_worth_loading(names)]
+    except LedgerFileError:
+        raise
+    except PasswordError as e:
+        raise _refuse(path, f"the workbook is password-protected ({e}): remove the password and save it as "
+                            ".xlsx") from e
+    except Exception as e:  # calamine raises its own error types for a damaged workbook
+        raise _refuse(path, f"not a readable {suffix} workbook ({type(e).__name__}: {_short(e)}): {SAVE_AS}") from e
+    return names, sheets
 
 
-def _read_csv(path: Path) -> LedgerSheet:
-    raw = path.read_bytes()
+def _short(e: Exception) -> str:
+    text = str(e)
+    return text if len(text) <= 300 else text[:300] + " …"
+
+
+def _sheet_cells(path: Path, sheet) -> SheetCells:
+    height, width = sheet.height, sheet.width
+    if height > MAX_ROWS or width > MAX_COLUMNS or height * width > MAX_CELLS:
+        raise _refuse(path, f"sheet {sheet.name} spans {height:,} rows × {width:,} columns; a ledger sheet is read "
+                            f"up to {MAX_ROWS:,} rows, {MAX_COLUMNS} columns and {MAX_CELLS:,} cells: delete the "
+                            f"rows and columns past the ledger (or {SAVE_AS} again)")
+    rows = [[None if c == "" else c for c in cells] for cells in sheet.to_python(skip_empty_area=False)]
+    merged = tuple((r0, c0, r1, c1) for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or ()))
+    return SheetCells(sheet.name, rows, merged)
+
+
+def _encrypted(path: Path) -> bool:
+    """An OLE file holding an ``EncryptionInfo`` stream: an .xlsx saved with a password (ECMA-376 encryption)."""
+    with path.open("rb") as f:
+        return "EncryptionInfo".encode("utf-16-le") in f.read(1 << 20)
+
+
+def _html(path: Path) -> bool:
+    with path.open("rb") as f:
+        start = f.read(2048).lower()
+    return any(tag in start for tag in (b"<html", b"<table", b"<!doctype html"))
+
+
+def _check_zip(path: Path, suffix: str) -> None:
+    """Refuse a zip that would inflate past the bounds, XML declaring entities, and sheets past the bounds.
+
+    Sizes are checked as declared, then as inflated (a zip can lie), a part at a time, 1 MiB at a time: what
+    this holds at once is bounded whatever the file says. calamine's XML reader (quick-xml) does not expand
+    custom entities, but a workbook never declares any, so one that does is refused here by name.
+    """
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        hint = ""
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise _refuse(path, f"a damaged {suffix} workbook ({e}): {SAVE_AS}") from e
+    with archive:
+        parts = archive.infolist()
+        declared = sum(p.file_size for p in parts)
+        for p in parts:
+            if p.file_size > MAX_PART_BYTES or declared > MAX_BOOK_BYTES:
+                raise _refuse(path, f"part {p.filename} would inflate to {p.file_size:,} bytes ({declared:,} in all); "
+                                    f"a ledger is read up to {MAX_PART_BYTES >> 20} MiB a part, {MAX_BOOK_BYTES >> 20} "
+                                    "MiB in all")
+            if p.file_size > 1 << 20 and p.file_size > MAX_RATIO * max(p.compress_size, 1):
+                raise _refuse(path, f"part {p.filename} inflates {p.file_size // max(p.compress_size, 1):,}-fold "
+                                    f"(a zip bomb?); a ledger's parts are read up to {MAX_RATIO:,}-fold")
+        inflated = 0
+        for p in parts:
+            inflated += _check_part(path, archive, p, suffix, MAX_BOOK_BYTES - inflated)
+
+
+def _check_part(path: Path, archive: zipfile.ZipFile, part: zipfile.ZipInfo, suffix: str, room: int) -> int:
+    """Inflate one part a MiB at a time, scanning a sheet's cell references; its size as inflated."""
+    sheet = part.filename.startswith("xl/worksheets/") and part.filename.endswith(".xml")
+    content = suffix == ".ods" and part.filename == "content.xml"
+    size, carry, max_row, max_col, cells, refs = 0, b"", 0, 0, 0, 0
+    try:
+        with archive.open(part) as stream:
+            while chunk := stream.read(1 << 20):
+                size += len(chunk)
+                if size > min(MAX_PART_BYTES, room):
+                    raise _refuse(path, f"part {part.filename} inflates past {min(MAX_PART_BYTES, room):,} bytes "
+                                        "(more than it declares?); a ledger is read up to "
+                                        f"{MAX_PART_BYTES >> 20} MiB a part, {MAX_BOOK_BYTES >> 20} MiB in all")
+                text = carry + chunk
+                if b"<!ENTITY" in text or b"<!DOCTYPE" in text:
+                    raise _refuse(path, f"part {part.filename} declares XML entities (<!DOCTYPE/<!ENTITY>), which no "
+                                        f"workbook does (an entity-expansion or external-entity attack?): {SAVE_AS}")
+                cut = text.rfind(b">") + 1
+                scan, carry = text[:cut], text[cut:][-4096:]
+                if sheet:
+                    cells += len(_CELL_TAG.findall(scan))
+                    for col, row in _CELL_REF.findall(scan):
+                        refs += 1
+                        max_row, max_col = max(max_row, int(row)), max(max_col, _column(col))
+                elif content:
+                    _check_ods(path, scan)
+    except zipfile.BadZipFile as e:
+        raise _refuse(path, f"a damaged {suffix} workbook (part {part.filename}: {e}): {SAVE_AS}") from e
+    if sheet and (cells != refs or max_row > MAX_ROWS or max_col > MAX_COLUMNS or max_row * max_col > MAX_CELLS):
+        where = f"cells up to row {max_row:,}, column {max_col:,}" if cells == refs else \
+            f"{cells - refs:,} cells without a reference"
+        raise _refuse(path, f"{part.filename} has {where}; a ledger sheet is read up to {MAX_ROWS:,} rows, "
+                            f"{MAX_COLUMNS} columns and {MAX_CELLS:,} cells, every cell with its reference: delete the "
+                            f"rows and columns past the ledger, or {SAVE_AS}")
+    return size
+
+
+def _check_ods(path: Path, xml: bytes) -> None:
+    """An .ods repeats rows and cells by count: refuse filled ones repeated past the bounds (empty ones are free)."""
+    wide = max((int(n) for n in _ODS_WIDE.findall(xml)), default=0)
+    tall = max((int(n) for n, inner in _ODS_TALL.findall(xml) if b"<text:p" in inner or b"value-type" in inner),
+               default=0)
+    if wide > MAX_COLUMNS or tall > MAX_ROWS:
+        raise _refuse(path, f"content.xml repeats a filled cell {wide:,} times across or a filled row {tall:,} times "
+                            f"down; a ledger sheet is read up to {MAX_ROWS:,} rows and {MAX_COLUMNS} columns")
+
+
+def _column(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _read_csv(path: Path) -> tuple[SheetCells, str]:
+    """A CSV's cells: UTF-8 (a BOM allowed) when its bytes are UTF-8, else GB18030 (Excel's "CSV" on Chinese Windows)."""
+    if path.stat().st_size > MAX_CSV_BYTES:
+        raise _refuse(path, f"{path.stat().st_size:,} bytes; a ledger CSV is read up to {MAX_CSV_BYTES >> 20} MiB")
+    raw = path.read_bytes()
+    encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError:
+        encoding = "gb18030"
         try:
-            raw.decode("gb18030")
-            hint = " It reads as GBK/GB18030 (Excel's \"CSV\" on a Chinese Windows): save it as \"CSV UTF-8\"."
-        except UnicodeDecodeError:
-            pass
-        raise LedgerFileError(f"{path.name}: not UTF-8 text (byte {e.start} of the file).{hint}") from None
-    lines = list(csv.reader(io.StringIO(text, newline="")))
+            text = raw.decode(encoding)
+        except UnicodeDecodeError as e:
+            raise _refuse(path, f"neither UTF-8 nor GB18030 text (byte {e.start} of the file): save it as "
+                                "\"CSV UTF-8\" or as .xlsx") from None
+    try:
+        lines = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as e:
+        raise _refuse(path, f"not a readable CSV ({e}): {SAVE_AS}") from None
     if not lines:
-        raise LedgerFileError(f"{path.name}: the file is empty (a ledger needs a header row)")
-    rows = [(number, [c if c.strip() else None for c in cells])
-            for number, cells in enumerate(lines[1:], start=2) if _filled(cells)]
-    return LedgerSheet(path.name, "csv", lines[0], rows)
+        raise _refuse(path, "the file is empty (a ledger needs a header row)")
+    if len(lines) > MAX_ROWS or max(map(len, lines)) > MAX_COLUMNS:
+        raise _refuse(path, f"{len(lines):,} lines of up to {max(map(len, lines)):,} fields; a ledger CSV is read up "
+                            f"to {MAX_ROWS:,} rows and {MAX_COLUMNS} columns")
+    rows = [[c if c.strip() else None for c in cells] for cells in lines]
+    return SheetCells("csv", rows), encoding
 
 
 def _width(value) -> int:
@@ -124,7 +308,7 @@ def _ledger_sheet(book, title: str, rows: list[dict], colours: list[str | None],
     for i in indexes:
         cells = []
         for j, column in enumerate(EXPORT_COLUMNS):
-            cell = WriteOnlyCell(sheet, value=_excel(rows[i][column]))
+            cell = _cell(sheet, _excel(rows[i][column]))
             if isinstance(rows[i][column], date):
                 cell.number_format = "yyyy-mm-dd"
             elif column == EXPORT_AMOUNT and rows[i][column] is not None:
@@ -133,6 +317,21 @@ def _ledger_sheet(book, title: str, rows: list[dict], colours: list[str | None],
                 cell.fill = fills[colours[i]]
             cells.append(cell)
         sheet.append(cells)
+
+
+#: Text Excel would read as a formula (or as the start of one) when a person edits the cell.
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def _cell(sheet, value):
+    """A write-only cell of ``value``; text stays text: openpyxl writes a str starting with = as a formula."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        cell.data_type = "s"
+        cell.quotePrefix = True  # Excel shows it as typed text ('=…), and keeps it text when edited
+    return cell
 
 
 def _print_setup(sheet) -> None:
@@ -177,7 +376,7 @@ def _summary_sheet(book, tables: list[tuple[str, list[list]]]) -> None:
     for line in lines:
         cells = []
         for value, bold in line:
-            cell = WriteOnlyCell(sheet, value=value)
+            cell = _cell(sheet, value)
             if bold:
                 cell.font = Font(bold=True)
             cells.append(cell)

@@ -155,18 +155,31 @@ def test_a_row_that_cannot_be_used_is_rejected_with_its_sheet_row_and_reason(cel
 def test_the_first_of_two_rows_of_a_project_stands():
     result = run([row("A", "暂停"), row("A", "签约"), row("A", "开工")])
     assert [(r.reason, r.row) for r in result.rejected] == [("ledger_schema", 2), ("ledger_duplicate_row", 4)]
-    assert "already on row 3" in result.rejected[1].detail
+    assert "already on 台账!3" in result.rejected[1].detail
     assert made(result) == [("A", "contract_signed", END, {})]
 
 
 def test_a_header_that_cannot_be_used_stops_the_import_before_any_row():
     with pytest.raises(LedgerFileError, match="项目阶段"):
         columns_of(["项目编号", "项目名称"])
-    with pytest.raises(LedgerFileError, match="must name its unit"):
-        columns_of(["项目编号", "项目阶段", "总投资"])
     with pytest.raises(LedgerFileError, match="two columns"):
         columns_of(["项目编号", "project_id", "项目阶段"])
     assert set(columns_of(["project_id", "stage", "总投资（亿元）", "备注"]).at) == {"project_id", "stage", "amount"}
+
+
+@pytest.mark.parametrize(("header", "unit_line", "yuan_per_unit"), [
+    ("总投资", None, 1), ("总投资", "万元", 10_000), ("总投资", "亿元", 100_000_000),
+    ("总投资（元）", "亿元", 1),  # the header's own unit outranks the unit line
+    ("总 投 资\n(万元)", None, 10_000),  # spaces and line breaks removed, brackets of either width
+])
+def test_the_amounts_unit_is_the_headers_else_the_unit_lines_else_yuan(header, unit_line, yuan_per_unit):
+    assert columns_of(["项目编号", "项目阶段", header], unit_line).amount_unit == yuan_per_unit
+
+
+def test_only_a_pool_sheet_may_leave_out_the_stage_column():
+    assert set(columns_of(["项目编号"], pool="landed").at) == {"project_id"}
+    with pytest.raises(LedgerFileError, match="项目阶段"):
+        columns_of(["项目编号"])
 
 
 def test_event_ids_come_from_content_so_a_repeated_import_repeats_them():

@@ -1,7 +1,8 @@
-"""Ledger files, read back for real: .csv (UTF-8, BOM, GBK refused clearly), .xlsx in and the exported workbook."""
+"""Ledger files, read back for real: .csv (UTF-8, BOM, GB18030), .xlsx in, and the exported workbook."""
 
 from __future__ import annotations
 
+import zipfile
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -21,15 +22,27 @@ def test_a_csv_ledger_with_or_without_a_bom_reads_the_same(tmp_path):
     plain.write_text(CSV, encoding="utf-8")
     bom.write_bytes(b"\xef\xbb\xbf" + CSV.encode())
     a, b = read_ledger(plain), read_ledger(bom)
-    assert a.header == b.header == ["项目编号", "项目阶段", "总投资（万元）", "入库日期"]
-    assert a.rows == b.rows == [(2, ["A", "洽谈", "500", "2024-01-10"]), (4, ["B", "签约", None, None])]
+    assert (a.encoding, b.encoding) == ("utf-8", "utf-8-sig")
+    assert a.layouts == b.layouts
+    (csv,) = a.layouts
+    assert (csv.sheet, csv.header_row, csv.header) == ("csv", 1, ["项目编号", "项目阶段", "总投资（万元）", "入库日期"])
+    assert csv.rows == [(2, ["A", "洽谈", "500", "2024-01-10"]), (4, ["B", "签约", None, None])]
+    assert [s.as_dict() for s in csv.skipped] == [{"sheet": "csv", "row": 3, "kind": "blank"}]
 
 
-def test_a_gbk_csv_is_refused_with_the_encoding_named_not_a_row_per_line(tmp_path):
+def test_a_gbk_csv_as_chinese_excel_saves_it_is_read_as_gb18030_and_says_so(tmp_path):
     gbk = tmp_path / "ledger.csv"
-    gbk.write_bytes(CSV.encode("gbk"))
-    with pytest.raises(LedgerFileError, match=r"ledger\.csv: not UTF-8.*GBK/GB18030.*CSV UTF-8"):
-        read_ledger(gbk)
+    gbk.write_bytes(("二七区台账\n" + CSV).encode("gbk"))
+    got = read_ledger(gbk)
+    assert got.encoding == "gb18030"
+    assert got.layouts[0].header_row == 2 and got.layouts[0].rows[0] == (3, ["A", "洽谈", "500", "2024-01-10"])
+
+
+def test_bytes_neither_utf8_nor_gb18030_are_refused_by_name(tmp_path):
+    bad = tmp_path / "ledger.csv"
+    bad.write_bytes(b"\x81\x30\xff\xff,x\n")
+    with pytest.raises(LedgerFileError, match=r"ledger\.csv: neither UTF-8 nor GB18030.*CSV UTF-8"):
+        read_ledger(bad)
 
 
 def test_an_xlsx_ledger_is_read_from_the_sheet_named_taizhang_with_excel_row_numbers(tmp_path):
@@ -41,19 +54,26 @@ def test_an_xlsx_ledger_is_read_from_the_sheet_named_taizhang_with_excel_row_num
     sheet.append(["A", "签约", datetime(2024, 3, 1), 1.5])
     sheet.append([None, None, None, None])
     sheet.append([1001, "谋划", None, None])
+    book.create_sheet("问题清单").append(["项目编号", "问题编号"])
     book.save(tmp_path / "l.xlsx")
     got = read_ledger(tmp_path / "l.xlsx")
-    assert (got.sheet, got.header) == ("台账", ["项目编号", "项目阶段", "签约日期", "总投资（亿元）"])
+    (taizhang,) = got.layouts
+    assert (taizhang.sheet, taizhang.header) == ("台账", ["项目编号", "项目阶段", "签约日期", "总投资（亿元）"])
     # calamine gives a date cell as a date, and every number as a float (1001.0 == 1001)
-    assert got.rows == [(2, ["A", "签约", date(2024, 3, 1), 1.5]), (4, [1001, "谋划", None, None])]
+    assert taizhang.rows == [(2, ["A", "签约", date(2024, 3, 1), 1.5]), (4, [1001, "谋划", None, None])]
+    assert [(s.sheet, s.kind) for s in got.skipped_sheets] == [("问题清单", "read_by_section_11"),
+                                                               ("说明", "beside_taizhang")]
 
 
 def test_a_file_that_is_not_a_ledger_is_refused_by_name(tmp_path):
     (tmp_path / "x.xlsx").write_text("not a workbook")
-    with pytest.raises(LedgerFileError, match="x.xlsx: not a readable .xlsx"):
+    with pytest.raises(LedgerFileError, match=r"x\.xlsx: not an \.xlsx workbook.*save it as \.xlsx"):
         read_ledger(tmp_path / "x.xlsx")
-    with pytest.raises(LedgerFileError, match="an .xlsx or .csv file"):
+    with pytest.raises(LedgerFileError, match=r"an \.xlsx, \.xlsm, \.xls, \.ods or \.csv file"):
         read_ledger(tmp_path / "x.json")
+    (tmp_path / "x.et").write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(LedgerFileError, match=r"x\.et: a WPS \.et workbook.*save it as \.xlsx"):
+        read_ledger(tmp_path / "x.et")
 
 
 def test_the_exported_workbook_has_the_ledger_pools_summary_colours_and_exact_amounts(tmp_path):
@@ -86,8 +106,21 @@ def test_exported_rows_read_back_as_the_ledger_they_were(tmp_path):
     state = fold([ev("A", "planned", "2024-01-10", investment_yuan=50_000, leader="甲")], as_of="2024-03-31").state
     rows = ledger_rows(state)
     write_ledger(tmp_path / "l.xlsx", rows, [None], {}, [])
-    back = read_ledger(tmp_path / "l.xlsx")
+    (back,) = read_ledger(tmp_path / "l.xlsx").layouts
     assert back.header == list(EXPORT_COLUMNS)
     cells = dict(zip(back.header, back.rows[0][1]))
     assert (cells["项目编号"], cells["分包领导"], cells[EXPORT_AMOUNT], cells["入库日期"]) == \
         ("A", "甲", 5, date(2024, 1, 10))
+
+
+@pytest.mark.parametrize("text", ['=HYPERLINK("http://evil","点此")', "+1+2", "-3*4", "@SUM(A1:A9)", "=1+1"])
+def test_the_export_never_turns_a_cells_text_into_a_formula(tmp_path, text):
+    row = dict.fromkeys(EXPORT_COLUMNS) | {"项目编号": "A", "项目名称": text, "项目阶段": "谋划"}
+    write_ledger(tmp_path / "l.xlsx", [row], [None], {}, [])
+    with zipfile.ZipFile(tmp_path / "l.xlsx") as z:
+        xml = z.read("xl/worksheets/sheet1.xml").decode()
+        styles = z.read("xl/styles.xml").decode()
+    assert "<f>" not in xml and "<f " not in xml  # no formula element anywhere
+    assert 'r="B2"' in xml and 'quotePrefix="1"' in styles  # a text cell, shown as typed text
+    (back,) = read_ledger(tmp_path / "l.xlsx").layouts
+    assert dict(zip(back.header, back.rows[0][1]))["项目名称"] == text

@@ -2,9 +2,18 @@
 
 Each is what a department would hand in at the month's end: its projects as the log knows them
 on 2024-12-31, with the month's updates typed in — stages advanced, a project entered, plan dates
-set, a leader changed, an amount revised, a project terminated, and one typing mistake.
+set, a leader changed, an amount revised, a project terminated, and one typing mistake — and laid
+out as offices lay them out (DOMAIN.md §7a):
 
-    python -m examples.make_ledgers            # needs data/seed.jsonl (`make demo` writes it)
+- 区商务局.xlsx (openpyxl): a title merged across the columns, a 填报单位/填报日期 line, a blank row,
+  a group-header row of merged cells, a 序号 column, a section heading per stage with its 小计,
+  a 合计 and a 填表说明 note below;
+- 区工信局.xls (Excel 97-2003, written by xlwt): a cover sheet, then a sheet per pool as the export
+  names them, a unit line (单位：万元) over a 总投资 header without its unit, and the 项目阶段 cell
+  left empty where the sheet's pool says it;
+- 区发改委.csv: Chinese Excel's "CSV (逗号分隔)", i.e. GBK, with a title line; no change this month.
+
+    python -m examples.make_ledgers [data/seed.jsonl]   # `make demo` writes the seed
 """
 
 from __future__ import annotations
@@ -12,16 +21,22 @@ from __future__ import annotations
 import csv
 import sys
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
-from openpyxl import Workbook
-
-from streams.core.ledger import EXPORT_COLUMNS, ledger_rows
-from streams.ledgers import state_as_of
+from streams.core.ledger import EXPORT_AMOUNT, EXPORT_COLUMNS, ledger_rows
+from streams.ledgers import POOL_SHEETS, state_as_of
 from streams.replay import files_received_at, log_from_files
 
 OUT = Path(__file__).resolve().parent / "ledgers" / "2024-12"
 MONTH_END = date(2024, 12, 31)
+TITLE = "二七区2024年12月招商引资项目台账（四库动态管理）"
+SECTIONS = (("一、", "谋划"), ("二、", "洽谈"), ("三、", "签约"), ("四、", "开工"), ("五、", "竣工"), ("六、", "投产"),
+            ("七、", "终止"))
+#: The office's group headers over the columns (first column, last column, label); 序号 is column 0.
+GROUPS = ((1, 7, "项目基本情况"), (8, 14, "项目进度"), (15, 18, "计划节点"))
+STAGE_POOL = {"谋划": "planning", "洽谈": "attraction", "签约": "signed", "开工": "landed", "竣工": "landed",
+              "投产": "landed", "终止": "dropped"}
 
 
 def _first(rows: list[dict], stage: str, skip: set[str]) -> dict:
@@ -56,21 +71,98 @@ def industry(rows: list[dict]) -> list[dict]:
     return rows
 
 
-def write_xlsx(path: Path, rows: list[dict]) -> None:
+def _sum(rows: list[dict]) -> float:
+    return float(sum((Decimal(str(r[EXPORT_AMOUNT])) for r in rows if r[EXPORT_AMOUNT] is not None), Decimal(0)))
+
+
+def _number(value):
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def write_dressed_xlsx(path: Path, rows: list[dict], office: str) -> None:
+    """As an office dresses the ledger in Excel: title, office line, group headers, sections, totals, a note."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
     book = Workbook()
     sheet = book.active
     sheet.title = "台账"
-    sheet.append(list(EXPORT_COLUMNS))
-    for r in rows:
-        sheet.append([r[c] for c in EXPORT_COLUMNS])
-    sheet.freeze_panes = "A2"
+    width = 1 + len(EXPORT_COLUMNS)
+    header = ["序号", *("总投资\n（万元）" if c == EXPORT_AMOUNT else c for c in EXPORT_COLUMNS)]
+    sheet.append([TITLE])
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+    sheet["A1"].font, sheet["A1"].alignment = Font(bold=True, size=16), Alignment(horizontal="center")
+    sheet.append([f"填报单位：{office}", None, None, None, None, None, None, None, None, None, "填报日期：2025年1月2日"])
+    sheet.append([])
+    groups = [None] * width
+    for first, _, label in GROUPS:
+        groups[first] = label
+    sheet.append(groups)
+    for first, last, _ in GROUPS:
+        sheet.merge_cells(start_row=4, start_column=first + 1, end_row=4, end_column=last + 1)
+    sheet.append(header)
+    sheet.freeze_panes = "B6"
+    serial = 0
+    for ordinal, stage in SECTIONS:
+        part = [r for r in rows if r["项目阶段"] == stage]
+        if not part:
+            continue
+        sheet.append([f"{ordinal}{stage}项目（{len(part)}个）"])
+        sheet.merge_cells(start_row=sheet.max_row, start_column=1, end_row=sheet.max_row, end_column=width)
+        for r in part:
+            serial += 1
+            sheet.append([serial, *(_number(r[c]) for c in EXPORT_COLUMNS)])
+            for cell in sheet[sheet.max_row]:
+                if isinstance(cell.value, date):
+                    cell.number_format = "yyyy-mm-dd"
+        sheet.append(["小计", None, None, None, None, None, None, None, None, _sum(part)])
+    sheet.append(["合计", None, f"共{serial}个项目", None, None, None, None, None, None, _sum(rows)])
+    sheet.append(["填表说明：1. 项目阶段填谋划、洽谈、签约、开工、竣工、投产或终止；2. 金额单位为万元；"
+                  "3. 日期格式为YYYY-MM-DD。"])
+    sheet.append(["填报人：王某某", None, None, None, "审核人：李某某", None, None, None, "联系电话：0371-68000000"])
     book.save(path)
 
 
-def write_csv(path: Path, rows: list[dict]) -> None:
-    """As Excel's "CSV UTF-8" saves it: with a byte-order mark."""
-    with path.open("w", encoding="utf-8-sig", newline="") as f:
+def write_pool_xls(path: Path, rows: list[dict], office: str, pools: dict[str, str]) -> None:
+    """An Excel 97-2003 workbook: a cover sheet, then a sheet per pool (the export's names), 项目阶段 left empty
+    where the pool says it; a unit line over 总投资."""
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    cover = book.add_sheet("封面")
+    cover.write_merge(2, 2, 0, 6, TITLE)
+    cover.write(4, 0, f"报送单位：{office}")
+    cover.write(5, 0, "报送日期：2025年1月2日")
+    day = xlwt.easyxf(num_format_str="yyyy-mm-dd")
+    header = ["序号", *("总投资" if c == EXPORT_AMOUNT else c for c in EXPORT_COLUMNS)]
+    for pool, title in POOL_SHEETS.items():
+        sheet = book.add_sheet(title)
+        sheet.write_merge(0, 0, 0, len(header) - 1, f"{office}{title}")
+        sheet.write(1, 0, "单位：万元")
+        for j, h in enumerate(header):
+            sheet.write(2, j, h)
+        part = [r for r in rows if pools[r["项目编号"]] == pool]
+        for i, r in enumerate(part, start=3):
+            sheet.write(i, 0, i - 2)
+            # an unchanged stage is the sheet's pool's: the office leaves it empty (an edited one is typed)
+            implied = r["项目阶段"] == r["_stage_before"] and STAGE_POOL[r["项目阶段"]] == pool
+            for j, column in enumerate(EXPORT_COLUMNS, start=1):
+                value = None if column == "项目阶段" and implied else _number(r[column])
+                if isinstance(value, date):
+                    sheet.write(i, j, value, day)
+                elif value is not None:
+                    sheet.write(i, j, value)
+        total_at = len(part) + 3
+        sheet.write(total_at, 0, "合计")
+        sheet.write(total_at, 1 + EXPORT_COLUMNS.index(EXPORT_AMOUNT), _sum(part))
+    book.save(str(path))
+
+
+def write_gbk_csv(path: Path, rows: list[dict]) -> None:
+    """As Chinese Excel's "CSV (逗号分隔)" saves it: GBK, no byte-order mark; a title line above the header."""
+    with path.open("w", encoding="gbk", newline="") as f:
         out = csv.writer(f)
+        out.writerow([TITLE])
         out.writerow(EXPORT_COLUMNS)
         out.writerows([["" if r[c] is None else r[c] for c in EXPORT_COLUMNS] for r in rows])
 
@@ -78,11 +170,15 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 def main(seed: str = "data/seed.jsonl") -> None:
     state = state_as_of(log_from_files([seed], files_received_at([seed])), MONTH_END)
     rows = ledger_rows(state)
+    pools = dict(state.select("project_id", "pool").iter_rows())
     of = {d: [dict(r) for r in rows if r["责任单位"] == d] for d in ("区商务局", "区工信局", "区发改委")}
     OUT.mkdir(parents=True, exist_ok=True)
-    write_xlsx(OUT / "区商务局.xlsx", commerce(of["区商务局"]))
-    write_xlsx(OUT / "区工信局.xlsx", industry(of["区工信局"]))
-    write_csv(OUT / "区发改委.csv", of["区发改委"])  # no change this month: imports to nothing
+    for old in OUT.iterdir():
+        old.unlink()
+    write_dressed_xlsx(OUT / "区商务局.xlsx", commerce(of["区商务局"]), "区商务局")
+    before = [r | {"_stage_before": r["项目阶段"]} for r in of["区工信局"]]
+    write_pool_xls(OUT / "区工信局.xls", industry(before), "区工信局", pools)
+    write_gbk_csv(OUT / "区发改委.csv", of["区发改委"])  # no change this month: imports to nothing
     print(f"wrote 3 ledgers to {OUT}", file=sys.stderr)
 
 

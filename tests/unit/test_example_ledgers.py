@@ -1,4 +1,5 @@
-"""The example ledgers `make demo` imports still mean what examples/make_ledgers.py says they mean."""
+"""The example ledgers `make demo` imports, laid out as offices lay them out (§7a), still mean what
+examples/make_ledgers.py says they mean: the same events as their clean rows, their other rows skipped."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def state(tmp_path_factory):
 @pytest.mark.parametrize(("name", "events", "new", "rejected"), [
     ("区商务局.xlsx", {"contract_signed": 1, "construction_started": 1, "milestone_planned": 3,
                      "project_reassigned": 1, "project_planned": 1}, 1, {"ledger_schema": 1}),
-    ("区工信局.xlsx", {"investment_revised": 1, "milestone_planned": 1, "project_dropped": 1}, 0, {}),
+    ("区工信局.xls", {"investment_revised": 1, "milestone_planned": 1, "project_dropped": 1}, 0, {}),
     ("区发改委.csv", {}, 0, {}),
 ])
 def test_an_example_ledger_makes_the_months_updates_and_nothing_else(state, name, events, new, rejected):
@@ -33,3 +34,22 @@ def test_an_example_ledger_makes_the_months_updates_and_nothing_else(state, name
     doc = result.as_dict()
     assert (doc["events"], doc["new"], doc["rejected"], doc["warnings"]) == (events, new, rejected, {})
     assert doc["rows"] == doc["unchanged"] + doc["changed"] + doc["new"] + sum(doc["rejected"].values())
+
+
+def test_the_office_layouts_are_read_as_such_and_every_row_is_accounted_for(state):
+    now = datetime(2025, 1, 2, tzinfo=timezone.utc)
+    dressed, result = plan_import(EXAMPLES / "区商务局.xlsx", "2024-12", state, now)
+    (layout,) = dressed.layouts
+    assert layout.header_row == 5  # title, 填报单位 line, blank row, group headers above it
+    kinds = result.as_dict()["skipped"]
+    assert kinds["note"] == 2 and kinds["total"] == kinds["heading"] + 1  # a 小计 per section, and the 合计
+    assert result.warnings == []  # every 小计 and the 合计 add up
+    assert 4 + 1 + result.rows + sum(kinds.values()) == layout.skipped[-1].row  # every row of the sheet
+
+    pools, result = plan_import(EXAMPLES / "区工信局.xls", "2024-12", state, now)
+    assert [s.sheet for s in pools.layouts] == ["谋划项目库", "招引项目库", "签约项目库", "落地项目库", "终止项目"]
+    assert [(s.sheet, s.kind) for s in pools.skipped_sheets] == [("封面", "not_a_ledger")]
+    assert result.as_dict()["skipped"] == {"total": 5}
+
+    gbk, result = plan_import(EXAMPLES / "区发改委.csv", "2024-12", state, now)
+    assert (gbk.encoding, gbk.layouts[0].header_row, result.rows) == ("gb18030", 2, result.unchanged)

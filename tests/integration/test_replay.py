@@ -32,9 +32,11 @@ def test_replay_from_file_equals_replay_from_topic(bootstrap, topic, feed, tmp_p
     # stamped by ingest). In a known-at view both leave those records out (DOMAIN.md §4): the file's have no
     # recorded_at, and ingest stamped the topic's today, after K. So every figure agrees.
     assert from_file.pop("received_at") and "received_at" not in from_topic
+    position = from_topic.pop("topic")  # only a topic replay says where it read up to
+    assert position["name"] == topic and position["not_visible_yet"] == 0 and len(position["read_up_to"]) == 3
     assert from_topic == from_file
     assert from_topic["known_at"] == known_at
-    assert json.loads((out / "summary.json").read_text()) == from_topic
+    assert json.loads((out / "summary.json").read_text()) == {**from_topic, "topic": position}
     acc = from_topic["accounting"]
     assert acc["received"] == acc["accepted"] + acc["duplicates"] + sum(acc["rejected"].values())
     state = pl.read_parquet(out / "project_state.parquet")

@@ -16,9 +16,12 @@ pytestmark = pytest.mark.integration
 
 
 def replayed(bootstrap, topic, as_of, known_at=None) -> dict:
+    """A replay's summary; the topic position it adds (where it read up to) is no figure the worker has."""
     known = ("--known-at", known_at) if known_at else ()
-    return json.loads(funnel("replay", "--topic", topic, "--as-of", as_of, *known, "--json",
-                             bootstrap=bootstrap).stdout)
+    doc = json.loads(funnel("replay", "--topic", topic, "--as-of", as_of, *known, "--json",
+                            bootstrap=bootstrap).stdout)
+    assert doc.pop("topic")["name"] == topic
+    return doc
 
 
 def test_live_summary_equals_replay(bootstrap, topic, tmp_path, workers):

@@ -163,8 +163,9 @@ def main(events: int, clients: int = 10, load_s: float = 30) -> dict:
         synthetic.generate_file(feed, projects=int(events / EVENTS_PER_PROJECT), seed=1)
     topic = f"bench-live-{uuid.uuid4().hex[:6]}"
     ensure_topics(bootstrap, event_topics(topic, PARTITIONS))
-    run_funnel("ingest", str(feed), "--topic", topic, "--quality", "off", "--json",
-               env={"KAFKA_BOOTSTRAP_SERVERS": bootstrap})
+    _, report = run_funnel("ingest", str(feed), "--topic", topic, "--quality", "off", "--json",
+                           env={"KAFKA_BOOTSTRAP_SERVERS": bootstrap})
+    received = json.loads(report)["received"]  # records; the offsets below count transaction markers too
     total = sum(end_offsets(bootstrap, topic).values())
     projects = _known_projects(feed)
     figures: dict = {"events": total, "partitions": PARTITIONS, "clients": clients}
@@ -189,7 +190,7 @@ def main(events: int, clients: int = 10, load_s: float = 30) -> dict:
         base = next(s for s in samples if s[1] >= total * 0.1)
         end = samples[-1]
         status, before_kill = one.get("/summary")
-        while status != 200 or before_kill["accounting"]["received"] < total:
+        while status != 200 or before_kill["accounting"]["received"] < received:
             time.sleep(0.5)
             status, before_kill = one.get("/summary")
         figures["one_worker"] = {

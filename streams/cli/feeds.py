@@ -70,7 +70,7 @@ def ingest(files: tuple[str, ...], bootstrap_servers: str | None, topic: str, st
         from streams.kafkaio.security import explain
 
         log_failure(f"ingest: connecting to {bootstrap}", e)
-        raise click.ClickException(explain(e, bootstrap)) from e
+        raise click.ClickException(explain(e, bootstrap) + _transactions_hint(e, transactional_id)) from e
     run = Ingest(producer, topic, quality=quality, batch_size=batch_size)
     size = sum(Path(f).stat().st_size for f in files if f != "-")
     with progress("ingest", size, "bytes", min_total=5_000_000, measure=lambda record: len(record.raw) + 1) as advance:
@@ -79,6 +79,15 @@ def ingest(files: tuple[str, ...], bootstrap_servers: str | None, topic: str, st
     _report_ingest({**report.as_dict(), "transactional": run.transactional}, files, topic, as_json)
     if not report.ok:
         sys.exit(1)
+
+
+def _transactions_hint(error: Exception, transactional_id: str | None) -> str:
+    from kafka.errors import TransactionalIdAuthorizationFailedError
+
+    if transactional_id and isinstance(error, TransactionalIdAuthorizationFailedError):
+        return (f"; writing in transactions needs WRITE and DESCRIBE on TransactionalId {transactional_id!r} "
+                "(or on the prefix 'funnel-ingest:'), or run with --no-transactions")
+    return ""
 
 
 def _close(producer, timeout: float) -> None:

@@ -40,15 +40,16 @@ def state_as_of(log_frame: pl.DataFrame, day: date) -> pl.DataFrame:
     return fold_log(log_frame, View(day)).state
 
 
-def plan_import(path: str | Path, month: str, state: pl.DataFrame, recorded_at: datetime
+def plan_import(path: str | Path | LedgerSheet, month: str, state: pl.DataFrame, recorded_at: datetime
                 ) -> tuple[LedgerSheet, LedgerImport]:
-    """What importing the ledger file means against ``state`` (as of the month's end); sends nothing."""
+    """What importing the ledger file (or its cells, read already) means against ``state`` (as of the month's
+    end); sends nothing."""
     _, end = ledger.month_end_of(month)
     if end - recorded_at > timedelta(hours=24):
         raise LedgerFileError(f"the ledger of {month} reports the month's end ({end.date().isoformat()}): its events "
                               f"occur then, so it can be imported from the day before, not on "
                               f"{recorded_at.date().isoformat()}")
-    sheet = read_ledger(path)
+    sheet = path if isinstance(path, LedgerSheet) else read_ledger(path)
     result = ledger.import_sheets(sheet.layouts, state, month, recorded_at, source=f"ledger:{sheet.file}")
     for s in result.skipped:
         log.info("%s skipped: %s", _where(sheet.file, s.sheet, s.row), s.kind)

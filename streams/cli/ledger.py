@@ -60,10 +60,16 @@ def import_(file: Path, month: str, bootstrap_servers, topic: str, files, out: P
     from streams import ledgers
     from streams.core.ledger import LedgerFileError, month_end_of
 
+    from streams.feeds.ledgers import read_ledger
+
+    try:  # the file first: a file that cannot be read is refused before the log is read
+        cells = read_ledger(file)
+    except LedgerFileError as e:
+        raise click.ClickException(str(e)) from e
     received = _received_log(files, bootstrap_servers, topic)
     state = ledgers.state_as_of(received, month_end_of(month)[0])
     try:
-        sheet, result = ledgers.plan_import(file, month, state, ledgers.import_time())
+        sheet, result = ledgers.plan_import(cells, month, state, ledgers.import_time())
     except LedgerFileError as e:
         raise click.ClickException(str(e)) from e
     doc = {"file": str(file), "sheet": sheet.sheet, "encoding": sheet.encoding, **result.as_dict(),

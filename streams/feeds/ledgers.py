@@ -167,14 +167,15 @@ def _check_zip(path: Path, suffix: str) -> None:
     with archive:
         parts = archive.infolist()
         declared = sum(p.file_size for p in parts)
+        bounds = f"a ledger is read up to {MAX_PART_BYTES >> 20} MiB a part, {MAX_BOOK_BYTES >> 20} MiB in all"
         for p in parts:
-            if p.file_size > MAX_PART_BYTES or declared > MAX_BOOK_BYTES:
-                raise _refuse(path, f"part {p.filename} would inflate to {p.file_size:,} bytes ({declared:,} in all); "
-                                    f"a ledger is read up to {MAX_PART_BYTES >> 20} MiB a part, {MAX_BOOK_BYTES >> 20} "
-                                    "MiB in all")
+            if p.file_size > MAX_PART_BYTES:
+                raise _refuse(path, f"part {p.filename} would inflate to {p.file_size:,} bytes; {bounds}")
             if p.file_size > 1 << 20 and p.file_size > MAX_RATIO * max(p.compress_size, 1):
                 raise _refuse(path, f"part {p.filename} inflates {p.file_size // max(p.compress_size, 1):,}-fold "
                                     f"(a zip bomb?); a ledger's parts are read up to {MAX_RATIO:,}-fold")
+        if declared > MAX_BOOK_BYTES:
+            raise _refuse(path, f"its parts would inflate to {declared:,} bytes in all; {bounds}")
         inflated = 0
         for p in parts:
             inflated += _check_part(path, archive, p, suffix, MAX_BOOK_BYTES - inflated)

@@ -138,3 +138,92 @@ def test_a_ledger_of_a_month_not_yet_over_is_refused_before_anything_is_sent(boo
                   check=False)
     assert done.returncode == 1 and "the ledger of 2099-01 reports the month's end (2099-01-31)" in done.stderr
     assert list(read_topic(bootstrap, topic)) == [] and list(read_topic(bootstrap, dlq_topic(topic))) == []
+
+
+def events_of(path: Path) -> list[dict]:
+    """The events an import wrote, without what names the file (the ids come from content alone), by id: a
+    workbook with a sheet per pool lists the same rows in another order."""
+    events = [{k: v for k, v in json.loads(line).items() if k not in ("source", "recorded_at")}
+              for line in path.read_text().splitlines()]
+    return sorted(events, key=lambda e: e["event_id"])
+
+
+def test_office_made_ledgers_import_exactly_as_their_clean_twin(bootstrap, topic, tmp_path):
+    """§7a: the same rows dressed by an office (made by openpyxl, xlwt and pandas' odf writer, not calamine) make
+    the same events as a clean sheet; their other rows are listed as skipped, and a wrong 合计 is flagged."""
+    import pandas as pd
+
+    from examples.make_ledgers import write_dressed_xlsx, write_gbk_csv, write_pool_xls
+    from streams.core.ledger import EXPORT_COLUMNS, ledger_rows
+    from streams.ledgers import state_as_of
+    from streams.replay import files_received_at, log_from_files
+
+    feed = tmp_path / "seed.jsonl"
+    synthetic.generate_file(feed, projects=300, seed=11)
+    funnel("ingest", str(feed), "--topic", topic, bootstrap=bootstrap)
+    state = state_as_of(log_from_files([feed], files_received_at([feed])), date_of(AS_OF))
+    rows = ledger_rows(state)
+    department = max({r["责任单位"] for r in rows}, key=lambda d: sum(r["责任单位"] == d for r in rows))
+    mine = [dict(r) for r in rows if r["责任单位"] == department]
+    before = {r["项目编号"]: r["项目阶段"] for r in mine}
+    advanced = next(r for r in mine if r["项目阶段"] == "洽谈")
+    advanced["项目阶段"] = "签约"
+    revised = next(r for r in mine if r["项目阶段"] != "终止" and r is not advanced)
+    revised["总投资（万元）"] = 4321.5
+    clean = write_xlsx(tmp_path / "clean.xlsx", list(EXPORT_COLUMNS), [[r[c] for c in EXPORT_COLUMNS] for r in mine])
+
+    dressed = tmp_path / "dressed.xlsx"
+    write_dressed_xlsx(dressed, mine, department)
+    pools = tmp_path / "pools.xls"
+    write_pool_xls(pools, [r | {"_stage_before": before[r["项目编号"]]} for r in mine], department,
+                   dict(state.select("project_id", "pool").iter_rows()))
+    gbk = tmp_path / "gbk.csv"
+    write_gbk_csv(gbk, mine)
+    ods = tmp_path / "dressed.ods"
+    pad = [None] * (len(EXPORT_COLUMNS) - 1)
+    title = [[f"{department}项目台账", *pad], ["金额单位：万元", *pad]]
+    body = [[c.replace("（万元）", "") for c in EXPORT_COLUMNS]] + [
+        [float(v) if hasattr(v, "as_tuple") else v for v in (r[c] for c in EXPORT_COLUMNS)] for r in mine]
+    pd.DataFrame(title + body).to_excel(ods, sheet_name="台账", header=False, index=False, engine="odf")
+
+    def out(path: Path) -> tuple[dict, list[dict]]:
+        events = tmp_path / f"{path.name}.jsonl"
+        doc = json.loads(funnel("ledger", "import", str(path), "--month", MONTH, "--topic", topic, "--out",
+                                str(events), "--json", bootstrap=bootstrap).stdout)
+        return doc, events_of(events)
+
+    twin_doc, twin = out(clean)
+    assert twin_doc["events"] == {"contract_signed": 1, "investment_revised": 1} and twin_doc["skipped"] == {}
+    for path in (dressed, pools, gbk, ods):
+        doc, events = out(path)
+        assert events == twin, path.name
+        assert (doc["rows"], doc["unchanged"], doc["changed"], doc["warnings"]) == (
+            twin_doc["rows"], twin_doc["unchanged"], twin_doc["changed"], {}), path.name
+    dressed_doc, _ = out(dressed)
+    assert dressed_doc["sheets"][0]["header_row"] == 5 and dressed_doc["skipped"]["note"] == 2
+    assert {s["kind"] for s in dressed_doc["skipped_rows"]} == {"heading", "total", "note"}
+    assert out(gbk)[0]["encoding"] == "gb18030" and out(pools)[0]["skipped_sheets"] == [
+        {"sheet": "封面", "row": None, "kind": "not_a_ledger"}]
+
+    # A 合计 typed wrong is flagged, naming its sheet and row; the import is otherwise the same.
+    book = load_workbook(dressed)
+    sheet = book["台账"]
+    total = next(r for r in sheet.iter_rows() if r[0].value == "合计")
+    amount_at = [c.value for c in sheet[5]].index("总投资\n（万元）")
+    total[amount_at].value *= 1.01  # 1 % off: past 0.01 % of the total
+    book.save(tmp_path / "wrong.xlsx")
+    wrong, events = out(tmp_path / "wrong.xlsx")
+    assert events == twin and wrong["warnings"] == {"total_differs": 1}
+    assert [(w["sheet"], w["row"]) for w in wrong["warning_list"]] == [("台账", total[0].row)]
+
+    # Sent for real: the events reach the topic, named by file, sheet and row.
+    sent = imported(pools, bootstrap, topic)
+    assert sent["ingest"]["ok"] and sent["ingest"]["delivered"] == len(twin)
+    origins = {headers(r)["origin"] for r in read_topic(bootstrap, topic) if b'"ledger:pools.xls' in r.value}
+    assert len(origins) == len(twin) and all(o.startswith("pools.xls:") for o in origins)
+
+
+def date_of(day: str):
+    from datetime import date
+
+    return date.fromisoformat(day)

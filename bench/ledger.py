@@ -12,6 +12,14 @@ Measured in fresh child processes, interleaved and repeated (median, min, max):
 
 The ledger is the log's own export of 2024-12-31 cut to ``--rows`` rows, with one row in ten
 edited (a stage advanced, an amount, a leader, a plan date) and 1 % new projects.
+
+    python -m bench.ledger --office --events 300000 --rows 10000 [--repeat 3]
+
+compares, on the same edited rows, an office-made Excel 97-2003 ledger (``.xls`` by xlwt: a cover, a sheet
+per pool under a title and a unit line, stages left to the pool, a 合计 per sheet; DOMAIN.md §7a) with the
+clean ``.xlsx`` (one sheet 台账, one header row): ``office_xls`` and ``clean_xlsx`` read the file and compare
+it with a state folded beforehand (as ``ledger_only``), ``read_xls`` and ``read_xlsx`` only read it
+(:func:`streams.feeds.ledgers.read_ledger`: bounds, cells, layout).
 """
 
 from __future__ import annotations
@@ -56,6 +64,38 @@ def make_ledger(feed: Path, rows: int, out: Path, state_out: Path) -> None:
     write_ledger(out, ledger, [None] * len(ledger), {}, [])
 
 
+def make_office_pair(feed: Path, rows: int, xls: Path, xlsx: Path, state_out: Path) -> None:
+    """The edited rows of :func:`make_ledger` as an office's .xls (a sheet per pool) and as a clean .xlsx."""
+    import polars as pl
+
+    from examples.make_ledgers import write_pool_xls
+    from streams.core.ledger import EXPORT_COLUMNS
+
+    make_ledger(feed, rows, xlsx, state_out)
+    state = pl.read_parquet(state_out)
+    pools = dict(state.select("project_id", "pool").iter_rows())
+    clean = _rows_of(xlsx)
+    cn = {1: "谋划", 2: "洽谈", 3: "签约", 4: "开工", 5: "竣工", 6: "投产"}
+    stage_of = {p: "终止" if d else cn.get(s) for p, s, d in state.select("project_id", "stage", "dropped").iter_rows()}
+    office = [dict.fromkeys(EXPORT_COLUMNS) | r | {"_stage_before": stage_of.get(r["项目编号"])} for r in clean]
+    # a new project goes on 谋划项目库, as an office enters one
+    write_pool_xls(xls, office, "区商务局", {r["项目编号"]: pools.get(r["项目编号"], "planning") for r in clean})
+
+
+def _rows_of(xlsx: Path) -> list[dict]:
+    from streams.feeds.ledgers import read_ledger
+
+    (layout,) = read_ledger(xlsx).layouts
+    return [{h: (v.date() if hasattr(v, "date") and callable(v.date) else v) for h, v in zip(layout.header, cells)}
+            for _, cells in layout.rows]
+
+
+def _read_only(ledger: str) -> None:
+    from streams.feeds.ledgers import read_ledger
+
+    print(sum(len(layout.rows) for layout in read_ledger(ledger).layouts))
+
+
 def _ledger_only(ledger: str, state_path: str) -> None:
     from datetime import datetime, timezone
 
@@ -90,7 +130,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--office", action="store_true", help="office-made .xls against the clean .xlsx")
     args = parser.parse_args()
+    if args.office:
+        office(args)
+        return
     feed = feed_of(args.events)
     ledger, state = DATA / f"ledger-{args.rows}-{args.events}.xlsx", DATA / f"ledger-state-{args.events}.parquet"
     if not ledger.exists() or not state.exists():
@@ -120,6 +164,42 @@ def main() -> None:
         "peak_rss_mb": {k: _stats(v) for k, v in peaks.items()},
         "import_vs_fold_floor": _stats(ratio), "ledger_only_vs_xlsx_floor": _stats(own),
         "command": f"python -m bench.ledger --events {args.events} --rows {args.rows} --repeat {args.repeat}",
+    })
+
+
+def office(args) -> None:
+    """The office-made .xls against the clean .xlsx of the same rows (the module's docstring)."""
+    feed = feed_of(args.events)
+    xls, xlsx = DATA / f"office-{args.rows}-{args.events}.xls", DATA / f"clean-{args.rows}-{args.events}.xlsx"
+    state = DATA / f"office-state-{args.events}.parquet"
+    if not (xls.exists() and xlsx.exists() and state.exists()):
+        make_office_pair(feed, args.rows, xls, xlsx, state)
+    runs = {
+        "office_xls": ["-c", f"from bench.ledger import _ledger_only; _ledger_only({str(xls)!r}, {str(state)!r})"],
+        "clean_xlsx": ["-c", f"from bench.ledger import _ledger_only; _ledger_only({str(xlsx)!r}, {str(state)!r})"],
+        "read_xls": ["-c", f"from bench.ledger import _read_only; _read_only({str(xls)!r})"],
+        "read_xlsx": ["-c", f"from bench.ledger import _read_only; _read_only({str(xlsx)!r})"],
+    }
+    seconds: dict[str, list[float]] = {k: [] for k in runs}
+    peaks: dict[str, list[float]] = {k: [] for k in runs}
+    outputs: dict[str, str] = {}
+    for i in range(args.repeat):  # interleaved, as above
+        for name, child in runs.items():
+            took, peak, out = _child(child)
+            seconds[name].append(took)
+            peaks[name].append(peak)
+            outputs[name] = out.strip()
+            print(f"run {i + 1}: {name} {took:.2f} s, peak {peak:,.0f} MB", file=sys.stderr)
+    assert outputs["office_xls"] == outputs["clean_xlsx"], outputs  # the same events, or the comparison is void
+    record(f"ledger-office-{args.rows}-{args.events}", {
+        "events": args.events, "rows": args.rows, "repeat": args.repeat,
+        "files": {"office_xls": xls.stat().st_size, "clean_xlsx": xlsx.stat().st_size},
+        "events_made": int(outputs["clean_xlsx"]),
+        "seconds": {k: _stats(v) for k, v in seconds.items()},
+        "peak_rss_mb": {k: _stats(v) for k, v in peaks.items()},
+        "office_vs_clean": _stats([a / b for a, b in zip(seconds["office_xls"], seconds["clean_xlsx"])]),
+        "command": f"python -m bench.ledger --office --events {args.events} --rows {args.rows} "
+                   f"--repeat {args.repeat}",
     })
 
 

@@ -102,6 +102,7 @@ def _read_workbook(path: Path, suffix: str) -> tuple[list[str], list[SheetCells]
                                 "WPS (文件 → 信息 → 保护工作簿 → 用密码进行加密, empty) and save it as .xlsx")
         if suffix != ".xls":
             raise _refuse(path, f"an Excel 97-2003 file named {suffix}: rename it .xls, or {SAVE_AS}")
+        _check_xls(path)
     elif head.startswith(_ZIP):
         if suffix == ".xls":
             raise _refuse(path, "an .xlsx workbook named .xls: rename it .xlsx")
@@ -226,6 +227,81 @@ def _check_ods(path: Path, xml: bytes) -> None:
     if wide > MAX_COLUMNS or tall > MAX_ROWS:
         raise _refuse(path, f"content.xml repeats a filled cell {wide:,} times across or a filled row {tall:,} times "
                             f"down; a ledger sheet is read up to {MAX_ROWS:,} rows and {MAX_COLUMNS} columns")
+
+
+#: BIFF8 cell records (row, column in their first 4 bytes): NUMBER, LABEL, LABELSST, RK, BLANK, BOOLERR,
+#: FORMULA, RSTRING; and MULRK, MULBLANK (row, first column, …, last column in their last 2 bytes).
+_BIFF_CELLS = frozenset((0x0203, 0x0204, 0x00FD, 0x027E, 0x0201, 0x0205, 0x0006, 0x00D6))
+_BIFF_MULTI = frozenset((0x00BD, 0x00BE))
+_FREE, _END = 0xFFFFFFFF, 0xFFFFFFFE
+
+
+def _check_xls(path: Path) -> None:
+    """Refuse an .xls whose cells reach past the bounds, before calamine lays its sheets out densely.
+
+    Reads the OLE container's ``Workbook`` stream (following its sector chain, never more sectors than the file
+    has) and walks its BIFF records; a cell at IV65536 would otherwise cost about 1 GB.
+    """
+    stream = _ole_stream(path, ("Workbook", "Book"))
+    if stream is None:
+        return  # no workbook stream (or a tiny one in the mini stream): calamine says what it is
+    max_row = max_col = at = 0
+    while at + 4 <= len(stream):
+        kind, size = int.from_bytes(stream[at:at + 2], "little"), int.from_bytes(stream[at + 2:at + 4], "little")
+        body = stream[at + 4:at + 4 + size]
+        if kind in _BIFF_CELLS and len(body) >= 4:
+            max_row = max(max_row, int.from_bytes(body[:2], "little") + 1)
+            max_col = max(max_col, int.from_bytes(body[2:4], "little") + 1)
+        elif kind in _BIFF_MULTI and len(body) >= 6:
+            max_row = max(max_row, int.from_bytes(body[:2], "little") + 1)
+            max_col = max(max_col, int.from_bytes(body[-2:], "little") + 1)
+        at += 4 + size
+    if max_row > MAX_ROWS or max_col > MAX_COLUMNS or max_row * max_col > MAX_CELLS:
+        raise _refuse(path, f"a sheet has cells up to row {max_row:,}, column {max_col:,}; a ledger sheet is read up "
+                            f"to {MAX_ROWS:,} rows, {MAX_COLUMNS} columns and {MAX_CELLS:,} cells: delete the rows and "
+                            f"columns past the ledger, or {SAVE_AS}")
+
+
+def _ole_stream(path: Path, names: tuple[str, ...]) -> bytes | None:
+    """A stream of an OLE (compound) file by name, read through the FAT; None when absent or in the mini stream."""
+    data = path.read_bytes()
+    if len(data) < 512:
+        return None
+    shift = int.from_bytes(data[0x1E:0x20], "little")
+    if not 7 <= shift <= 16:
+        raise _refuse(path, f"a damaged .xls workbook (sector size 2^{shift}): {SAVE_AS}")
+    sector = 1 << shift
+    sectors = (len(data) - 512) // sector
+
+    def read(n: int) -> bytes:
+        return data[512 + n * sector: 512 + (n + 1) * sector]
+
+    difat = [int.from_bytes(data[0x4C + 4 * i:0x50 + 4 * i], "little") for i in range(109)]
+    following, hops = int.from_bytes(data[0x44:0x48], "little"), 0
+    while following < sectors and hops <= sectors:  # the DIFAT's own chain, for a FAT past 109 sectors
+        block = read(following)
+        difat += [int.from_bytes(block[i:i + 4], "little") for i in range(0, sector - 4, 4)]
+        following, hops = int.from_bytes(block[-4:], "little"), hops + 1
+    fat = b"".join(read(n) for n in difat if n < sectors)
+    entries = len(fat) // 4
+
+    def chain(start: int) -> bytes:
+        out, n, seen = [], start, 0
+        while n < min(entries, sectors) and seen <= sectors:
+            out.append(read(n))
+            n, seen = int.from_bytes(fat[4 * n:4 * n + 4], "little"), seen + 1
+        return b"".join(out)
+
+    directory = chain(int.from_bytes(data[0x30:0x34], "little"))
+    cutoff = int.from_bytes(data[0x38:0x3C], "little")
+    for i in range(0, len(directory) - 127, 128):
+        entry = directory[i:i + 128]
+        length = min(int.from_bytes(entry[64:66], "little"), 64)
+        name = entry[:length].decode("utf-16-le", "replace").rstrip("\0")
+        if name in names and entry[66] == 2:
+            size = int.from_bytes(entry[120:128], "little")
+            return None if size < cutoff else chain(int.from_bytes(entry[116:120], "little"))[:size]
+    return None
 
 
 def _column(letters: bytes) -> int:

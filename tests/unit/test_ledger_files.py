@@ -65,6 +65,25 @@ def test_an_xlsx_ledger_is_read_from_the_sheet_named_taizhang_with_excel_row_num
                                                                ("说明", "beside_taizhang")]
 
 
+def test_an_xlsm_and_an_xls_are_read_like_an_xlsx(tmp_path):
+    import xlwt
+
+    book = Workbook()
+    book.active.title = "台账"
+    book.active.append(["项目编号", "项目阶段"])
+    book.active.append(["A", "谋划"])
+    book.save(tmp_path / "l.xlsm")
+    old = xlwt.Workbook(encoding="utf-8")
+    sheet = old.add_sheet("台账")
+    for j, v in enumerate(["项目编号", "项目阶段"]):
+        sheet.write(0, j, v)
+        sheet.write(1, j, "A" if j == 0 else "谋划")
+    old.save(str(tmp_path / "l.xls"))
+    for name in ("l.xlsm", "l.xls"):
+        (layout,) = read_ledger(tmp_path / name).layouts
+        assert (layout.header, layout.rows) == (["项目编号", "项目阶段"], [(2, ["A", "谋划"])]), name
+
+
 def test_a_file_that_is_not_a_ledger_is_refused_by_name(tmp_path):
     (tmp_path / "x.xlsx").write_text("not a workbook")
     with pytest.raises(LedgerFileError, match=r"x\.xlsx: not an \.xlsx workbook.*save it as \.xlsx"):

@@ -44,6 +44,8 @@ _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP = b"PK\x03\x04"
 _CELL_REF = re.compile(rb'<c\s[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
 _CELL_TAG = re.compile(rb"<c[\s/>]")
+# A formula with no saved value after it (a program that does not compute formulas wrote the file).
+_UNSAVED_FORMULA = re.compile(rb"(?:</f>|<f\b[^>]*/>)(?:<v\s*/>|<v></v>)?</c>")
 _ODS_WIDE = re.compile(rb'<table:table-cell\s[^>]*?number-columns-repeated="(\d+)"[^>]*?(?<!/)>')
 _ODS_TALL = re.compile(rb'<table:table-row\s[^>]*?number-rows-repeated="(\d+)"[^>]*?>(.{0,4096}?)</table:table-row>',
                        re.DOTALL)
@@ -186,7 +188,7 @@ def _check_part(path: Path, archive: zipfile.ZipFile, part: zipfile.ZipInfo, suf
     """Inflate one part a MiB at a time, scanning a sheet's cell references; its size as inflated."""
     sheet = part.filename.startswith("xl/worksheets/") and part.filename.endswith(".xml")
     content = suffix == ".ods" and part.filename == "content.xml"
-    size, carry, max_row, max_col, cells, refs = 0, b"", 0, 0, 0, 0
+    size, carry, max_row, max_col, cells, refs, unsaved = 0, b"", 0, 0, 0, 0, 0
     try:
         with archive.open(part) as stream:
             while chunk := stream.read(1 << 20):
@@ -203,6 +205,7 @@ def _check_part(path: Path, archive: zipfile.ZipFile, part: zipfile.ZipInfo, suf
                 scan, carry = text[:cut], text[cut:][-4096:]
                 if sheet:
                     cells += len(_CELL_TAG.findall(scan))
+                    unsaved += len(_UNSAVED_FORMULA.findall(scan))
                     for col, row in _CELL_REF.findall(scan):
                         refs += 1
                         max_row, max_col = max(max_row, int(row)), max(max_col, _column(col))
@@ -216,6 +219,10 @@ def _check_part(path: Path, archive: zipfile.ZipFile, part: zipfile.ZipInfo, suf
         raise _refuse(path, f"{part.filename} has {where}; a ledger sheet is read up to {MAX_ROWS:,} rows, "
                             f"{MAX_COLUMNS} columns and {MAX_CELLS:,} cells, every cell with its reference: delete the "
                             f"rows and columns past the ledger, or {SAVE_AS}")
+    if unsaved:  # calamine reads them as empty cells: an empty amount changes nothing, an empty id is rejected
+        log.warning("%s: %s has %d formula cell(s) without a saved value, read as empty (the file was written by "
+                    "a program that does not compute formulas: open and save it in Excel or WPS)",
+                    path.name, part.filename, unsaved)
     return size
 
 

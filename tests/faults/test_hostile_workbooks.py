@@ -218,6 +218,7 @@ def test_a_formula_without_a_saved_value_reads_as_an_empty_cell_in_a_bounded_imp
     # the amount is not guessed (no investment on the planning), the empty total is not checked
     assert (doc["new"], doc["events"], doc["warnings"], doc["skipped"]) == (
         1, {"project_planned": 1}, {}, {"total": 1})
+    assert "xl/worksheets/sheet1.xml has 2 formula cell(s) without a saved value, read as empty" in done.stderr
     sent = [json.loads(r.value) for r in read_topic(bootstrap, topic)]
     assert [e["project_id"] for e in sent] == ["EQ-F-1"] and "investment_yuan" not in sent[0]
     assert peak < IMPORT_PEAK_MB

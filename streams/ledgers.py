@@ -54,7 +54,7 @@ def plan_import(path: str | Path | LedgerSheet, month: str, state: pl.DataFrame,
     for s in result.skipped:
         log.info("%s skipped: %s", _where(sheet.file, s.sheet, s.row), s.kind)
     for w in result.warnings:  # each at info; their counts at warning (a big ledger can have thousands)
-        log.info("%s: %s %s: %s", _where(sheet.file, w.sheet, w.row), w.kind, w.project_id, w.detail)
+        log.info("%s: %s %s: %s", _where(sheet.file, w.sheet, w.row), w.kind, w.project_id or "", w.detail)
     for kind, n in Counter(w.kind for w in result.warnings).items():
         log.warning("%s: %d %s warning(s) (funnel --loglevel info lists them)", sheet.file, n, kind)
     for r in result.rejected:

@@ -6,21 +6,30 @@ from streams.config import dlq_topic
 
 
 def feed_account_acls(user: str, topic: str) -> list:
-    """WRITE and DESCRIBE on the event topic and its DLQ, nothing else: no READ, no other topic.
+    """WRITE and DESCRIBE on the event topic and its DLQ, and on the transactional ids that ingest and the
+    ledger import use for that topic (prefixes ``funnel-ingest:<topic>:``, ``funnel-ledger:<topic>:``);
+    nothing else: no READ, no other topic.
 
-    WRITE implies idempotent production (KIP-679), so ingest's idempotent producer needs no cluster ACL.
+    WRITE implies idempotent production (KIP-679), so the producer needs no cluster ACL; a transactional
+    producer needs WRITE and DESCRIBE on its transactional id (docs/transactions-ingest.md).
     """
     from kafka.admin import ACL, ACLOperation, ACLPermissionType, ResourcePattern, ResourceType
+    from kafka.admin import ACLResourcePatternType as Pattern
 
-    return [ACL(f"User:{user}", "*", operation, ACLPermissionType.ALLOW, ResourcePattern(ResourceType.TOPIC, name))
-            for name in (topic, dlq_topic(topic)) for operation in (ACLOperation.WRITE, ACLOperation.DESCRIBE)]
+    operations = (ACLOperation.WRITE, ACLOperation.DESCRIBE)
+    resources = [ResourcePattern(ResourceType.TOPIC, name) for name in (topic, dlq_topic(topic))]
+    resources += [ResourcePattern(ResourceType.TRANSACTIONAL_ID, f"funnel-{command}:{topic}:", Pattern.PREFIXED)
+                  for command in ("ingest", "ledger")]
+    return [ACL(f"User:{user}", "*", operation, ACLPermissionType.ALLOW, resource)
+            for resource in resources for operation in operations]
 
 
 def describe(acl) -> str:
     """One line per ACL, as ``kafka-acls.sh --list`` would show it."""
     pattern = acl.resource_pattern
+    prefixed = " (every name beginning so)" if pattern.pattern_type.name == "PREFIXED" else ""
     return (f"{acl.principal} {acl.permission_type.name} {acl.operation.name} on "
-            f"{pattern.resource_type.name} {pattern.resource_name} from host {acl.host}")
+            f"{pattern.resource_type.name} {pattern.resource_name}{prefixed} from host {acl.host}")
 
 
 def grant(bootstrap: str, acls: list) -> list[str]:

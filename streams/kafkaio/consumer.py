@@ -8,6 +8,7 @@ and the offsets that transaction markers take are gaps, not lost records.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Iterable, Iterator, Mapping
 
 log = logging.getLogger(__name__)
@@ -45,17 +46,7 @@ def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 60.0, max_poll_
         ends = consumer.end_offsets(tps) if stops is None else {tp: stops[tp.partition] for tp in tps}
         remaining = {tp: end for tp, end in ends.items() if end > consumer.position(tp)}
         log.debug("reading %s: %d of %d partitions hold records", topic, len(remaining), len(tps))
-        while remaining:
-            batches = consumer.poll(timeout_ms=int(timeout_s * 1000))
-            if not batches:
-                raise TimeoutError(f"no records from {topic} within {timeout_s:.0f} s; {len(remaining)} partitions unread")
-            for tp, records in batches.items():
-                end = remaining.get(tp)
-                for record in records:
-                    if end is not None and record.offset < end:
-                        yield record
-                if end is not None and consumer.position(tp) >= end:
-                    del remaining[tp]
+        yield from _records_up_to(consumer, remaining, timeout_s, topic)
     finally:
         consumer.close()
 
@@ -76,13 +67,35 @@ def read_range(bootstrap: str, topic: str, partition: int, start: int, end: int,
         tp = TopicPartition(topic, partition)
         consumer.assign([tp])
         consumer.seek(tp, start)
-        while consumer.position(tp) < end:
-            batches = consumer.poll(timeout_ms=int(timeout_s * 1000))
-            if not batches:
-                raise TimeoutError(f"no records from {topic}:{partition} within {timeout_s:.0f} s at "
-                                   f"offset {consumer.position(tp)} of {end}")
-            for record in batches.get(tp, ()):
-                if record.offset < end:
-                    yield record
+        yield from _records_up_to(consumer, {tp: end}, timeout_s, f"{topic}:{partition}")
     finally:
         consumer.close()
+
+
+def _records_up_to(consumer, remaining: dict, timeout_s: float, what: str) -> Iterator:
+    """The records the consumer polls until each partition's position reaches its end in ``remaining``.
+
+    A partition's last offsets may hold no record for a committed reader (transaction markers, aborted
+    records): a poll then returns nothing while the position still moves past them, so the ends are
+    checked after every poll, and only ``timeout_s`` without any progress is an error."""
+    positions = {tp: consumer.position(tp) for tp in remaining}
+    remaining = {tp: end for tp, end in remaining.items() if positions[tp] < end}
+    quiet_since = time.monotonic()
+    while remaining:
+        batches = consumer.poll(timeout_ms=min(1000, int(timeout_s * 1000)))
+        for tp, records in batches.items():
+            end = remaining.get(tp)
+            if end is not None:
+                yield from (record for record in records if record.offset < end)
+        moved = False
+        for tp in list(remaining):
+            now = consumer.position(tp)
+            moved |= now != positions[tp]
+            positions[tp] = now
+            if now >= remaining[tp]:
+                del remaining[tp]
+        if moved:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > timeout_s:
+            unread = ", ".join(f"{tp.partition} at {positions[tp]} of {end}" for tp, end in sorted(remaining.items()))
+            raise TimeoutError(f"no records from {what} within {timeout_s:.0f} s; partitions unread: {unread}")

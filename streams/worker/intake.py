@@ -225,7 +225,8 @@ class Intake:
         for start in range(self.next_offset[key], end, self.READ_SLICE):
             stop = min(end, start + self.READ_SLICE)
             records = await self.read(topic, partition, start, stop)
-            log.warning("%s:%d: offsets %d to %d %s (%d records)", topic, partition, start, stop - 1, why,
-                        len(records))
+            # Offsets without a committed record (transaction markers, aborted records) are no skip.
+            (log.warning if records else log.debug)("%s:%d: offsets %d to %d %s (%d records)", topic, partition,
+                                                    start, stop - 1, why, len(records))
             await asyncio.gather(*await self.take(topic, records, whole=True))
             self.next_offset[key] = max(self.next_offset[key], stop)  # (offsets without a record: markers)

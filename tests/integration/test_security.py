@@ -90,7 +90,7 @@ def test_a_feed_account_writes_events_and_nothing_else(secure_broker, tmp_path):
     topic = "bureau-events"
     funnel("kafka", "topics", "--topic", topic, bootstrap=broker.bootstrap, env=admin)
     granted = funnel("kafka", "grant-feed", FEED[0], "--topic", topic, bootstrap=broker.bootstrap, env=admin)
-    assert granted.stdout.count(f"User:{FEED[0]} ALLOW") == 4
+    assert granted.stdout.count(f"User:{FEED[0]} ALLOW") == 8  # two topics, two transactional-id prefixes
 
     feed = tmp_path / "feed.jsonl"
     synthetic.generate_file(feed, projects=200, seed=3)

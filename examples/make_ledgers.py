@@ -6,7 +6,8 @@ set, a leader changed, an amount revised, a project terminated, and one typing m
 out as offices lay them out (DOMAIN.md §7a):
 
 - 区商务局.xlsx (openpyxl): a title merged across the columns, a 填报单位/填报日期 line, a blank row,
-  a group-header row of merged cells, a 序号 column, a section heading per stage with its 小计,
+  a group-header row of merged cells, a 序号 column, a section heading per stage with its 小计 and
+  its 责任单位 merged down,
   a 合计 and a 填表说明 note below;
 - 区工信局.xls (Excel 97-2003, written by xlwt): a cover sheet, then a sheet per pool as the export
   names them, a unit line (单位：万元) over a 总投资 header without its unit, and the 项目阶段 cell
@@ -109,12 +110,16 @@ def write_dressed_xlsx(path: Path, rows: list[dict], office: str) -> None:
             continue
         sheet.append([f"{ordinal}{stage}项目（{len(part)}个）"])
         sheet.merge_cells(start_row=sheet.max_row, start_column=1, end_row=sheet.max_row, end_column=width)
+        first = sheet.max_row + 1
         for r in part:
             serial += 1
             sheet.append([serial, *(_number(r[c]) for c in EXPORT_COLUMNS)])
             for cell in sheet[sheet.max_row]:
                 if isinstance(cell.value, date):
                     cell.number_format = "yyyy-mm-dd"
+        department = 2 + EXPORT_COLUMNS.index("责任单位")  # 1-based, after 序号
+        if len(part) > 1 and len({r["责任单位"] for r in part}) == 1:  # one office for the section: merged down
+            sheet.merge_cells(start_row=first, start_column=department, end_row=sheet.max_row, end_column=department)
         sheet.append(["小计", None, None, None, None, None, None, None, None, _sum(part)])
     sheet.append(["合计", None, f"共{serial}个项目", None, None, None, None, None, None, _sum(rows)])
     sheet.append(["填表说明：1. 项目阶段填谋划、洽谈、签约、开工、竣工、投产或终止；2. 金额单位为万元；"

@@ -228,6 +228,22 @@ def row_kind(cells: list, row_index: int, merged, places: _Places, below_last_pr
     return None
 
 
+def _filled_down(rows: list[list], merged, below: int) -> list[list]:
+    """The rows with a cell merged down one column (below the header) given to every row of it: an office that
+    merges 责任单位 or 项目阶段 over several projects means each of them."""
+    down = [(r0, c0, r1) for r0, c0, r1, c1 in merged if r1 > r0 and c0 == c1 and r0 > below and r0 < len(rows)]
+    if not down:
+        return rows
+    rows = [list(cells) for cells in rows]
+    for r0, c, r1 in down:
+        value = rows[r0][c] if c < len(rows[r0]) else None
+        for r in range(r0 + 1, min(r1, len(rows) - 1) + 1):
+            rows[r] += [None] * (c + 1 - len(rows[r]))
+            if not filled(rows[r][c]):
+                rows[r][c] = value
+    return rows
+
+
 def layout_of(sheet: SheetCells) -> SheetLayout | None:
     """The layout of a sheet (§7a), or None when it has no header row among its first 20 rows."""
     at = header_row_of(sheet.rows)
@@ -235,7 +251,7 @@ def layout_of(sheet: SheetCells) -> SheetLayout | None:
         return None
     header = [normalise_header(c) for c in sheet.rows[at]]
     places = _places(header)
-    body = list(enumerate(sheet.rows[at + 1:], start=at + 1))
+    body = list(enumerate(_filled_down(sheet.rows, sheet.merged, below=at)[at + 1:], start=at + 1))
     last_project = max((i for i, cells in body if filled(_cell(cells, places.project_id))
                         and not is_total(cells, places)), default=-1)
     layout = SheetLayout(sheet.name, at + 1, header, unit_line(sheet.rows[:at]), sheet_pool(sheet.name))

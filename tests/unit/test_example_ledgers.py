@@ -44,6 +44,8 @@ def test_the_office_layouts_are_read_as_such_and_every_row_is_accounted_for(stat
     kinds = result.as_dict()["skipped"]
     assert kinds["note"] == 2 and kinds["total"] == kinds["heading"] + 1  # a 小计 per section, and the 合计
     assert result.warnings == []  # every 小计 and the 合计 add up
+    planned = next(e.event for e in result.events if e.event["event_type"] == "project_planned")
+    assert planned["department"] == "区商务局"  # from 责任单位 merged down its section, not on its own row
     assert 4 + 1 + result.rows + sum(kinds.values()) == layout.skipped[-1].row  # every row of the sheet
 
     pools, result = plan_import(EXAMPLES / "区工信局.xls", "2024-12", state, now)

@@ -81,6 +81,13 @@ def test_a_row_whose_filled_cells_lie_in_one_merged_range_is_a_heading_even_with
     assert kinds(rows) == []  # unmerged, the same row is a project row (and will be rejected: no 项目编号)
 
 
+def test_a_cell_merged_down_one_column_is_every_merged_rows():
+    rows = [HEADER, [1, "A", "甲", "新材料", "签约", 1], [2, "B", "乙", None, None, 2], [3, "C", "丙", "x", "谋划", 3]]
+    layout = layout_of(SheetCells("台账", rows, ((1, 3, 2, 3), (1, 4, 2, 4), (0, 0, 0, 1))))
+    assert [cells[3:5] for _, cells in layout.rows] == [["新材料", "签约"], ["新材料", "签约"], ["x", "谋划"]]
+    assert rows[2] == [2, "B", "乙", None, None, 2]  # the reader's cells are left as they were
+
+
 def test_a_note_is_only_a_note_below_the_last_project_row():
     rows = [HEADER, ["备注：下列项目待核实"], [1, "A", "甲", "新材料", "谋划", 1], ["备注：以上"]]
     assert kinds(rows) == [(4, "note")]  # row 2 lies above a project row: it stays a row (and is rejected)

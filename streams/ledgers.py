@@ -84,25 +84,17 @@ def rejected_record(file: str, rejection: RowRejection) -> FeedRecord:
 def send(producer, topic: str, file: str, result: LedgerImport, flush_timeout: float = 120.0):
     """Rejected rows to the dead-letter topic, events through ingest's checks to the topic; the ingest report.
 
-    In one Kafka transaction (unless FUNNEL_TRANSACTIONS=0): the import's rejected rows and events are
-    one batch, so a read_committed reader sees the whole import or none of it, and an import that failed
-    can simply be run again. Given an idempotent producer, it writes through a transactional one on the
-    same cluster, its transactional.id stable per (topic, ledger file) so a re-run fences a killed import.
+    The import's rejected rows and events are one batch: with a transactional producer (the CLI's
+    default, :func:`streams.kafkaio.producer.transactional_id` of the ledger file), one Kafka
+    transaction, so a read_committed reader sees the whole import or none of it, and an import that
+    failed can simply be run again.
     """
     from streams.ingest import Ingest
-    from streams.kafkaio import producer as producers
 
-    own = None
-    if producers.transactions_wanted() and not producers.is_transactional(producer):
-        own = producer = producers.transactional_like(producer, producers.transactional_id("ledger", topic, [file]))
-    try:
-        run = Ingest(producer, topic, batch_size=max(10_000, len(result.events)))
-        for rejection in result.rejected:
-            run.dead_letter(rejected_record(file, rejection), rejection.reason, rejection.detail)
-        return run.run(event_records(file, result), flush_timeout=flush_timeout)
-    finally:
-        if own is not None:
-            own.close(timeout=10)
+    run = Ingest(producer, topic, batch_size=max(10_000, len(result.events)))
+    for rejection in result.rejected:
+        run.dead_letter(rejected_record(file, rejection), rejection.reason, rejection.detail)
+    return run.run(event_records(file, result), flush_timeout=flush_timeout)
 
 
 def write_events(out: Path, file: str, result: LedgerImport) -> Path | None:

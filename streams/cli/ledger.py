@@ -50,8 +50,12 @@ def _received_log(files, bootstrap_servers: str | None, topic: str):
               help="Compare with these feed files instead of the topic (repeatable; with --out, nothing is sent).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the events to this JSON Lines file instead of sending them (rejected rows beside it).")
+@click.option("--transactions/--no-transactions", default=True, show_default=True, envvar="FUNNEL_TRANSACTIONS",
+              show_envvar=True, help="Send the rejected rows and the events in one Kafka transaction; "
+              "--no-transactions: idempotent sends only, for clusters that forbid transactions.")
 @json_option
-def import_(file: Path, month: str, bootstrap_servers, topic: str, files, out: Path | None, as_json: bool) -> None:
+def import_(file: Path, month: str, bootstrap_servers, topic: str, files, out: Path | None, transactions: bool,
+            as_json: bool) -> None:
     """Turn a month's ledger (.xlsx, .xlsm, .xls, .ods or .csv) into the events that differ from the log, and send them.
 
     Titles, unit lines and group headers above the header row, section headings, totals, notes and blank
@@ -80,7 +84,7 @@ def import_(file: Path, month: str, bootstrap_servers, topic: str, files, out: P
         doc["written"] = {"events": str(out), "rejected": rejected and str(rejected)}
     else:
         bootstrap = bootstrap_servers or config.bootstrap_servers()
-        report = _send(bootstrap, topic, sheet.file, result)
+        report = _send(bootstrap, topic, sheet.file, result, transactions)
         doc["ingest"] = report.as_dict()
         ok = report.ok
     _print_import(doc, as_json)
@@ -88,14 +92,16 @@ def import_(file: Path, month: str, bootstrap_servers, topic: str, files, out: P
         sys.exit(1)
 
 
-def _send(bootstrap: str, topic: str, file: str, result):
+def _send(bootstrap: str, topic: str, file: str, result, transactions: bool):
     from streams import ledgers
-    from streams.kafkaio.producer import event_producer
+    from streams.kafkaio.producer import event_producer, transactional_id
     from streams.kafkaio.topics import ensure_topics, event_topics
 
     try:
         ensure_topics(bootstrap, event_topics(topic))
-        producer = event_producer(bootstrap)
+        # Stable per (topic, ledger file): a re-run fences an import that was killed mid-transaction.
+        producer = event_producer(bootstrap, transactional_id=transactional_id("ledger", topic, [file])
+                                  if transactions else None)
     except Exception as e:
         from streams.kafkaio.security import explain
 

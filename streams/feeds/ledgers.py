@@ -229,7 +229,6 @@ def _letter(index: int) -> str:
 
 
 def _summary_sheet(book, tables: list[tuple[str, list[list]]]) -> None:
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
     sheet = book.create_sheet("汇总")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,20 +72,6 @@ def event_producer(bootstrap: str, settings: DeliverySettings = DeliverySettings
             raise
         log.info("transactional producer %r ready (earlier producers with this id are fenced)", transactional_id)
     return producer
-
-
-def transactions_wanted() -> bool:
-    """``FUNNEL_TRANSACTIONS`` (default on), read as click reads the ``--transactions`` flag's variable."""
-    value = os.environ.get("FUNNEL_TRANSACTIONS", "1").strip().lower()
-    return value not in ("0", "false", "f", "no", "n", "off", "")
-
-
-def transactional_like(producer, transactional_id: str):
-    """A transactional producer on the cluster of ``producer`` (an idempotent one), with ingest's
-    delivery settings: for a caller handed an idempotent producer that must write in transactions."""
-    servers = producer.config["bootstrap_servers"]
-    return event_producer(servers if isinstance(servers, str) else ",".join(servers),
-                          transactional_id=transactional_id)
 
 
 def is_transactional(producer) -> bool:

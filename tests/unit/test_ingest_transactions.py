@@ -6,13 +6,12 @@ from __future__ import annotations
 import logging
 from types import SimpleNamespace
 
-import pytest
 from kafka.errors import ProducerFencedError
 
 from streams import ledgers
 from streams.feeds import FeedRecord
 from streams.ingest import Ingest
-from streams.kafkaio.producer import is_transactional, transactional_id, transactions_wanted
+from streams.kafkaio.producer import is_transactional, transactional_id
 
 
 class _Future:
@@ -109,16 +108,6 @@ def test_the_transactional_id_is_stable_per_topic_and_file_names():
     assert one != transactional_id("ingest", "other", ["feed-2024-07.jsonl"])
     assert one != transactional_id("ingest", "events", ["feed-2024-08.jsonl"])
     assert one != transactional_id("ledger", "events", ["feed-2024-07.jsonl"])
-
-
-@pytest.mark.parametrize("value, wanted", [(None, True), ("1", True), ("true", True), ("0", False),
-                                           ("false", False), ("off", False), ("no", False)])
-def test_funnel_transactions_reads_like_the_flag(monkeypatch, value, wanted):
-    if value is None:
-        monkeypatch.delenv("FUNNEL_TRANSACTIONS", raising=False)
-    else:
-        monkeypatch.setenv("FUNNEL_TRANSACTIONS", value)
-    assert transactions_wanted() is wanted
 
 
 def test_only_a_producer_with_a_transactional_id_is_transactional():

@@ -167,20 +167,26 @@ class Intake:
             if expected is not None and record.offset < expected:
                 continue  # taken before (restored from the changelog after a crash, or delivered twice)
             if expected is not None and record.offset > expected and not whole:
-                expected = self.passed_over.through(topic, record.partition, expected)
-            if expected is not None and record.offset > expected and not whole:
-                skipped = await self.read(topic, record.partition, expected, record.offset)
-                log.warning("%s:%d: offsets %d to %d read from the topic: the consumer skipped them before the "
-                            "next record (%d records)", topic, record.partition, expected, record.offset - 1,
-                            len(skipped))
-                for missed in skipped:
-                    await self._take_one(topic, missed, chunks, deliveries)
+                await self._take_skipped(topic, record, expected, chunks, deliveries)
             await self._take_one(topic, record, chunks, deliveries)
             taken[key] = record.offset + 1
         deliveries += [await self.write(partition, chunk[start:start + self.PIECE])
                        for partition, chunk in chunks.items() for start in range(0, len(chunk), self.PIECE)]
         self.next_offset.update(taken)  # (a write that failed leaves them to be taken again)
         return deliveries
+
+    async def _take_skipped(self, topic: str, record: Record, expected: int, chunks: dict[int, list],
+                            deliveries: list) -> None:
+        """The records between a partition's next offset and ``record``, read from the topic, unless the
+        consumer passed over every offset between (markers, aborted records)."""
+        start = self.passed_over.through(topic, record.partition, expected)
+        if start >= record.offset:
+            return
+        skipped = await self.read(topic, record.partition, start, record.offset)
+        log.warning("%s:%d: offsets %d to %d read from the topic: the consumer skipped them before the next record "
+                    "(%d records)", topic, record.partition, start, record.offset - 1, len(skipped))
+        for missed in skipped:
+            await self._take_one(topic, missed, chunks, deliveries)
 
     async def _take_one(self, topic: str, record: Record, chunks: dict[int, list], deliveries: list) -> None:
         if topic == self.events_topic:

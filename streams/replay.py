@@ -314,7 +314,7 @@ def _bucket_logs(spilled: SpilledLog, n: int, work: Path) -> Iterator[pl.DataFra
     parts: dict[int, list[Path]] = {}
     for i, path in enumerate(spilled.paths):
         chunk = pl.read_parquet(path)
-        index = bk.bucket_index(chunk["project_id"], bounds).alias("_bucket")
+        index = bk.bucket_index(chunk.select(key).to_series(), bounds).alias("_bucket")
         for (b,), piece in chunk.with_columns(index).partition_by("_bucket", as_dict=True,
                                                                    include_key=False).items():
             target = work / "buckets" / f"{b:05d}" / f"{i:06d}.parquet"
@@ -329,9 +329,10 @@ def _bucket_logs(spilled: SpilledLog, n: int, work: Path) -> Iterator[pl.DataFra
 
 def _in_buckets(spilled: SpilledLog, view, targets: dict | None, n: int, work: Path) -> Replayed:
     from streams.core.fold import project_state
-    from streams.core.log import outcome_counts
-    from streams.core.summary import Result, merge_summaries, summary_of
+    from streams.core.log import outcome_counts, trip_events
+    from streams.core.summary import Result, merge_summaries, summary_of, with_trips_and_issues
     from streams.core.tables import aggregate_tables
+    from streams.core.trips import trip_state
 
     out = work / "parts"
     out.mkdir(parents=True, exist_ok=True)
@@ -345,12 +346,19 @@ def _in_buckets(spilled: SpilledLog, view, targets: dict | None, n: int, work: P
 
     summaries, names = [], None
     additive: dict[str, list[pl.DataFrame]] = {}
+    # The trips that count at T, over the whole log (few records): a bucket's projects may name a trip of another.
+    trip_log = spilled.scan().filter(pl.col("project_id").is_null() & pl.col("trip_id").is_not_null()).collect()
+    counted = trip_state(trip_events(settle(trip_log, view.known_cutoff)), view.cutoff) \
+        .filter(pl.col("counts"))["trip_id"]
+    del trip_log
     b = -1
     for b, bucket_log in enumerate(_bucket_logs(spilled, n, work)):
         settled = settle(bucket_log, view.known_cutoff)
         del bucket_log
-        state = project_state(accepted_events(settled), view.cutoff)
-        summaries.append(summary_of(view, outcome_counts(settled), state))
+        result = with_trips_and_issues(settled, project_state(accepted_events(settled), view.cutoff), view, counted)
+        state = result.state
+        summaries.append(summary_of(view, outcome_counts(settled), state, trips=result.trips,
+                                    from_trips=result.from_trips, issues=result.issues))
         if targets is None:
             continue
         part("_state", bk.narrow_state(state), None, b)
@@ -366,8 +374,8 @@ def _in_buckets(spilled: SpilledLog, view, targets: dict | None, n: int, work: P
                         part(name, piece, key, b)
             elif isinstance(rule, bk.FromState):
                 part(name, state.select(rule.columns), None, b)
-        tables = aggregate_tables(Result(view, settled, state), targets)
-        if len(tables) > 1 and names is None:
+        tables = aggregate_tables(result, targets)
+        if not state.is_empty() and names is None:
             names = list(tables)
         for name, table in tables.items():
             rule = bk.TABLE_RULES.get(name)
@@ -376,14 +384,14 @@ def _in_buckets(spilled: SpilledLog, view, targets: dict | None, n: int, work: P
                     part(name, piece, key, b)
             elif isinstance(rule, bk.Additive):
                 additive.setdefault(name, []).append(table)
-        del settled, state, tables
+        del settled, state, tables, result
     log.info("replay folded %d buckets; merging", b + 1)
     doc = merge_summaries(summaries)
     if targets is None:
         return Replayed(doc, {}, b + 1)
-    if names is None:  # no project in the view: the in-memory path writes only the (empty) state
-        return Replayed(doc, {"project_state": bk.merge_by_project(
-            {k: pl.scan_parquet(p) for k, p in files["project_state"].items()})}, b + 1)
+    if names is None:  # no project in the view: the in-memory path writes the (empty) state, the trips and issues
+        return Replayed(doc, {name: bk.merge_by_project({k: pl.scan_parquet(p) for k, p in files[name].items()})
+                              for name in ("project_state", "trips", "issues")}, b + 1)
     tables: dict[str, Table] = {}
     for name in names:
         rule = bk.TABLE_RULES.get(name)

@@ -149,6 +149,8 @@ def checked_event(event: dict, received_at: datetime, *, fast: bool = True, cert
             validator_for(version)(event)
         except fastjsonschema.JsonSchemaValueException as e:
             return Rejection("schema", _schema_message(e)), None, None
+    if "returned" in event and "departed" in event and returns_before_departure(event["departed"], event["returned"]):
+        return Rejection("schema", f"returned {event['returned']} is before departed {event['departed']}"), None, None
     occurred = parse_timestamp(event["occurred_at"])
     if "recorded_at" in event:
         recorded = own = parse_timestamp(event["recorded_at"])
@@ -161,6 +163,12 @@ def checked_event(event: dict, received_at: datetime, *, fast: bool = True, cert
             f"occurred_at {event['occurred_at']} is more than 24 h after recorded_at {event['recorded_at']}",
         ), occurred, own
     return event, occurred, own
+
+
+def returns_before_departure(departed: str, returned: str) -> bool:
+    """§8: a trip cannot return before it departs (two valid calendar dates; the text compares as the dates)."""
+    # YYYY-MM-DD of the same width: the strings' order is the dates' (the batch path compares read dates alike)
+    return returned < departed
 
 
 def check_record(raw: bytes, received_at: datetime, *, fast: bool = True) -> dict | Rejection:

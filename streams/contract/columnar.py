@@ -71,6 +71,8 @@ def _polars_type(info: Any) -> pl.DataType:
         return pl.Int64()
     if isinstance(info, mi.BoolType):
         return pl.Boolean()
+    if isinstance(info, mi.ListType) and isinstance(info.item_type, mi.StrType):
+        return pl.List(pl.Utf8())
     raise typed.Unsupported(f"no column type for {info}")
 
 
@@ -160,6 +162,8 @@ def _sure() -> pl.Expr:
     version, tag = pl.col("schema_version"), pl.col(typed.TAG)
     introduced = tag.replace_strict(INTRODUCED_IN, default=0, return_dtype=pl.Int64)
     sure = sure & tag.is_in(sorted(EVENT_TYPES)) & (version >= introduced)
+    # a trip returning before it departs is rejected by the per-record path (returns_before_departure)
+    sure = sure & ~(pl.col("_returned") < pl.col("_departed")).fill_null(False)
     recorded = pl.coalesce("_recorded_at", "_received")  # without its own, as received (the stamp)
     sure = sure & (pl.col("_occurred_at") - recorded <= FUTURE_TOLERANCE)
     return sure.fill_null(False)

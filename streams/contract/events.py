@@ -20,10 +20,23 @@ EVENT_STAGE: dict[str, int | None] = {
     "investment_revised": None,
     "project_reassigned": None,
     "milestone_planned": None,
+    # a project's bottlenecks (§9): no stage, no pool, no flow
+    "issue_raised": None,
+    "issue_resolved": None,
+    # promotion trips (§8): events of a trip (keyed by trip_id), not of a project
+    "trip_reported": None,
+    "trip_withdrawn": None,
 }
 EVENT_TYPES: frozenset[str] = frozenset(EVENT_STAGE)
-#: Event types newer than schema version 1: a v1 record of such a type is ``unknown_event_type`` (§6).
-INTRODUCED_IN: dict[str, int] = {"milestone_planned": 2}
+#: Event types newer than schema version 1: a v1 record of such a type is ``unknown_event_type`` (§6, §8, §9).
+INTRODUCED_IN: dict[str, int] = {"milestone_planned": 2, "issue_raised": 2, "issue_resolved": 2,
+                                 "trip_reported": 2, "trip_withdrawn": 2}
+#: The events of a trip (§8): their key is ``trip_id``, a namespace apart from ``project_id``.
+TRIP_EVENTS: frozenset[str] = frozenset({"trip_reported", "trip_withdrawn"})
+ISSUE_EVENTS: frozenset[str] = frozenset({"issue_raised", "issue_resolved"})
+TRIP_KINDS: tuple[str, ...] = ("leader_led", "team", "other")
+ISSUE_CATEGORIES: tuple[str, ...] = ("planning", "land", "approval", "funding", "demolition", "utilities",
+                                     "environment", "technology", "other")
 #: The stages a ``milestone_planned`` event may plan (§6): every stage after planning.
 MILESTONES: tuple[str, ...] = STAGES[1:]
 STAGE_EVENT: dict[int, str] = {s: t for t, s in EVENT_STAGE.items() if s is not None}

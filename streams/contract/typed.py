@@ -18,7 +18,8 @@ message stand. Formats (timestamps, calendar dates) are checked by the very func
 validator calls (:data:`streams.contract.schemas.FORMATS`).
 
 The compiler understands the constructs the schemas use (``allOf``, ``properties``, ``required``,
-``if``/``then`` on the event type's ``const``, ``not`` of one event type, and per field ``type``,
+``if``/``then``/``else`` on the event type's ``const`` or ``enum``, a ``then`` forbidding one field
+(``not`` ``required``), ``not`` of event types, and per field ``type`` (an ``array`` of strings too),
 ``enum``, ``const``, ``minLength``, ``maxLength``, ``minimum``, ``maximum``, ``format``). A schema
 using anything else compiles to no fast path at all (:data:`UNSUPPORTED` says why; a unit test
 requires it to be empty), so a change to the contract can make replay slower, never different.
@@ -56,6 +57,10 @@ class _Collected:
     properties: dict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))
     required: set[str] = field(default_factory=set)
     required_by_tag: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: fields a type must not have (``then: {"not": {"required": [...]}}``: a trip event's project_id, §8)
+    forbidden_by_tag: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: fields every type but those named must have (``else``), as (named types, fields)
+    required_unless: list[tuple[frozenset[str], set[str]]] = field(default_factory=list)
     excluded_tags: set[str] = field(default_factory=set)
 
 
@@ -65,22 +70,24 @@ def _keys(node: dict, allowed: set[str], where: str) -> None:
         raise Unsupported(f"{where}: {', '.join(sorted(extra))}")
 
 
-def _tag_const(node: dict, where: str) -> str:
-    """The event type named by ``{"properties": {"event_type": {"const": T}}}`` (optionally requiring the tag)."""
+def _tags(node: dict, where: str) -> frozenset[str]:
+    """The event types named by ``{"properties": {"event_type": {"const": T}}}`` or ``{"enum": [T, ...]}``
+    (optionally requiring the tag)."""
     _keys(node, {"properties", "required"}, where)
     if set(node.get("required", [TAG])) != {TAG} or set(node.get("properties", {})) != {TAG}:
         raise Unsupported(f"{where}: a condition other than the event type")
     condition = node["properties"][TAG]
-    _keys(condition, {"const"}, where)
-    if not isinstance(condition.get("const"), str):
-        raise Unsupported(f"{where}: a condition other than one event type")
-    return condition["const"]
+    _keys(condition, {"const", "enum"}, where)
+    named = [condition["const"]] if "const" in condition else condition.get("enum")
+    if len(condition) != 1 or not isinstance(named, list) or not named or not all(isinstance(t, str) for t in named):
+        raise Unsupported(f"{where}: a condition other than event types")
+    return frozenset(named)
 
 
 def _collect(node: Any, into: _Collected, where: str = "schema") -> None:
     if not isinstance(node, dict):
         raise Unsupported(f"{where}: not an object")
-    _keys(node, {"type", "required", "properties", "allOf", "if", "then", "not"}, where)
+    _keys(node, {"type", "required", "properties", "allOf", "if", "then", "else", "not"}, where)
     if node.get("type", "object") != "object":
         raise Unsupported(f"{where}: type {node['type']!r}")
     into.required |= set(node.get("required", ()))
@@ -91,11 +98,24 @@ def _collect(node: Any, into: _Collected, where: str = "schema") -> None:
     if "if" in node or "then" in node:
         if "if" not in node or "then" not in node:
             raise Unsupported(f"{where}: if without then, or then without if")
-        then = node["then"]
-        _keys(then, {"required"}, f"{where}/then")
-        into.required_by_tag[_tag_const(node["if"], f"{where}/if")] |= set(then.get("required", ()))
+        then, tags = node["then"], _tags(node["if"], f"{where}/if")
+        _keys(then, {"required", "not"}, f"{where}/then")
+        forbidden = set()
+        if "not" in then:
+            _keys(then["not"], {"required"}, f"{where}/then/not")
+            forbidden = set(then["not"].get("required", ()))
+            if len(forbidden) != 1:  # not (a and b) forbids only both together, which no Struct says
+                raise Unsupported(f"{where}/then/not: other than one field")
+        for tag in tags:
+            into.required_by_tag[tag] |= set(then.get("required", ()))
+            into.forbidden_by_tag[tag] |= forbidden
+        if "else" in node:
+            _keys(node["else"], {"required"}, f"{where}/else")
+            into.required_unless.append((tags, set(node["else"].get("required", ()))))
+    elif "else" in node:
+        raise Unsupported(f"{where}: else without if")
     if "not" in node:
-        into.excluded_tags.add(_tag_const(node["not"], f"{where}/not"))
+        into.excluded_tags |= _tags(node["not"], f"{where}/not")
 
 
 _STRING = {"type", "minLength", "maxLength", "format", "enum", "const"}
@@ -166,6 +186,13 @@ def _field_type(name: str, constraints: list[dict]) -> tuple[Any, tuple[Callable
         for c in constraints:
             _keys(c, _SCALAR, name)
         return bool, ()
+    if types == {"array"}:  # an array of strings (a trip's destinations, §8)
+        for c in constraints:
+            _keys(c, {"type", "items"}, name)
+        items = [c["items"] for c in constraints if "items" in c]
+        if not items or any(i != {"type": "string"} for i in items):
+            raise Unsupported(f"{name}: an array of other than strings")
+        return list[str], ()
     raise Unsupported(f"{name}: type {sorted(types) or 'unconstrained'}")
 
 
@@ -185,7 +212,8 @@ def compile_schema(schema: dict) -> Certifier:
         raise Unsupported(f"{TAG} is not a required property")
     tags = [t for t in _allowed_literals(TAG, collected.properties[TAG]) if isinstance(t, str)]
     fields = {name: _field_type(name, cs) for name, cs in collected.properties.items() if name != TAG}
-    missing = (collected.required | set().union(*collected.required_by_tag.values())) - set(fields) - {TAG}
+    missing = (collected.required | set().union(*collected.required_by_tag.values(),
+                                                 *(r for _, r in collected.required_unless))) - set(fields) - {TAG}
     if missing:
         raise Unsupported(f"required without a type: {', '.join(sorted(missing))}")
     structs, formats = {}, {}
@@ -193,14 +221,20 @@ def compile_schema(schema: dict) -> Certifier:
         if tag in collected.excluded_tags:
             continue
         required = collected.required | collected.required_by_tag.get(tag, set())
+        required |= set().union(*(r for named, r in collected.required_unless if tag not in named))
+        forbidden = collected.forbidden_by_tag.get(tag, set())
+        if forbidden & required:
+            continue  # no record of this type conforms
+        # a forbidden field is no field of the Struct, so a record that has it is not certified (the validator says why)
         spec = [(name, t) if name in required else (name, Union[t, msgspec.UnsetType], msgspec.UNSET)
-                for name, (t, _) in fields.items()]
+                for name, (t, _) in fields.items() if name not in forbidden]
         try:
             structs[tag] = msgspec.defstruct(f"Certified_{tag}", spec, tag_field=TAG, tag=tag, kw_only=True,
-                                             forbid_unknown_fields=True, gc=False)  # scalars only: no cycles
+                                             forbid_unknown_fields=True, gc=False)  # scalars, lists of text: no cycles
         except (TypeError, ValueError) as e:
             raise Unsupported(f"{tag}: {e}") from e
-        formats[tag] = tuple((name, check) for name, (_, checks) in fields.items() for check in checks)
+        formats[tag] = tuple((name, check) for name, (_, checks) in fields.items() if name not in forbidden
+                             for check in checks)
     return Certifier(structs, formats)
 
 

@@ -151,6 +151,9 @@ _CHECKED = pl.col("outcome").is_in(["accepted", "duplicate"])
 
 TABLE_RULES: dict[str, ByProject | Additive | FromLog | FromState | FromTable] = {
     "project_state": ByProject(),
+    # a trip's records are in one bucket (keyed by its id), and the buckets are ranges of keys in trip id order
+    "trips": ByProject(),
+    "issues": ByProject(),
     "supervision_over_time": ByProject(interleave="month"),
     "pools_over_time": Additive(keys=("month", "pool"), order=("month",)),
     "flows": Additive(keys=("granularity", "period", "stage"), order=(), then=merge_flows),
@@ -182,9 +185,15 @@ def buckets_for(rows: int, forced: int | None = None) -> int:
     return 1 if rows <= IN_MEMORY_ROWS else math.ceil(rows / ROWS_PER_BUCKET)
 
 
+#: Put before a trip's id in the bucket key: a trip is keyed by its own id (§8), apart from the projects' ids.
+TRIP_KEY = "\x00trip:"
+
+
 def project_key() -> pl.Expr:
-    """The key records are bucketed by: ``project_id``, and "" for a rejected record without one."""
-    return pl.col("project_id").fill_null("")
+    """The key records are bucketed by: ``project_id``; a trip's record (no project_id) by its ``trip_id``
+    (:data:`TRIP_KEY` first); "" for a rejected record without either."""
+    trip = pl.when(pl.col("trip_id").is_not_null()).then(pl.lit(TRIP_KEY) + pl.col("trip_id").cast(pl.Utf8))
+    return pl.coalesce(pl.col("project_id"), trip, pl.lit(""))
 
 
 def bucket_bounds(rows_per_project: pl.DataFrame, buckets: int) -> pl.Series:
@@ -203,7 +212,7 @@ def bucket_bounds(rows_per_project: pl.DataFrame, buckets: int) -> pl.Series:
 
 
 def bucket_index(keys: pl.Series, bounds: pl.Series) -> pl.Series:
-    """The bucket of each key (:func:`project_key`): how many bounds are at or below it."""
+    """The bucket of each key (:func:`project_key`'s values): how many bounds are at or below it."""
     return bounds.search_sorted(keys.fill_null(""), side="right")
 
 

@@ -33,7 +33,23 @@ LOG_SCHEMA: dict[str, pl.DataType] = {
     "occurred_at": UTC_TIME, "amount": pl.Int64, "content": pl.UInt64, "name": pl.Utf8,
     **{d: (pl.Boolean if d == "lead_industry" else _CAT) for d in DIMENSIONS},
     "investor": pl.Utf8, "drop_reason": _CAT, "milestone": _CAT, "due": pl.Date,
+    # trips (§8) and issues (§9): few distinct ids and values, so categorical; counts may be any JSON integer
+    "trip_id": _CAT, "kind": _CAT, "departed": pl.Date, "returned": pl.Date, "team": _CAT, "region": _CAT,
+    "people": pl.Int64, "companies_visited": pl.Int64, "leads": pl.Int64, "valid_leads": pl.Int64,
+    "issue_id": _CAT, "category": _CAT,
 }
+#: Which event types carry each field of §8 and §9 into the log (on any other type it names nothing).
+CARRIED: dict[str, frozenset[str]] = {
+    "trip_id": frozenset({"trip_reported", "trip_withdrawn", "project_planned"}),
+    **{f: frozenset({"trip_reported"}) for f in ("kind", "departed", "returned", "team", "region", "people",
+                                                  "companies_visited", "leads", "valid_leads")},
+    "issue_id": frozenset({"issue_raised", "issue_resolved"}),
+    "category": frozenset({"issue_raised"}),
+}
+#: Calendar dates written YYYY-MM-DD, read into Date columns: a milestone's or an issue's due date, a trip's days.
+_DATES = ("due", "departed", "returned")
+#: The event types whose ``due`` the log keeps (§6 plans, §9 issues).
+_DUE = frozenset({"milestone_planned", "issue_raised"})
 _TIMES = ("recorded_at", "occurred_at")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
@@ -109,6 +125,11 @@ def _log_row(seq: int, record: bytes | dict | Rejection, received_at: datetime, 
         recorded = parse_timestamp(event["recorded_at"])
     event_type = event["event_type"]
     plan = (event["milestone"], parse_calendar_date(event["due"])) if event_type == _PLAN else (None, None)
+    if event_type in _DUE and event_type != _PLAN:  # an issue's due date is optional (§9)
+        plan = (None, parse_calendar_date(get("due")) if "due" in event else None)
+    for name, types in CARRIED.items():
+        row[name] = (parse_calendar_date(get(name)) if name in _DATES else get(name)) \
+            if event_type in types and name in event else None
     row["drop_reason"], row["amount"] = get("reason"), get("investment_yuan")
     row["stage"] = EVENT_STAGE[event_type]
     row["content"] = _fingerprint(content)
@@ -119,7 +140,7 @@ def _log_row(seq: int, record: bytes | dict | Rejection, received_at: datetime, 
         row["milestone"], row["due"] = plan
     else:
         row["recorded_at"], row["occurred_at"] = recorded, occurred
-        if event_type == _PLAN:  # §6: only a plan carries a milestone and a due date, whatever extra fields
+        if event_type in _DUE:  # §6, §9: only a plan (and its milestone) or an issue carries a due date
             row["milestone"], row["due"] = plan
     return row
 
@@ -281,13 +302,16 @@ def _certified_rows(events: pl.DataFrame, records: list[tuple], received: pl.Ser
     # a stamp made here is the receive time as written in the event (to the millisecond, format_timestamp)
     stamped = (received.gather(at).cast(pl.Int64) // 1000 * 1000).cast(UTC_TIME)
     is_plan = pl.col("event_type") == _PLAN
-    rows = events.with_columns(
+    carried = {name: pl.when(pl.col("event_type").is_in(sorted(types)))
+               .then(pl.col(f"_{name}" if name in _DATES else name)) for name, types in CARRIED.items()}
+    rows = events.with_columns(**carried).with_columns(
         seq=seqs, reason=pl.lit(None, pl.Utf8), detail=pl.lit(None, pl.Utf8),
         recorded_at=pl.coalesce(pl.col("_recorded_at"), pl.when(stamp).then(stamped)),
         stage=pl.col("event_type").replace_strict(EVENT_STAGE, return_dtype=pl.Int8),
         occurred_at=pl.col("_occurred_at"), amount=pl.col("investment_yuan"),
         content=_fingerprints(events), drop_reason=pl.col("reason"),
-        milestone=pl.when(is_plan).then(pl.col("milestone")), due=pl.when(is_plan).then(pl.col("_due")),
+        milestone=pl.when(is_plan).then(pl.col("milestone")),
+        due=pl.when(pl.col("event_type").is_in(sorted(_DUE))).then(pl.col("_due")),
     )
     return rows.select(pl.col(name).cast(dtype) for name, dtype in LOG_SCHEMA.items())
 
@@ -355,8 +379,10 @@ def settle(log: pl.DataFrame, known_at: datetime | None = None) -> pl.DataFrame:
         log = log.filter(pl.col("recorded_at") <= known_at)
     if not log["seq"].is_sorted():
         log = log.sort("seq")
-    # Rejected rows carry no event_id, so they never share a group with a checked event.
-    group = ["project_id", "event_id"]
+    # Rejected rows carry no event_id, so they never share a group with a checked event. A trip event has no
+    # project_id: its trip_id keys it, a namespace apart from the projects' (§8).
+    group = [pl.col("project_id"), pl.when(pl.col("project_id").is_null()).then(pl.col("trip_id")).alias("_trip"),
+             pl.col("event_id")]
     # Most records are the only one of their (project_id, event_id). A hash of the pair finds the few that may
     # not be (same hash); the first of a group and its content are worked out, exactly, among those alone.
     key = log.select(pl.struct(group).hash()).to_series()
@@ -366,7 +392,8 @@ def settle(log: pl.DataFrame, known_at: datetime | None = None) -> pl.DataFrame:
     if shared.any():
         rows = shared.arg_true()
         few = log.select(*group, "content").filter(shared).select(
-            first=pl.struct(group).is_first_distinct(), content=pl.col("content").first().over(group))
+            first=pl.struct("project_id", "_trip", "event_id").is_first_distinct(),
+            content=pl.col("content").first().over("project_id", "_trip", "event_id"))
         first, first_content = first.scatter(rows, few["first"]), first_content.clone().scatter(rows, few["content"])
     return log.with_columns(
         outcome=pl.when(pl.col("reason").is_not_null()).then(pl.col("reason").cast(pl.Utf8))
@@ -377,8 +404,14 @@ def settle(log: pl.DataFrame, known_at: datetime | None = None) -> pl.DataFrame:
 
 
 def accepted_events(settled: pl.DataFrame) -> pl.LazyFrame:
-    """The accepted events, lazily: the fold reads only the columns it needs."""
-    return settled.lazy().filter(pl.col("outcome") == "accepted")
+    """The accepted events of projects, lazily: the fold reads only the columns it needs. A trip's (§8) are not
+    a project's (:func:`trip_events`)."""
+    return settled.lazy().filter((pl.col("outcome") == "accepted") & pl.col("project_id").is_not_null())
+
+
+def trip_events(settled: pl.DataFrame) -> pl.LazyFrame:
+    """The accepted events of trips (§8), lazily."""
+    return settled.lazy().filter((pl.col("outcome") == "accepted") & pl.col("project_id").is_null())
 
 
 def outcome_counts(settled: pl.DataFrame) -> dict[str, int]:

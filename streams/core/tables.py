@@ -32,10 +32,22 @@ def rolling_conversions(state: pl.DataFrame) -> pl.DataFrame:
                       for a, b in CONVERSION_PAIRS for w in ROLLING_WINDOWS])
 
 
+def trip_and_issue_tables(result: Result) -> dict[str, pl.DataFrame]:
+    """The ``trips`` (§8: every trip reported or withdrawn as of T, with its standing report) and ``issues``
+    (§9: every issue raised as of T, open or resolved) tables."""
+    from streams.core.bottlenecks import issue_state
+    from streams.core.trips import trip_state
+
+    cutoff = result.view.cutoff
+    empty = result.settled.clear()
+    return {"trips": result.trips if result.trips is not None else trip_state(empty, cutoff),
+            "issues": result.issues if result.issues is not None else issue_state(empty, cutoff)}
+
+
 def aggregate_tables(result: Result, targets: dict) -> dict[str, pl.DataFrame]:
     state = result.state
     if state.is_empty():
-        return {"project_state": state}
+        return {"project_state": state, **trip_and_issue_tables(result)}
     cutoff = result.view.cutoff
     pools_over_time, supervision_over_time = agg.over_time(accepted_events(result.settled), cutoff)
     return {
@@ -54,4 +66,5 @@ def aggregate_tables(result: Result, targets: dict) -> dict[str, pl.DataFrame]:
         "arrival_lags": agg.arrival_lags(result.settled),
         "rejections": result.settled.filter(~pl.col("outcome").is_in(["accepted", "duplicate"]))
                       .select("seq", "outcome", "detail", "project_id", "recorded_at"),
+        **trip_and_issue_tables(result),
     }

@@ -195,6 +195,11 @@ class Intake:
             entry, row = checked_event(record)
             if row.get("reason"):
                 deliveries.append(await self.dead_letter(record, row))
+            elif row["project_id"] is None:  # a trip's event (§8): the store keeps projects only, so far
+                log.warning("%s:%d@%d: trip_id %r: a trip's %s is not kept by the worker yet (issue 23): replay "
+                            "counts it, the worker's /summary does not", topic, record.partition, record.offset,
+                            row.get("trip_id"), row.get("event_type"))
+                return
         else:
             entry = counted_dead_letter(record)
             if entry is None or not self.store.fresh(record.partition, entry[2][0]):

@@ -21,7 +21,9 @@ from streams.contract import typed
 from streams.contract.acceptance import (
     Rejection, check_event, check_record, content_of, parse_json, upcast,
 )
-from streams.contract.events import EVENT_TYPES, INTRODUCED_IN, MILESTONES, SCHEMA_VERSIONS
+from streams.contract.events import (
+    EVENT_TYPES, INTRODUCED_IN, ISSUE_CATEGORIES, ISSUE_EVENTS, MILESTONES, SCHEMA_VERSIONS, TRIP_EVENTS, TRIP_KINDS,
+)
 from streams.contract.schemas import parse_timestamp, schema_for, validator_for
 from streams.core.log import LogBuilder, _content_hash, log_frame, log_row
 
@@ -85,12 +87,33 @@ def valid_events(draw) -> dict:
     if event_type == "milestone_planned" or draw(st.integers(0, 9)) == 0:
         event["milestone"] = draw(st.sampled_from([*MILESTONES, "planned", "Signed", ""]))
         event["due"] = draw(calendar_dates)
+    if event_type in TRIP_EVENTS or draw(st.integers(0, 9)) == 0:  # a trip (§8): its trip_id, not a project_id
+        if event_type in TRIP_EVENTS and draw(st.integers(0, 7)):
+            del event["project_id"]
+        event["trip_id"] = draw(st.text(min_size=1, max_size=6) | st.sampled_from(["", "T-1"]))
+    if event_type == "trip_reported" or draw(st.integers(0, 11)) == 0:
+        event["kind"] = draw(st.sampled_from([*TRIP_KINDS, "Team", ""]))
+        event["departed"] = draw(st.sampled_from(["2024-03-04", "2024-03-06"]) | calendar_dates)
+        event["returned"] = draw(st.sampled_from(["2024-03-05", "2024-03-04"]) | calendar_dates)
+        trip = {"team": texts, "region": texts, "people": st.integers(-1, 30) | st.sampled_from([2**63, 0]),
+                "destinations": st.lists(texts, max_size=3) | st.sampled_from([[], ["上海", 1], "上海"]),
+                "companies_visited": st.integers(-1, 40), "leads": st.integers(0, 9),
+                "valid_leads": st.integers(-1, 9) | st.sampled_from([2**63 - 1])}
+        for field in draw(st.lists(st.sampled_from(sorted(trip)), unique=True, max_size=5)):
+            event[field] = draw(trip[field])
+    if event_type in ISSUE_EVENTS or draw(st.integers(0, 11)) == 0:  # a bottleneck (§9)
+        event["issue_id"] = draw(st.text(min_size=1, max_size=4) | st.sampled_from(["", "Q-1"]))
+        if event_type == "issue_raised" or draw(st.booleans()):
+            event["category"] = draw(st.sampled_from([*ISSUE_CATEGORIES, "Land", ""]))
+        for field in draw(st.lists(st.sampled_from(["description", "resolution", "due"]), unique=True, max_size=3)):
+            event[field] = draw(calendar_dates if field == "due" else texts)
     return event
 
 
 FIELDS = sorted({"event_id", "event_type", "schema_version", "project_id", "occurred_at", "recorded_at", "source",
                  "name", "industry", "lead_industry", "investor", "reason", "milestone", "due", "investment_yuan",
-                 "investment_wan", "leader", "department"})
+                 "investment_wan", "leader", "department", "trip_id", "kind", "departed", "returned", "people",
+                 "destinations", "companies_visited", "valid_leads", "issue_id", "category", "team"})
 
 
 @st.composite
@@ -98,7 +121,7 @@ def mutated_events(draw) -> dict:
     """A valid event, then a few changes of the kinds that make a record differ from the common case."""
     event = draw(valid_events())
     for _ in range(draw(st.integers(0, 3))):
-        kind = draw(st.sampled_from(["drop", "retype", "type", "version", "extra", "timestamp", "swap"]))
+        kind = draw(st.sampled_from(["drop", "retype", "type", "version", "extra", "timestamp", "swap", "project"]))
         if kind == "drop" and event:
             event.pop(draw(st.sampled_from(sorted(event))))
         elif kind == "retype":
@@ -111,7 +134,10 @@ def mutated_events(draw) -> dict:
             event[draw(st.sampled_from(["detail", "content", "seq", "stage", "amount", "custom", "x"])
                        | st.text(max_size=5))] = draw(json_values)
         elif kind == "timestamp":
-            event[draw(st.sampled_from(["occurred_at", "recorded_at", "due"]))] = draw(timestamps | calendar_dates)
+            event[draw(st.sampled_from(["occurred_at", "recorded_at", "due", "departed", "returned"]))] = \
+                draw(timestamps | calendar_dates)
+        elif kind == "project" and "trip_id" in event:  # a trip record with a project_id (null too) is schema
+            event["project_id"] = draw(st.sampled_from([None, "P-1", ""]))
         elif kind == "swap" and len(event) > 1:
             a, b = draw(st.lists(st.sampled_from(sorted(event)), min_size=2, max_size=2, unique=True))
             event[a], event[b] = event[b], event[a]

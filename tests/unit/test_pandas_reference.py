@@ -31,7 +31,9 @@ def test_the_pandas_reference_writes_the_same_summary(log: pl.DataFrame, as_of: 
     ours = summary(fold_log(log, view))
     frame = log.with_columns(pl.col(pl.Categorical).cast(pl.Utf8)).to_pandas()
     reference = pandas_fold.summary(frame, view.cutoff)
-    assert reference == ours
+    # the reference folds projects only; the feed has no trip or issue (§8, §9), so those keys count nothing
+    assert ours["trips"] == {} and not ours["bottlenecks"]["raised"]
+    assert reference == {k: v for k, v in ours.items() if k not in ("trips", "bottlenecks")}
     assert sum(ours["supervision"].values()) > 0 and ours["accounting"]["rejected"]  # the comparison covers them
     narrow = pandas_fold.pools_and_flows(frame, view.cutoff)
     assert narrow == {"pools": {p: f for p, f in ours["pools"].items() if f["count"]}, "flows": ours["flows"]}

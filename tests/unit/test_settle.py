@@ -44,7 +44,8 @@ def test_known_at_sees_only_what_was_recorded_by_then():
 
 def test_summary_has_the_domain_shape():
     doc = summary(fold([ev("P", "planned", "2023-01-10", investment_yuan=5)], as_of="2023-12-31"))
-    assert list(doc) == ["as_of", "known_at", "accounting", "projects", "pools", "flows", "supervision"]
+    assert list(doc) == ["as_of", "known_at", "accounting", "projects", "pools", "flows", "supervision",
+                         "trips", "bottlenecks"]  # §8, §9: always present
     # planned 355 days before the as-of date, no plan: yellow by the dwell rule (§4)
     assert doc["supervision"] == {"green": 0, "blue": 0, "yellow": 1, "red": 0}
     assert list(doc["pools"]) == ["planning", "attraction", "signed", "landed", "dropped"]

@@ -1,0 +1,78 @@
+"""DOMAIN.md §9: bottlenecks (解瓶颈清障碍), the issues of projects, as of T. Pure functions over Polars frames."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import polars as pl
+
+from streams.core.clock import CST_ZONE
+from streams.core.trips import _standing_first
+
+#: What the issue fold reads of a project's issue events.
+ISSUE_COLUMNS = ("project_id", "issue_id", "event_type", "occurred_at", "seq", "category", "department", "due")
+_RAISED = pl.col("event_type") == "issue_raised"
+
+
+def issue_state(events: pl.LazyFrame | pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
+    """One row per issue (``project_id``, ``issue_id``) raised before ``cutoff`` (the exclusive end of T): ``open``
+    or resolved by its standing event (the latest, a resolution winning a tie, then arrival); the category,
+    lead department and due date of its latest raise alone; when it was first raised and, resolved, when.
+    Sorted by project, then issue. An issue only resolved as of T is no issue (:func:`unraised_resolutions`)."""
+    ev = _issue_events(events, cutoff)
+    raised = ev.filter(_RAISED)
+    latest_raise = raised.group_by("project_id", "issue_id", maintain_order=True).agg(
+        pl.col("category").last(), pl.col("department").last(), pl.col("due").last(),
+        first_raised_at=pl.col("occurred_at").min(), raised_at=pl.col("occurred_at").last())
+    standing = ev.group_by("project_id", "issue_id", maintain_order=True).agg(
+        open=pl.col("event_type").last() == "issue_raised", _last_at=pl.col("occurred_at").last())
+    return (latest_raise.join(standing, on=["project_id", "issue_id"], how="left")
+            .with_columns(resolved_at=pl.when(~pl.col("open")).then(pl.col("_last_at")))
+            .drop("_last_at")
+            .select("project_id", pl.col("issue_id").cast(pl.Utf8), "open", pl.col("category").cast(pl.Utf8),
+                    pl.col("department").cast(pl.Utf8), "due", "first_raised_at", "raised_at", "resolved_at")
+            .sort("project_id", "issue_id"))
+
+
+def _issue_events(events: pl.LazyFrame | pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
+    names = events.lazy().collect_schema().names()
+    if "issue_id" not in names:
+        return pl.DataFrame(schema={"project_id": pl.Utf8, "issue_id": pl.Utf8, "event_type": pl.Utf8,
+                                    "occurred_at": pl.Datetime("us", "UTC"), "seq": pl.Int64, "category": pl.Utf8,
+                                    "department": pl.Utf8, "due": pl.Date, "_wins_tie": pl.Boolean})
+    issues = events.lazy().filter(pl.col("issue_id").is_not_null()).select(c for c in ISSUE_COLUMNS if c in names)
+    return _standing_first(issues, ["project_id", "issue_id"], "issue_resolved", cutoff)
+
+
+def unraised_resolutions(events: pl.LazyFrame | pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
+    """The ``issue_resolved`` events of issues not raised as of T: they make no issue; the quality checks report them."""
+    ev = _issue_events(events, cutoff)
+    raised = ev.filter(_RAISED).select("project_id", "issue_id").unique()
+    return (ev.filter(~_RAISED).join(raised, on=["project_id", "issue_id"], how="anti")
+            .select("project_id", pl.col("issue_id").cast(pl.Utf8), "occurred_at", "seq"))
+
+
+def _year(at: str) -> pl.Expr:
+    return pl.col(at).dt.convert_time_zone(CST_ZONE).dt.year().cast(pl.Utf8)
+
+
+def bottlenecks_of(issues: pl.DataFrame | None, state: pl.DataFrame, as_of: date) -> dict:
+    """The summary's ``bottlenecks`` (§9) over the issues of non-orphan projects: the open ones (of projects in
+    the pools and not dropped at T), overdue ones (due before ``as_of``) and open ones by category; issues raised,
+    resolved and projects cleared by year (CST) of the first raise / the standing resolution, dropped or not."""
+    doc = {"open": 0, "overdue": 0, "open_by_category": {}, "raised": {}, "resolved": {}, "projects_cleared": {}}
+    if issues is None or not issues.height or not state.height or "orphan" not in state.columns:
+        return doc
+    projects = state.lazy().filter(~pl.col("orphan")).select(
+        "project_id", active=pl.col("in_pools") & ~pl.col("dropped"))
+    of = issues.lazy().join(projects, on="project_id", how="inner").collect()
+    open_ = of.filter(pl.col("open") & pl.col("active"))
+    resolved = of.filter(~pl.col("open")).with_columns(year=_year("resolved_at"))
+    return {
+        "open": open_.height,
+        "overdue": int((open_["due"] < as_of).sum()),
+        "open_by_category": dict(sorted(open_.group_by("category").len().iter_rows())),
+        "raised": dict(sorted(of.group_by(year=_year("first_raised_at")).len().iter_rows())),
+        "resolved": dict(sorted(resolved.group_by("year").len().iter_rows())),
+        "projects_cleared": dict(sorted(resolved.group_by("year").agg(pl.col("project_id").n_unique()).iter_rows())),
+    }

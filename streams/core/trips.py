@@ -1,0 +1,104 @@
+"""DOMAIN.md §8: promotion trips (外出招商) as of T, and the projects they found. Pure functions over Polars frames."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from streams.contract.events import TRIP_KINDS
+from streams.core.clock import CST_ZONE
+
+#: What the trip fold reads of a trip's events.
+TRIP_COLUMNS = ("trip_id", "event_type", "occurred_at", "seq", "kind", "departed", "returned", "team", "leader",
+                "department", "people", "region", "companies_visited", "leads", "valid_leads", "drop_reason")
+#: The fields a standing report describes the trip with (a field it lacks is absent, §8).
+REPORTED = ("kind", "departed", "returned", "team", "leader", "department", "people", "region",
+            "companies_visited", "leads", "valid_leads")
+#: The figures of one year of ``trips`` in the summary (§8), in order.
+YEAR_FIGURES = (*TRIP_KINDS, "people_days", "companies_visited", "valid_leads", "projects_planned",
+                "projects_signed", "signed_yuan")
+
+
+def _standing_first(events: pl.LazyFrame | pl.DataFrame, key: list[str], withdrawal: str, cutoff: datetime
+                    ) -> pl.DataFrame:
+    """Each key's events occurring before ``cutoff``, its standing one (the latest by occurred_at, a ``withdrawal``
+    winning a tie, then arrival) last."""
+    return (events.lazy().filter(pl.col("occurred_at") < cutoff)
+            .with_columns(_wins_tie=pl.col("event_type") == withdrawal)
+            .sort([*key, "occurred_at", "_wins_tie", "seq"]).collect())
+
+
+def trip_state(events: pl.LazyFrame | pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
+    """One row per trip with a report or withdrawal occurring before ``cutoff`` (the exclusive end of T): its
+    standing report's fields, whether it ``counts`` (that report is a ``trip_reported``), its days and
+    people-days (people, 1 when absent, × days), sorted by ``trip_id``."""
+    names = events.lazy().collect_schema().names()
+    ev = _standing_first(events.lazy().select(c for c in TRIP_COLUMNS if c in names), ["trip_id"], "trip_withdrawn",
+                         cutoff)
+    standing = ev.group_by("trip_id", maintain_order=True).last()
+    counts = pl.col("event_type") == "trip_reported"
+    days = (pl.col("returned") - pl.col("departed")).dt.total_days() + 1
+    return standing.select(
+        pl.col("trip_id").cast(pl.Utf8), counts.alias("counts"),
+        *(pl.when(counts).then(pl.col(c)).alias(c) for c in REPORTED if c in standing.columns),
+        reported_at=pl.col("occurred_at"),
+        withdrawal_reason=pl.when(~counts).then(pl.col("drop_reason")).cast(pl.Utf8),
+    ).with_columns(days=days, people_days=pl.col("people").fill_null(1) * days).with_columns(
+        pl.when(pl.col("counts")).then(pl.col("people_days")).alias("people_days")
+    ).sort("trip_id")
+
+
+def project_trip_ids(events: pl.LazyFrame | pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
+    """Each project's ``trip_id`` at T: that of its latest ``project_planned`` (by occurred_at, then arrival)
+    occurring before ``cutoff`` that carries one (§8)."""
+    names = events.lazy().collect_schema().names()
+    if "trip_id" not in names:
+        return pl.DataFrame(schema={"project_id": pl.Utf8, "trip_id": pl.Utf8})
+    planned = (events.lazy().filter((pl.col("event_type") == "project_planned") & pl.col("trip_id").is_not_null()
+                                    & (pl.col("occurred_at") < cutoff))
+               .select("project_id", "trip_id", "occurred_at", "seq").sort("project_id", "occurred_at", "seq"))
+    return (planned.group_by("project_id", maintain_order=True).agg(pl.col("trip_id").last().cast(pl.Utf8))
+            .collect())
+
+
+def projects_from_trips(state: pl.DataFrame, trip_ids: pl.DataFrame, counted: pl.Series) -> pl.DataFrame:
+    """The non-orphan projects (dropped ones included) from a trip at T: whose ``trip_id`` names a trip that
+    ``counted`` holds, whatever its standing when the project was planned; with their reached_at and signed
+    amount (§4)."""
+    columns = ("project_id", "reached_at_planned", "reached_at_signed", "signed_yuan")
+    if not state.height or not trip_ids.height or "in_pools" not in state.columns:
+        return pl.DataFrame(schema={"project_id": pl.Utf8, "trip_id": pl.Utf8,
+                                    **{c: state.schema.get(c, pl.Int64) for c in columns[1:]}})
+    named = trip_ids.filter(pl.col("trip_id").is_in(counted.cast(pl.Utf8).implode()))
+    return (state.lazy().filter(pl.col("in_pools")).select(columns)
+            .join(named.lazy(), on="project_id", how="inner").collect())
+
+
+def _year(at: pl.Expr) -> pl.Expr:
+    return at.dt.convert_time_zone(CST_ZONE).dt.year().cast(pl.Utf8)
+
+
+def trips_by_year(trips: pl.DataFrame | None, from_trips: pl.DataFrame | None) -> dict[str, dict[str, int]]:
+    """The summary's ``trips`` (§8): per calendar year (CST), the counted trips by kind and their sums by
+    ``departed``, and the projects from a trip by the year of their ``reached_at[planned]`` / ``[signed]``
+    (the signed amount at T of those signed in the year). Only years with something to count."""
+    years: dict[str, dict[str, int]] = {}
+
+    def add(rows: pl.DataFrame) -> None:
+        for row in rows.iter_rows(named=True):
+            figures = years.setdefault(row.pop("year"), dict.fromkeys(YEAR_FIGURES, 0))
+            for name, value in row.items():
+                figures[name] += int(value or 0)
+
+    if trips is not None and trips.height:
+        counted = trips.filter(pl.col("counts"))
+        add(counted.group_by(year=pl.col("departed").dt.year().cast(pl.Utf8)).agg(
+            *((pl.col("kind") == k).sum().alias(k) for k in TRIP_KINDS),
+            pl.col("people_days").sum(), pl.col("companies_visited").sum(), pl.col("valid_leads").sum()))
+    if from_trips is not None and from_trips.height:
+        add(from_trips.group_by(year=_year(pl.col("reached_at_planned"))).agg(projects_planned=pl.len()))
+        signed = from_trips.filter(pl.col("reached_at_signed").is_not_null())
+        add(signed.group_by(year=_year(pl.col("reached_at_signed"))).agg(
+            projects_signed=pl.len(), signed_yuan=pl.col("signed_yuan").sum()))
+    return {year: years[year] for year in sorted(years)}

@@ -273,3 +273,28 @@ def test_a_replay_in_buckets_gives_the_same_summary_trips_and_issues(tmp_path, b
         merged = parts.tables[name]
         merged = merged.collect() if isinstance(merged, pl.LazyFrame) else merged
         assert_frame_equal(merged, whole.tables[name], check_dtypes=False)
+
+
+@pytest.mark.parametrize("buckets", [[], ["--buckets", "3"]])
+def test_funnel_replay_writes_the_trips_and_issues_tables(tmp_path, buckets):
+    import json
+
+    from click.testing import CliRunner
+
+    from streams import cli
+    from tests.unit.history import lines
+
+    feed = tmp_path / "feed.jsonl"
+    feed.write_bytes(b"\n".join(lines(_mixed_history())) + b"\n")
+    out = tmp_path / "out"
+    done = CliRunner().invoke(cli.main, ["replay", "--from-file", str(feed), "--as-of", "2023-12-31", "--no-check",
+                                         "--received-at", "2025-01-01T00:00:00+08:00", "--out", str(out), *buckets],
+                              catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    trips, issues = pl.read_parquet(out / "trips.parquet"), pl.read_parquet(out / "issues.parquet")
+    assert trips["trip_id"].to_list() == [f"T{j}" for j in range(7)]
+    assert trips.filter(pl.col("trip_id") == "T3")["counts"].to_list() == [False]
+    assert issues.height == 40 and issues["open"].sum() == 40 - 14
+    doc = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert doc["bottlenecks"]["projects_cleared"] == {"2023": 14}
+    assert doc["trips"]["2023"]["leader_led"] == 2  # T1 and T5 (T3 withdrawn)

@@ -16,18 +16,47 @@ START = datetime(2022, 6, 1, tzinfo=CST)
 
 @st.composite
 def logs(draw) -> list[dict]:
-    """A log of a few projects; occurred_at distinct within a project so no tie depends on arrival."""
+    """A log of a few projects, with their issues (§9), and of a few trips (§8); occurred_at distinct within a
+    project and within a trip so no tie depends on arrival (a tie between a report and a withdrawal does not)."""
     events = []
+    for t in range(draw(st.integers(0, 3))):
+        tid = f"T{t}"
+        minutes = draw(st.lists(st.integers(0, 60 * 24 * 900), min_size=1, max_size=4, unique=True))
+        for i, minute in enumerate(minutes):
+            at = (START + timedelta(minutes=minute)).isoformat()
+            event = {"event_id": f"{tid}-{i}", "event_type": "trip_withdrawn", "schema_version": 2, "trip_id": tid,
+                     "occurred_at": at, "recorded_at": at}
+            if draw(st.integers(0, 3)):
+                departed, returned = draw(st.sampled_from([("2022-12-30", "2023-01-02"), ("2023-05-04", "2023-05-04"),
+                                                           ("2024-02-01", "2024-02-05")]))
+                event |= {"event_type": "trip_reported", "kind": draw(st.sampled_from(["leader_led", "team", "other"])),
+                          "departed": departed, "returned": returned,
+                          "people": draw(st.integers(1, 9)), "valid_leads": draw(st.integers(0, 5))}
+            events.append(event)
+        if draw(st.booleans()):  # a withdrawal at the instant of a report wins, whatever the arrival
+            events.append({**events[-1], "event_id": f"{tid}-w", "event_type": "trip_withdrawn"})
     for p in range(draw(st.integers(1, 5))):
         pid = f"P{p}"
-        kinds = draw(st.lists(st.sampled_from(list(TYPES)), min_size=1, max_size=8))
+        kinds = draw(st.lists(st.sampled_from([*TYPES, "raise", "resolve"]), min_size=1, max_size=8))
         minutes = draw(st.lists(st.integers(0, 60 * 24 * 900), min_size=len(kinds), max_size=len(kinds), unique=True))
         for i, (kind, minute) in enumerate(zip(kinds, minutes)):
             at = (START + timedelta(minutes=minute)).isoformat()
+            if kind in ("raise", "resolve"):
+                event = {"event_id": f"{pid}-{i}", "event_type": "issue_raised" if kind == "raise" else "issue_resolved",
+                         "schema_version": 2, "project_id": pid, "occurred_at": at, "recorded_at": at,
+                         "issue_id": draw(st.sampled_from(["Q1", "Q2"]))}
+                if kind == "raise":
+                    event |= {"category": draw(st.sampled_from(["land", "funding"])),
+                              "due": draw(st.sampled_from(["2022-09-01", "2023-03-31"]))}
+                events.append(event)
+                continue
             event = {"event_id": f"{pid}-{i}", "event_type": TYPES[kind], "schema_version": draw(st.sampled_from([1, 2])),
                      "project_id": pid, "occurred_at": at, "recorded_at": at}
             if kind == "planned":
                 event |= {"name": pid, "industry": draw(st.sampled_from(["现代商贸", "电子信息"]))}
+                trip_id = draw(st.sampled_from([None, "T0", "T1", "T9"]))
+                if trip_id is not None:
+                    event["trip_id"] = trip_id
             if kind in ("planned", "signed", "revised", "started") and draw(st.booleans()):
                 amount_key = "investment_wan" if event["schema_version"] == 1 else "investment_yuan"
                 event[amount_key] = draw(st.integers(0, 10**6))

@@ -76,7 +76,8 @@ def status(bootstrap: str, topic: str, group: str, state_topic: str, worker_url:
     lag = group_lag(bootstrap, group, topic, offsets[topic])
     return doc | {
         "broker_reachable": True,
-        "topics": {name: {"exists": bool(ends), "records": sum(e.stable for e in ends.values()),
+        # Offsets, not records: transaction markers take offsets too (the dead letters below are counted).
+        "topics": {name: {"exists": bool(ends), "offsets": sum(e.stable for e in ends.values()),
                           "partitions": len(ends), "held_back": sum(e.held_back for e in ends.values())}
                    for name, ends in offsets.items()},
         "worker_group": {"group": group, "committed": lag.committed, "end": lag.end, "lag": lag.lag},

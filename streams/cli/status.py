@@ -34,7 +34,7 @@ def operator_status(bootstrap_servers, topic, app_id, state_topic, worker_url, a
         reachable = "reachable" if doc["broker_reachable"] else "NOT reachable"
         rows: list[tuple[str, object]] = [("broker", f"{doc['bootstrap']} ({reachable})"), ("client", doc["client"])]
         if doc["broker_reachable"]:
-            rows += [(f"topic {name}", f"{t['records']:,} offsets in {t['partitions']} partitions" if t["exists"]
+            rows += [(f"topic {name}", f"{t['offsets']:,} offsets in {t['partitions']} partitions" if t["exists"]
                       else "missing") for name, t in doc["topics"].items()]
             g = doc["worker_group"]
             rows += [(f"worker group {g['group']}", f"lag {g['lag']:,} (committed {g['committed']:,} of "

@@ -2,7 +2,7 @@
 
 Each record is checked for the stateless reasons of DOMAIN.md §3 by the one
 validator in :mod:`streams.contract.acceptance`. Valid records go to the topic in
-file order, keyed by project_id; rejected ones go, bytes untouched, to the
+file order, keyed by project_id (a trip's by trip_id); rejected ones go, bytes untouched, to the
 dead-letter topic with ``reason``, ``detail`` and ``origin`` headers. Duplicates
 are not dropped here: the fold settles them.
 
@@ -24,6 +24,7 @@ from typing import Callable, Iterable
 
 from streams.config import dlq_topic
 from streams.contract.acceptance import Rejection, check_event
+from streams.contract.events import key_of
 from streams.core.clock import now_cst
 from streams.feeds import FeedRecord, read_feed
 from streams.kafkaio.producer import finish_transaction, is_transactional
@@ -82,8 +83,8 @@ class IngestReport:
 
 
 def _key(record: FeedRecord) -> bytes | None:
-    pid = record.parsed.get("project_id") if isinstance(record.parsed, dict) else None
-    return pid.encode() if isinstance(pid, str) and pid else None
+    key = key_of(record.parsed) if isinstance(record.parsed, dict) else None  # a trip's record: its trip_id (§8)
+    return key.encode() if key else None
 
 
 def _value(record: FeedRecord, event: dict) -> bytes:

@@ -34,6 +34,12 @@ INTRODUCED_IN: dict[str, int] = {"milestone_planned": 2, "issue_raised": 2, "iss
 #: The events of a trip (§8): their key is ``trip_id``, a namespace apart from ``project_id``.
 TRIP_EVENTS: frozenset[str] = frozenset({"trip_reported", "trip_withdrawn"})
 ISSUE_EVENTS: frozenset[str] = frozenset({"issue_raised", "issue_resolved"})
+
+
+def key_of(event: dict) -> str | None:
+    """An event's key on Kafka: its ``project_id`` (§2), a trip event's ``trip_id`` (§8); None without one."""
+    key = event.get("trip_id" if event.get("event_type") in TRIP_EVENTS else "project_id")
+    return key if isinstance(key, str) and key else None
 TRIP_KINDS: tuple[str, ...] = ("leader_led", "team", "other")
 ISSUE_CATEGORIES: tuple[str, ...] = ("planning", "land", "approval", "funding", "demolition", "utilities",
                                      "environment", "technology", "other")

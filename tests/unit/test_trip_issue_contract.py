@@ -114,3 +114,16 @@ def test_trip_ids_and_project_ids_are_separate_namespaces_for_duplicates_and_con
               issue(**same_id, project_id="T-1", category="funding")]    # a project's conflict
     outcomes = settle(_log(events))["outcome"].to_list()
     assert outcomes == ["accepted", "accepted", "duplicate", "event_id_conflict", "accepted", "event_id_conflict"]
+
+
+def test_on_kafka_a_trip_record_is_keyed_by_its_trip_id_and_a_project_event_by_its_project() -> None:
+    from streams.contract.events import key_of
+    from streams.feeds import FeedRecord
+    from streams.ingest import _key
+
+    assert key_of(trip()) == "T-1" and key_of(issue()) == "P-1"
+    assert key_of({**issue(event_type="project_planned"), "trip_id": "T-1"}) == "P-1"  # a project names a trip
+    assert key_of(trip(trip_id="")) is None and key_of({"event_type": "trip_reported", "trip_id": 5}) is None
+    record = FeedRecord("feed.jsonl:1", _raw(trip()))
+    assert _key(record) == b"T-1"
+    assert _key(FeedRecord("feed.jsonl:2", _raw(issue()))) == b"P-1"

@@ -104,6 +104,11 @@ class PassedOver:
                 del ranges[:behind]
             return offset
 
+    def ranges(self, topic: str, partition: int) -> list[tuple[int, int]]:
+        """The ranges noted for a partition and not forgotten yet, in order."""
+        with self._lock:
+            return list(self._ranges.get((topic, partition), ()))
+
     def forget(self, keep: set[int]) -> None:
         """Drop the ranges of partitions other than ``keep``."""
         with self._lock:

@@ -57,16 +57,20 @@ class _CommittedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return self._ensure_consumer().last_stable_offset(tp)
 
 
-def committable(committed: int | None, acked: Iterable[int], gaps: Iterable[tuple[int, int]]) -> int | None:
+def committable(committed: int | None, acked: Iterable[int], gaps: Iterable[tuple[int, int]],
+                passed: Iterable[tuple[int, int]] = ()) -> int | None:
     """The offset a partition can commit: the end of the unbroken run from ``committed`` (the next offset to
-    read; None: from the first acknowledged) through acknowledged offsets and gaps. A gap ``(begin, end)`` is
-    what Faust notes when a record arrives past the one before it: ``begin`` up to the record at ``end - 1``,
-    which only its own acknowledgement covers. None when nothing new can be committed."""
+    read; None: from the first acknowledged) through acknowledged offsets, gaps and offsets passed over.
+
+    A gap ``(begin, end)`` is what Faust notes when a record arrives past the one before it: ``begin`` up
+    to the record at ``end - 1``, which only its own acknowledgement covers. ``passed``: ranges the fetcher
+    passed over (markers, aborted records), which hold no record at all. None when nothing new can be
+    committed."""
     acked = sorted(set(acked))
-    if not acked:
+    if committed is None and not acked:
         return None
-    spans = sorted([(o, o + 1) for o in acked] + [(b, e - 1) for b, e in gaps if b < e - 1 and b <= acked[-1]])
-    reach = spans[0][0] if committed is None else committed
+    spans = sorted([(o, o + 1) for o in acked] + [(b, e - 1) for b, e in gaps if b < e - 1] + list(passed))
+    reach = (acked[0] if committed is None else committed)
     start = reach
     for begin, end in spans:
         if begin > reach:
@@ -93,16 +97,14 @@ class _CommittedConsumer(faust_aiokafka.Consumer):
 
     def _new_offset(self, tp):
         """Faust's own rule stalls on a topic written in transactions (seen here with a librdkafka transactional
-        producer: the group stuck at an aborted transaction for good, its lag never shrinking):
-        :func:`committable` instead, past the markers the fetcher passed over after it; then forget what it
-        covers."""
+        producer: the group stuck at an aborted transaction for good, its lag never shrinking; and Faust
+        notes no gap after a record at offset 0): :func:`committable` instead, through what the fetcher
+        passed over too; then forget what it covers."""
         acked, gaps, committed = self._acked[tp], self._gap[tp], self._committed_offset[tp]
-        offset = committable(committed, acked, ((g.begin, g.end) for g in gaps))
-        reach = offset if offset is not None else committed
-        if reach is not None:  # markers after the last record: committed past, so that the lag can reach 0
-            past = PASSED_OVER.through(tp.topic, tp.partition, reach, forget=True)
-            offset = past if past > reach else offset
+        offset = committable(committed, acked, [(g.begin, g.end) for g in gaps],
+                             PASSED_OVER.ranges(tp.topic, tp.partition))
         if offset is not None:
+            PASSED_OVER.through(tp.topic, tp.partition, offset, forget=True)
             done = [o for o in acked if o < offset]
             acked[:] = [o for o in acked if o >= offset]
             self._acked_index[tp].difference_update(done)

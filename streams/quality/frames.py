@@ -5,11 +5,11 @@ from __future__ import annotations
 import polars as pl
 
 from streams.contract.acceptance import Rejection, upcast
-from streams.contract.events import STAGES
+from streams.contract.events import STAGES, key_of
 from streams.contract.schemas import parse_timestamp
 from streams.core.fold import reached
 
-FEED_TEXT = ("origin", "contract_reason", "event_id", "project_id", "event_type", "industry", "zone", "axis",
+FEED_TEXT = ("origin", "contract_reason", "event_id", "project_id", "key", "event_type", "industry", "zone", "axis",
              "source_region", "channel")
 UTC = pl.Datetime("us", "UTC")
 FEED_SCHEMA = {"row": pl.Int64, **{c: pl.Utf8 for c in FEED_TEXT}, "well_formed": pl.Boolean,
@@ -32,6 +32,7 @@ def feed_row(row: int, origin: str, parsed: dict | Rejection, verdict: dict | Re
     event = upcast(parsed) if not isinstance(verdict, Rejection) else parsed
     for field in ("event_id", "project_id", "event_type", "industry", "zone", "axis", "source_region", "channel"):
         out[field] = _text(event.get(field))
+    out["key"] = key_of(event)  # what the record is keyed by: its project, a trip's record its trip (§8)
     version = event.get("schema_version")
     out["schema_version"] = version if isinstance(version, int) and not isinstance(version, bool) else None
     amount = event.get("investment_yuan")

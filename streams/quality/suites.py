@@ -27,7 +27,7 @@ def feed_suite():
         e.ExpectColumnValuesToBeInSet(column="well_formed", value_set=[True]),
         e.ExpectColumnValuesToBeNull(column="contract_reason"),
         *[e.ExpectColumnValuesToNotBeNull(column=c) for c in
-          ("event_id", "event_type", "schema_version", "project_id", "occurred_at")],
+          ("event_id", "event_type", "schema_version", "key", "occurred_at")],  # key: project_id, a trip's trip_id
         e.ExpectColumnValuesToBeInSet(column="event_type", value_set=sorted(EVENT_TYPES)),
         e.ExpectColumnValuesToBeBetween(column="amount_yuan", min_value=0, max_value=ONE_TRILLION_YUAN),
         e.ExpectColumnValuesToBeBetween(column="occurred_year", min_value=2000),

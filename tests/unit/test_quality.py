@@ -38,6 +38,19 @@ def failing(report: gate.QualityReport, severity="critical") -> set[tuple[str, s
 
 # ---- the feed suite -----------------------------------------------------------------------------
 
+def test_trip_and_issue_records_pass_the_feed_suite():
+    """A trip's record has no project_id: it is keyed by its trip_id (§8)."""
+    trip = {"event_id": "t1", "event_type": "trip_reported", "schema_version": 2, "trip_id": "T-1",
+            "occurred_at": "2023-01-01T00:00:00+08:00", "recorded_at": "2023-01-02T00:00:00+08:00", "kind": "team",
+            "departed": "2022-12-20", "returned": "2022-12-22"}
+    issue = {"event_id": "i1", "event_type": "issue_raised", "schema_version": 2, "project_id": "P", "issue_id": "Q",
+             "category": "land", "occurred_at": "2023-01-01T00:00:00+08:00", "recorded_at": "2023-01-02T00:00:00+08:00"}
+    rows = feed_rows([json.dumps(e, ensure_ascii=False).encode() for e in (GOOD, trip, issue)])
+    assert [r["key"] for r in rows] == ["P", "T-1", "P"]
+    report = gate.check_feed_rows(rows)
+    assert not failing(report), report.as_dict()
+
+
 def test_the_generated_feed_passes_once_the_contract_rejections_are_out():
     rows = [r for r in feed_rows(generated_lines()) if r["contract_reason"] is None]
     report = gate.check_feed_rows(rows)
@@ -61,7 +74,9 @@ GOOD = {"event_id": "e1", "event_type": "project_planned", "schema_version": 2, 
     (json.dumps({k: v for k, v in GOOD.items() if k != "schema_version"}).encode(),
      ("expect_column_values_to_not_be_null", "schema_version")),
     (json.dumps({k: v for k, v in GOOD.items() if k != "project_id"}).encode(),
-     ("expect_column_values_to_not_be_null", "project_id")),
+     ("expect_column_values_to_not_be_null", "key")),
+    (json.dumps({**GOOD, "event_type": "trip_withdrawn", "project_id": None}).encode(),  # a trip without trip_id
+     ("expect_column_values_to_not_be_null", "key")),
     (json.dumps({k: v for k, v in GOOD.items() if k != "occurred_at"}).encode(),
      ("expect_column_values_to_not_be_null", "occurred_at")),
     (json.dumps({**GOOD, "event_type": "project_paused"}).encode(), ("expect_column_values_to_be_in_set", "event_type")),

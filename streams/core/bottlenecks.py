@@ -7,7 +7,7 @@ from datetime import date, datetime
 import polars as pl
 
 from streams.core.clock import CST_ZONE
-from streams.core.trips import _standing_first
+from streams.core.trips import in_standing_order
 
 #: What the issue fold reads of a project's issue events.
 ISSUE_COLUMNS = ("project_id", "issue_id", "event_type", "occurred_at", "seq", "category", "department", "due")
@@ -41,7 +41,7 @@ def _issue_events(events: pl.LazyFrame | pl.DataFrame, cutoff: datetime) -> pl.D
                                     "occurred_at": pl.Datetime("us", "UTC"), "seq": pl.Int64, "category": pl.Utf8,
                                     "department": pl.Utf8, "due": pl.Date, "_wins_tie": pl.Boolean})
     issues = events.lazy().filter(pl.col("issue_id").is_not_null()).select(c for c in ISSUE_COLUMNS if c in names)
-    return _standing_first(issues, ["project_id", "issue_id"], "issue_resolved", cutoff)
+    return in_standing_order(issues, ["project_id", "issue_id"], "issue_resolved", cutoff)
 
 
 def unraised_resolutions(events: pl.LazyFrame | pl.DataFrame, cutoff: datetime) -> pl.DataFrame:

@@ -372,8 +372,8 @@ def settle(log: pl.DataFrame, known_at: datetime | None = None) -> pl.DataFrame:
     """Adds ``outcome``: accepted, duplicate, or the rejection reason (§3).
 
     With ``known_at``, only records whose ``recorded_at`` is readable and ≤ ``known_at`` count.
-    The first record of a (project_id, event_id) wins; a later one is a duplicate when its
-    content matches, else an ``event_id_conflict``.
+    The first record of a (project_id, event_id) wins, of a trip's (trip_id, event_id) (§8: a namespace of
+    its own); a later one is a duplicate when its content matches, else an ``event_id_conflict``.
     """
     if known_at is not None:
         log = log.filter(pl.col("recorded_at") <= known_at)

@@ -20,7 +20,7 @@ YEAR_FIGURES = (*TRIP_KINDS, "people_days", "companies_visited", "valid_leads", 
                 "projects_signed", "signed_yuan")
 
 
-def _standing_first(events: pl.LazyFrame | pl.DataFrame, key: list[str], withdrawal: str, cutoff: datetime
+def in_standing_order(events: pl.LazyFrame | pl.DataFrame, key: list[str], withdrawal: str, cutoff: datetime
                     ) -> pl.DataFrame:
     """Each key's events occurring before ``cutoff``, its standing one (the latest by occurred_at, a ``withdrawal``
     winning a tie, then arrival) last."""
@@ -34,7 +34,7 @@ def trip_state(events: pl.LazyFrame | pl.DataFrame, cutoff: datetime) -> pl.Data
     standing report's fields, whether it ``counts`` (that report is a ``trip_reported``), its days and
     people-days (people, 1 when absent, × days), sorted by ``trip_id``."""
     names = events.lazy().collect_schema().names()
-    ev = _standing_first(events.lazy().select(c for c in TRIP_COLUMNS if c in names), ["trip_id"], "trip_withdrawn",
+    ev = in_standing_order(events.lazy().select(c for c in TRIP_COLUMNS if c in names), ["trip_id"], "trip_withdrawn",
                          cutoff)
     standing = ev.group_by("trip_id", maintain_order=True).last()
     counts = pl.col("event_type") == "trip_reported"

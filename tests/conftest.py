@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import uuid
 
@@ -10,26 +11,38 @@ import pytest
 
 
 def _free_port_pair() -> int:
-    """A port p with p and p+1 free (PLAINTEXT and CONTROLLER listeners)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port < 65535:
-            with socket.socket() as s2:
-                if s2.connect_ex(("127.0.0.1", port + 1)) != 0:
-                    return port
+    """A port p with p and p+1 free (PLAINTEXT and CONTROLLER listeners), below the kernel's ephemeral range
+    (32768 and up), where a client's outgoing connection could take it between this pick and the bind."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(20_000, 32_000)
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        return port
     raise RuntimeError("no free pair of ports")
 
 
 def start_broker(state_dir):
-    """A fresh local broker in ``state_dir`` on free ports; the caller stops it."""
+    """A fresh local broker in ``state_dir`` on free ports; the caller stops it. A port taken between the pick
+    and the broker's bind (another program on this machine) is tried again on other ports."""
     from streams import config
-    from streams.kafkaio.local_broker import LocalBroker
+    from streams.kafkaio.local_broker import BrokerError, LocalBroker
 
-    broker = LocalBroker(state=state_dir, cache=config.cache_dir(), port=_free_port_pair(), heap="512m")
-    broker.up()
-    return broker
+    for attempt in range(3):
+        state = state_dir if not attempt else state_dir / f"retry-{attempt}"  # (formatted for other ports)
+        broker = LocalBroker(state=state, cache=config.cache_dir(), port=_free_port_pair(), heap="512m")
+        try:
+            broker.up()
+            return broker
+        except BrokerError as e:
+            taken = "Address already in use" in str(e) or "is taken by another process" in str(e)
+            if not taken or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="session")

@@ -34,14 +34,22 @@ def rolling_conversions(state: pl.DataFrame) -> pl.DataFrame:
 
 def trip_and_issue_tables(result: Result) -> dict[str, pl.DataFrame]:
     """The ``trips`` (§8: every trip reported or withdrawn as of T, with its standing report) and ``issues``
-    (§9: every issue raised as of T, open or resolved) tables."""
-    from streams.core.bottlenecks import issue_state
-    from streams.core.trips import trip_state
+    (§9: every issue raised as of T, open or resolved) tables; for the quality checks, ``trip_references`` (each
+    project naming a trip, and whether it counts) and ``resolutions`` (each resolution, and whether its issue
+    was raised)."""
+    from streams.core.bottlenecks import issue_state, resolutions
+    from streams.core.trips import project_trip_ids, projects_from_trips, trip_references, trip_state
 
     cutoff = result.view.cutoff
     empty = result.settled.clear()
+    events = accepted_events(result.settled)
+    trip_ids = project_trip_ids(events, cutoff)
+    from_trips = result.from_trips if result.from_trips is not None else \
+        projects_from_trips(result.state, trip_ids, pl.Series("trip_id", [], pl.Utf8))
     return {"trips": result.trips if result.trips is not None else trip_state(empty, cutoff),
-            "issues": result.issues if result.issues is not None else issue_state(empty, cutoff)}
+            "issues": result.issues if result.issues is not None else issue_state(empty, cutoff),
+            "trip_references": trip_references(trip_ids, from_trips),
+            "resolutions": resolutions(events, cutoff)}
 
 
 def aggregate_tables(result: Result, targets: dict) -> dict[str, pl.DataFrame]:
@@ -62,7 +70,8 @@ def aggregate_tables(result: Result, targets: dict) -> dict[str, pl.DataFrame]:
         "supervision_over_time": supervision_over_time,
         # 月评比: from the state's reached_at (flows) and the month-end colours (red), no fold per period
         "rankings": rankings(state, supervision_over_time, cutoff),
-        "targets": target_attainment(state, targets, cutoff),
+        "targets": target_attainment(state, targets, cutoff, trips=result.trips, from_trips=result.from_trips,
+                                      issues=result.issues),
         "arrival_lags": agg.arrival_lags(result.settled),
         "rejections": result.settled.filter(~pl.col("outcome").is_in(["accepted", "duplicate"]))
                       .select("seq", "outcome", "detail", "project_id", "recorded_at"),

@@ -391,7 +391,7 @@ def _in_buckets(spilled: SpilledLog, view, targets: dict | None, n: int, work: P
         return Replayed(doc, {}, b + 1)
     if names is None:  # no project in the view: the in-memory path writes the (empty) state, the trips and issues
         return Replayed(doc, {name: bk.merge_by_project({k: pl.scan_parquet(p) for k, p in files[name].items()})
-                              for name in ("project_state", "trips", "issues")}, b + 1)
+                              for name in ("project_state", *bk.TRIP_AND_ISSUE_TABLES)}, b + 1)
     tables: dict[str, Table] = {}
     for name in names:
         rule = bk.TABLE_RULES.get(name)

@@ -44,12 +44,19 @@ def _issue_events(events: pl.LazyFrame | pl.DataFrame, cutoff: datetime) -> pl.D
     return in_standing_order(issues, ["project_id", "issue_id"], "issue_resolved", cutoff)
 
 
+def resolutions(events: pl.LazyFrame | pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
+    """Every ``issue_resolved`` occurring before ``cutoff``, and whether its issue was ``raised`` as of T (one
+    that was not makes no issue: the quality checks report it)."""
+    ev = _issue_events(events, cutoff)
+    raised = ev.filter(_RAISED).select("project_id", "issue_id").unique().with_columns(raised=pl.lit(True))
+    return (ev.filter(~_RAISED).join(raised, on=["project_id", "issue_id"], how="left")
+            .select("project_id", pl.col("issue_id").cast(pl.Utf8), "occurred_at", "seq",
+                    pl.col("raised").fill_null(False)).sort("project_id", "issue_id", "occurred_at", "seq"))
+
+
 def unraised_resolutions(events: pl.LazyFrame | pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
     """The ``issue_resolved`` events of issues not raised as of T: they make no issue; the quality checks report them."""
-    ev = _issue_events(events, cutoff)
-    raised = ev.filter(_RAISED).select("project_id", "issue_id").unique()
-    return (ev.filter(~_RAISED).join(raised, on=["project_id", "issue_id"], how="anti")
-            .select("project_id", pl.col("issue_id").cast(pl.Utf8), "occurred_at", "seq"))
+    return resolutions(events, cutoff).filter(~pl.col("raised")).drop("raised")
 
 
 def _year(at: str) -> pl.Expr:

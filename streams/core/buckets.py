@@ -154,6 +154,8 @@ TABLE_RULES: dict[str, ByProject | Additive | FromLog | FromState | FromTable] =
     # a trip's records are in one bucket (keyed by its id), and the buckets are ranges of keys in trip id order
     "trips": ByProject(),
     "issues": ByProject(),
+    "trip_references": ByProject(),
+    "resolutions": ByProject(),
     "supervision_over_time": ByProject(interleave="month"),
     "pools_over_time": Additive(keys=("month", "pool"), order=("month",)),
     "flows": Additive(keys=("granularity", "period", "stage"), order=(), then=merge_flows),
@@ -174,6 +176,10 @@ TABLE_RULES: dict[str, ByProject | Additive | FromLog | FromState | FromTable] =
     "rejections": FromLog(columns=("seq", "outcome", "detail", "project_id", "recorded_at"),
                           compute=lambda rows: rows.sort("seq"), rows=~_CHECKED),
 }
+
+
+#: The tables of trips and issues (streams.core.tables.trip_and_issue_tables), written even with no project.
+TRIP_AND_ISSUE_TABLES = ("trips", "issues", "trip_references", "resolutions")
 
 
 def buckets_for(rows: int, forced: int | None = None) -> int:

@@ -75,6 +75,15 @@ def projects_from_trips(state: pl.DataFrame, trip_ids: pl.DataFrame, counted: pl
             .join(named.lazy(), on="project_id", how="inner").collect())
 
 
+def trip_references(trip_ids: pl.DataFrame, from_trips: pl.DataFrame) -> pl.DataFrame:
+    """Each project naming a trip at T (:func:`project_trip_ids`), and whether that trip counts at T (the project
+    is then from it, :func:`projects_from_trips`); one that does not is reported by the quality checks (§8)."""
+    found = from_trips.select(pl.col("project_id").cast(pl.Utf8), counted=pl.lit(True))
+    return (trip_ids.select(pl.col("project_id").cast(pl.Utf8), pl.col("trip_id").cast(pl.Utf8))
+            .join(found, on="project_id", how="left")
+            .with_columns(pl.col("counted").fill_null(False)).sort("project_id"))
+
+
 def _year(at: pl.Expr) -> pl.Expr:
     return at.dt.convert_time_zone(CST_ZONE).dt.year().cast(pl.Utf8)
 

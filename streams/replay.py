@@ -404,7 +404,8 @@ def _in_buckets(spilled: SpilledLog, view, targets: dict | None, n: int, work: P
             tables[name] = pl.concat([rule.compute(pl.read_parquet([p for (k, _), p in files[name].items() if k == key]))
                                       for key in keys])
         elif isinstance(rule, bk.FromState):
-            tables[name] = rule.compute(pl.read_parquet(list(files[name].values())), view, targets)
+            merged = {t: pl.read_parquet(list(files[t].values())) for t in rule.tables}
+            tables[name] = rule.compute(pl.read_parquet(list(files[name].values())), view, targets, **merged)
     for name in names:
         rule = bk.TABLE_RULES.get(name)
         if isinstance(rule, bk.FromTable):

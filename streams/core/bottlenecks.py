@@ -10,19 +10,20 @@ from streams.core.clock import CST_ZONE
 from streams.core.trips import in_standing_order
 
 #: What the issue fold reads of a project's issue events.
-ISSUE_COLUMNS = ("project_id", "issue_id", "event_type", "occurred_at", "seq", "category", "department", "due")
+ISSUE_COLUMNS = ("project_id", "issue_id", "event_type", "occurred_at", "seq", "category", "department", "due",
+                 "description")
 _RAISED = pl.col("event_type") == "issue_raised"
 
 
 def issue_state(events: pl.LazyFrame | pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
     """One row per issue (``project_id``, ``issue_id``) raised before ``cutoff`` (the exclusive end of T): ``open``
     or resolved by its standing event (the latest, a resolution winning a tie, then arrival); the category,
-    lead department and due date of its latest raise alone; when it was first raised and, resolved, when.
+    lead department, due date and description of its latest raise alone; when it was first raised and, resolved, when.
     Sorted by project, then issue. An issue only resolved as of T is no issue (:func:`unraised_resolutions`)."""
     ev = _issue_events(events, cutoff)
     raised = ev.filter(_RAISED)
     latest_raise = raised.group_by("project_id", "issue_id", maintain_order=True).agg(
-        pl.col("category").last(), pl.col("department").last(), pl.col("due").last(),
+        pl.col("category").last(), pl.col("department").last(), pl.col("due").last(), pl.col("description").last(),
         first_raised_at=pl.col("occurred_at").min(), raised_at=pl.col("occurred_at").last())
     standing = ev.group_by("project_id", "issue_id", maintain_order=True).agg(
         open=pl.col("event_type").last() == "issue_raised", _last_at=pl.col("occurred_at").last())
@@ -30,7 +31,8 @@ def issue_state(events: pl.LazyFrame | pl.DataFrame, cutoff: datetime) -> pl.Dat
             .with_columns(resolved_at=pl.when(~pl.col("open")).then(pl.col("_last_at")))
             .drop("_last_at")
             .select("project_id", pl.col("issue_id").cast(pl.Utf8), "open", pl.col("category").cast(pl.Utf8),
-                    pl.col("department").cast(pl.Utf8), "due", "first_raised_at", "raised_at", "resolved_at")
+                    pl.col("department").cast(pl.Utf8), "due", "first_raised_at", "raised_at", "resolved_at",
+                    pl.col("description").cast(pl.Utf8))
             .sort("project_id", "issue_id"))
 
 
@@ -39,8 +41,10 @@ def _issue_events(events: pl.LazyFrame | pl.DataFrame, cutoff: datetime) -> pl.D
     if "issue_id" not in names:
         return pl.DataFrame(schema={"project_id": pl.Utf8, "issue_id": pl.Utf8, "event_type": pl.Utf8,
                                     "occurred_at": pl.Datetime("us", "UTC"), "seq": pl.Int64, "category": pl.Utf8,
-                                    "department": pl.Utf8, "due": pl.Date, "_wins_tie": pl.Boolean})
-    issues = events.lazy().filter(pl.col("issue_id").is_not_null()).select(c for c in ISSUE_COLUMNS if c in names)
+                                    "department": pl.Utf8, "due": pl.Date, "description": pl.Utf8,
+                                    "_wins_tie": pl.Boolean})
+    issues = events.lazy().filter(pl.col("issue_id").is_not_null()).select(
+        pl.col(c) if c in names else pl.lit(None, pl.Utf8).alias(c) for c in ISSUE_COLUMNS)
     return in_standing_order(issues, ["project_id", "issue_id"], "issue_resolved", cutoff)
 
 

@@ -83,10 +83,12 @@ class FromLog:
 @dataclass(frozen=True)
 class FromState:
     """A table that does not add up (medians, ratios of sums): ``compute(state, view, targets)`` of the
-    merged project state, read with only ``columns``."""
+    merged project state, read with only ``columns``; with ``tables``, also given those merged tables (of
+    :class:`ByProject` rules) by name as keyword arguments."""
 
     columns: tuple[str, ...]
     compute: Callable[..., pl.DataFrame]
+    tables: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,10 +143,13 @@ def rolling_conversions_of(flows: pl.DataFrame) -> pl.DataFrame:
                       for a, b in CONVERSION_PAIRS for w in ROLLING_WINDOWS])
 
 
-def _targets(state: pl.DataFrame, view, targets: dict) -> pl.DataFrame:
+def _targets(state: pl.DataFrame, view, targets: dict, *, trips: pl.DataFrame, issues: pl.DataFrame,
+             trip_references: pl.DataFrame) -> pl.DataFrame:
     from streams.core.targets import target_attainment
+    from streams.core.trips import from_trip_references
 
-    return target_attainment(state, targets, view.cutoff)
+    return target_attainment(state, targets, view.cutoff, trips=trips, issues=issues,
+                             from_trips=from_trip_references(state, trip_references, trips))
 
 
 _CHECKED = pl.col("outcome").is_in(["accepted", "duplicate"])
@@ -167,8 +172,10 @@ TABLE_RULES: dict[str, ByProject | Additive | FromLog | FromState | FromTable] =
     "rolling_conversions": FromTable("flows", rolling_conversions_of),
     "time_in_stage": FromState(columns=(*_REACHED, "in_pools"), compute=lambda state, view, targets:
                                agg.time_in_stage(state)),
-    "targets": FromState(columns=(*_REACHED, "in_pools", "signed_yuan", "started_yuan", "lead_industry"),
-                         compute=_targets),
+    # the trip targets (§8) from the merged trips and the projects naming them, projects_cleared (§9) from the issues
+    "targets": FromState(columns=(*_REACHED, "in_pools", "signed_yuan", "started_yuan", "lead_industry",
+                                  "project_id", "orphan", "dropped"),
+                         compute=_targets, tables=("trips", "issues", "trip_references")),
     # per month of arrival: each month's records at a time
     "arrival_lags": FromLog(columns=("outcome", "recorded_at", "occurred_at"), compute=agg.arrival_lags,
                             rows=_CHECKED & pl.col("recorded_at").is_not_null(),

@@ -37,6 +37,8 @@ LOG_SCHEMA: dict[str, pl.DataType] = {
     "trip_id": _CAT, "kind": _CAT, "departed": pl.Date, "returned": pl.Date, "team": _CAT, "region": _CAT,
     "people": pl.Int64, "companies_visited": pl.Int64, "leads": pl.Int64, "valid_leads": pl.Int64,
     "issue_id": _CAT, "category": _CAT,
+    # what a ledger's 外出招商 and 问题清单 sheets compare and carry (§11): a trip's places, an issue's description
+    "destinations": pl.List(pl.Utf8), "description": _CAT,
 }
 #: Which event types carry each field of §8 and §9 into the log (on any other type it names nothing).
 CARRIED: dict[str, frozenset[str]] = {
@@ -45,6 +47,8 @@ CARRIED: dict[str, frozenset[str]] = {
                                                   "companies_visited", "leads", "valid_leads")},
     "issue_id": frozenset({"issue_raised", "issue_resolved"}),
     "category": frozenset({"issue_raised"}),
+    "destinations": frozenset({"trip_reported"}),
+    "description": frozenset({"issue_raised"}),
 }
 #: Calendar dates written YYYY-MM-DD, read into Date columns: a milestone's or an issue's due date, a trip's days.
 _DATES = ("due", "departed", "returned")
@@ -357,7 +361,9 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 def _storable(row: dict) -> dict:
     """The row with every lone surrogate in its text (JSON's ``"\ud800"``, which the parser accepts) as U+FFFD:
     Polars keeps UTF-8 text only. The record's verdict and content fingerprint are those of the original."""
-    return {k: _LONE_SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v for k, v in row.items()}
+    return {k: _LONE_SURROGATE.sub("\ufffd", v) if isinstance(v, str)
+            else [_LONE_SURROGATE.sub("\ufffd", x) if isinstance(x, str) else x for x in v] if isinstance(v, list)
+            else v for k, v in row.items()}
 
 
 def received_log(records, received_at: datetime, *, stamp_missing: bool = False) -> pl.DataFrame:

@@ -11,10 +11,11 @@ from streams.core.clock import CST_ZONE
 
 #: What the trip fold reads of a trip's events.
 TRIP_COLUMNS = ("trip_id", "event_type", "occurred_at", "seq", "kind", "departed", "returned", "team", "leader",
-                "department", "people", "region", "companies_visited", "leads", "valid_leads", "drop_reason")
+                "department", "people", "region", "companies_visited", "leads", "valid_leads", "destinations",
+                "drop_reason")
 #: The fields a standing report describes the trip with (a field it lacks is absent, §8).
 REPORTED = ("kind", "departed", "returned", "team", "leader", "department", "people", "region",
-            "companies_visited", "leads", "valid_leads")
+            "companies_visited", "leads", "valid_leads", "destinations")
 #: The figures of one year of ``trips`` in the summary (§8), in order.
 YEAR_FIGURES = (*TRIP_KINDS, "people_days", "companies_visited", "valid_leads", "projects_planned",
                 "projects_signed", "signed_yuan")
@@ -111,3 +112,15 @@ def trips_by_year(trips: pl.DataFrame | None, from_trips: pl.DataFrame | None) -
         add(signed.group_by(year=_year(pl.col("reached_at_signed"))).agg(
             projects_signed=pl.len(), signed_yuan=pl.col("signed_yuan").sum()))
     return {year: years[year] for year in sorted(years)}
+
+
+def from_trip_references(state: pl.DataFrame, references: pl.DataFrame | None, trips: pl.DataFrame | None
+                         ) -> pl.DataFrame:
+    """:func:`projects_from_trips` from a replay's tables: the projects naming a trip (``trip_references``:
+    project_id, trip_id) and the ``trips`` table (those that count)."""
+    empty = pl.DataFrame(schema={"project_id": pl.Utf8, "trip_id": pl.Utf8})
+    named = empty if references is None else references.select(pl.col("project_id").cast(pl.Utf8),
+                                                                pl.col("trip_id").cast(pl.Utf8))
+    counted = (pl.Series("trip_id", [], pl.Utf8) if trips is None or not trips.height
+               else trips.filter(pl.col("counts"))["trip_id"].cast(pl.Utf8))
+    return projects_from_trips(state, named, counted)

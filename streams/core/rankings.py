@@ -9,21 +9,41 @@ that dimension's ranking.
 
 The figures of a unit in a period P = [start, end) (CST; ``end`` is the cut-off when P holds it):
 
-============  =====================================================================================
-projects      its projects planned before ``end``: the units ranked in P are those with at least one
-signings      projects reaching ``signed`` in P (their ``reached_at_signed`` falls in P)
-signed_yuan   their signed amount
-starts        projects reaching ``started`` (开工, landed) in P
-started_yuan  their investment at construction start
-planned_ytd   projects planned in P's year before ``end`` (the year to date)
-landed_ytd    of those, the ones that had started (landed) before ``end``
-conversion    planned→landed conversion: ``landed_ytd / planned_ytd`` (null without a project planned
-              in the year to date). A cohort share of the same projects, so never above 1.
-red           projects red (红) at the end of P: their colour at the end of P's last month (or at the
-              cut-off), as :func:`streams.core.aggregates.supervision_over_time` gives it
-============  =====================================================================================
+================ ==================================================================================
+projects         its projects planned before ``end``: the units ranked in P are those with at least one
+signings         projects reaching ``signed`` in P (their ``reached_at_signed`` falls in P)
+signed_yuan      their signed amount
+starts           projects reaching ``started`` (开工, landed) in P
+started_yuan     their investment at construction start
+planned_ytd      projects planned in P's year before ``end`` (the year to date)
+landed_ytd       of those, the ones that had started (landed) before ``end``
+conversion       planned→landed conversion: ``landed_ytd / planned_ytd`` (null without a project planned
+                 in the year to date). A cohort share of the same projects, so never above 1.
+red              projects red (红) at the end of P: their colour at the end of P's last month (or at the
+                 cut-off), as :func:`streams.core.aggregates.supervision_over_time` gives it
+issues_raised    issues (DOMAIN.md §9, 问题清单) of its projects first raised in P
+issues_resolved  issues of its projects resolved at the cut-off whose standing resolution falls in P
+                 (dropped projects included, as the summary's ``bottlenecks.resolved`` counts them)
+issues_open      issues of its projects open at the end of P: first raised before P's end, and neither
+                 resolved (by the standing resolution) nor their project dropped (by its latest drop)
+                 before it. At the cut-off's period this is the summary's ``bottlenecks.open``.
+resolution_rate  办结率: ``issues_resolved / (issues_resolved + issues_open)``, the share resolved of the
+                 issues the unit had to deal with in P (those it resolved in P and those still open at
+                 its end); null without any (like ``conversion``). Not additive: computed from the summed
+                 counts, never averaged.
+================ ==================================================================================
 
-Every figure but ``conversion`` adds up over disjoint sets of projects (partitions, buckets), so
+The issue figures read the issues as of the cut-off (:func:`streams.core.bottlenecks.issue_state`),
+so a period before it sees each issue by its standing state: an issue resolved and raised again
+counts as open from its first raise. An issue counts for the units owning its project (not its lead
+department), and never before the month its project was planned (an issue raised or resolved
+earlier counts in that month), so that a unit with an issue in P always has a project in P. Without
+an issue frame (``issues=None``) every issue figure is 0 and ``resolution_rate`` null. The issue
+figures are not scored by the default weights (:class:`RankingRules`): a unit with many problems
+raised is not a worse unit, and the rate is unknown for most units in most months.
+
+Every figure but ``conversion`` and ``resolution_rate`` adds up over disjoint sets of projects
+(partitions, buckets: a project's issues are in its own partition and bucket), so
 :func:`unit_counts` of parts can be summed (:func:`merge_counts`) and ranked once
 (:func:`rank_units`) with the same result as ranking the whole.
 
@@ -54,7 +74,7 @@ from streams.core.fold import reached
 UNITS: dict[str, str] = {"town": "镇办", "department": "责任单位", "leader": "分包领导", "industry": "产业链"}
 #: the additive figures of a unit in a period, in the order of the table
 COUNTS: tuple[str, ...] = ("projects", "signings", "signed_yuan", "starts", "started_yuan", "planned_ytd",
-                           "landed_ytd", "red")
+                           "landed_ytd", "red", "issues_raised", "issues_resolved", "issues_open")
 GRANULARITIES: tuple[str, ...] = ("month", "quarter", "year")
 KEYS: tuple[str, ...] = ("granularity", "period", "dimension", "unit")
 SCORE_DECIMALS = 4
@@ -66,7 +86,8 @@ class RankingRules:
 
     ``weights``: (figure, weight) pairs; a figure is one of :data:`COUNTS` or ``conversion``, and a
     negative weight means less is better. The defaults weigh new signings and starts (counts and
-    amounts) most, the year's planned→landed conversion next, and count red projects against.
+    amounts) most, the year's planned→landed conversion next, and count red projects against; the issue
+    figures and ``resolution_rate`` may be weighted too, but are not by default (see the module's note).
     """
 
     weights: tuple[tuple[str, float], ...] = (
@@ -83,7 +104,7 @@ DEFAULT_RULES = RankingRules()
 
 RANKINGS_SCHEMA: dict[str, pl.DataType] = {
     "granularity": pl.Utf8, "period": pl.Utf8, "dimension": pl.Utf8, "unit": pl.Utf8,
-    **{c: pl.Int64 for c in COUNTS}, "conversion": pl.Float64, "score": pl.Float64, "rank": pl.Int64,
+    **{c: pl.Int64 for c in COUNTS}, "conversion": pl.Float64, "resolution_rate": pl.Float64, "score": pl.Float64, "rank": pl.Int64,
     "units": pl.Int64, "previous_rank": pl.Int64, "rank_change": pl.Int64, "board": pl.Utf8,
 }
 COUNTS_SCHEMA: dict[str, pl.DataType] = {k: pl.Utf8 for k in KEYS} | {c: pl.Int64 for c in COUNTS}
@@ -129,14 +150,34 @@ def _label(index: int, granularity: str) -> str:
 
 
 STEP = {"month": 1, "quarter": 3, "year": 12}
-_FLOWS = ("_planned", "signings", "signed_yuan", "starts", "started_yuan", "_landed")
+_FLOWS = ("_planned", "signings", "signed_yuan", "starts", "started_yuan", "_landed", "issues_raised",
+          "issues_resolved", "_closed")
 
 
 # ---- the figures of each unit --------------------------------------------------------------------
 
-def _monthly(state: pl.DataFrame, colours: pl.DataFrame | pl.LazyFrame, units: Sequence[str]) -> pl.DataFrame:
+def _issue_months(wide: pl.DataFrame, issues: pl.DataFrame | None, dims: Sequence[str]) -> pl.DataFrame:
+    """Per issue of a project of ``wide``: its dimensions and the month (index) it was raised in (``_r``),
+    resolved in (``_s``, if resolved at the cut-off) and stopped being open in (``_c``: resolved or its
+    project dropped), none before the month its project was planned and ``_c`` none before ``_r``."""
+    schema = {"project_id": pl.Utf8, "first_raised_at": pl.Datetime("us", "UTC"), "open": pl.Boolean,
+              "resolved_at": pl.Datetime("us", "UTC")}
+    if issues is None:
+        issues = pl.DataFrame(schema=schema)
+    joined = issues.select(list(schema)).join(wide, on="project_id", how="inner")
+    raised = pl.max_horizontal(_month_index(pl.col("first_raised_at")), pl.col("_p"))
+    resolved = pl.when(~pl.col("open")).then(pl.max_horizontal(_month_index(pl.col("resolved_at")), pl.col("_p")))
+    dropped = pl.when(pl.col("_dropped")).then(pl.max_horizontal(pl.col("_d"), pl.col("_p")))
+    ended = pl.min_horizontal("_s", "_x")  # the earlier of the two; null only when neither happened
+    return (joined.select(*dims, _r=raised, _s=resolved, _x=dropped)
+            .with_columns(_c=pl.when(ended.is_not_null()).then(pl.max_horizontal(ended, "_r"))))
+
+
+def _monthly(state: pl.DataFrame, colours: pl.DataFrame | pl.LazyFrame, units: Sequence[str],
+             issues: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per (dimension, unit, month index): projects planned, signed (and amount), started (and investment,
-    and how many of them were planned in the same year) in the month, and red at the month's end."""
+    and how many of them were planned in the same year) in the month, red at the month's end, and issues
+    raised, resolved and no longer open (``_closed``) in the month."""
     dims = [d for d in units if d in state.columns]
     s = state.filter(pl.col("in_pools"))
     if "project_id" not in s.columns:  # a state without ids (a replay's merged buckets): no colour to join
@@ -144,10 +185,12 @@ def _monthly(state: pl.DataFrame, colours: pl.DataFrame | pl.LazyFrame, units: S
     wide = s.select("project_id", *[pl.col(d).cast(pl.Utf8) for d in dims],
                     _p=_month_index(pl.col(reached("planned"))), _s=_month_index(pl.col(reached("signed"))),
                     _t=_month_index(pl.col(reached("started"))), signed_yuan=pl.col("signed_yuan").cast(pl.Int64),
-                    started_yuan=pl.col("started_yuan").cast(pl.Int64))
+                    started_yuan=pl.col("started_yuan").cast(pl.Int64),
+                    _d=_month_index(pl.col("last_drop_at")), _dropped=pl.col("dropped"))
     wide = wide.with_columns(_same_year=(pl.col("_t") // 12) == (pl.col("_p") // 12))
     red = (colours.lazy().filter(pl.col("colour") == "red").select("project_id", _m=_label_index(pl.col("month")))
            .collect().join(wide.select("project_id", *dims), on="project_id"))
+    raised = _issue_months(wide, issues, dims)
     parts = []
     for d in dims:
         def by(frame: pl.DataFrame, month: str, **aggs: pl.Expr) -> pl.DataFrame:
@@ -157,7 +200,9 @@ def _monthly(state: pl.DataFrame, colours: pl.DataFrame | pl.LazyFrame, units: S
                   by(wide, "_s", signings=pl.len(), signed_yuan=pl.col("signed_yuan").sum()),
                   by(wide, "_t", starts=pl.len(), started_yuan=pl.col("started_yuan").sum(),
                      _landed=pl.col("_same_year").sum()),
-                  by(red, "_m", red=pl.len())]
+                  by(red, "_m", red=pl.len()),
+                  by(raised, "_r", issues_raised=pl.len()), by(raised, "_s", issues_resolved=pl.len()),
+                  by(raised, "_c", _closed=pl.len())]
         merged = pl.concat(pieces, how="diagonal_relaxed").group_by("unit", "month").agg(
             [pl.col(c).sum().cast(pl.Int64) for c in (*_FLOWS, "red")])
         parts.append(merged.select(pl.lit(d).alias("dimension"), pl.all()))
@@ -170,18 +215,21 @@ def _cumulative(column: str, within_year: bool) -> pl.Expr:
 
 
 def unit_counts(state: pl.DataFrame, colours: pl.DataFrame | pl.LazyFrame, cutoff: datetime,
-                periods: Iterable[str] | None = None, rules: RankingRules = DEFAULT_RULES) -> pl.DataFrame:
+                periods: Iterable[str] | None = None, rules: RankingRules = DEFAULT_RULES,
+                issues: pl.DataFrame | None = None) -> pl.DataFrame:
     """The additive figures (:data:`COUNTS`) of every unit in every period up to the cut-off.
 
     ``state`` is the project state as of ``cutoff``; ``colours`` has ``month``, ``project_id`` and
     ``colour`` of projects at month ends (the ``supervision_over_time`` table; a period's red are
     those of its last month, or of the cut-off's). ``periods`` (labels, see :func:`parse_period`)
-    keeps only those. Rows for units with no project planned by the period's end are left out.
+    keeps only those. ``issues`` is the issue state as of ``cutoff`` (:func:`streams.core.bottlenecks.issue_state`,
+    ``Result.issues``; None: no issue counted). Rows for units with no project planned by the period's end
+    are left out.
 
     Every project is read once, into per-unit monthly figures; periods are sums and running sums
     of those small tables, so no period needs a pass over the projects.
     """
-    monthly = _monthly(state, colours, rules.units)
+    monthly = _monthly(state, colours, rules.units, issues)
     if monthly.is_empty() or monthly["_planned"].sum() == 0:
         return pl.DataFrame(schema=COUNTS_SCHEMA)
     wanted = None if periods is None else set(periods)
@@ -206,7 +254,8 @@ def unit_counts(state: pl.DataFrame, colours: pl.DataFrame | pl.LazyFrame, cutof
                  .join(red, on=["dimension", "unit", "_start"], how="left")
                  .with_columns(pl.col(*_FLOWS, "red").fill_null(0), _year=pl.col("_start") // 12))
         frame = frame.with_columns(projects=_cumulative("_planned", False), planned_ytd=_cumulative("_planned", True),
-                                   landed_ytd=_cumulative("_landed", True))
+                                   landed_ytd=_cumulative("_landed", True),
+                                   issues_open=_cumulative("issues_raised", False) - _cumulative("_closed", False))
         frame = frame.filter(pl.col("projects") > 0).with_columns(
             period=pl.col("_start").replace_strict(labels, return_dtype=pl.Utf8))
         if wanted is not None:
@@ -244,8 +293,10 @@ def rank_units(counts: pl.DataFrame, rules: RankingRules = DEFAULT_RULES) -> pl.
     if counts.is_empty():
         return pl.DataFrame(schema=RANKINGS_SCHEMA)
     group = ["granularity", "period", "dimension"]
+    dealt_with = pl.col("issues_resolved") + pl.col("issues_open")
     frame = _ordered(counts.select(list(COUNTS_SCHEMA)).cast(COUNTS_SCHEMA)).with_columns(
-        conversion=pl.when(pl.col("planned_ytd") > 0).then(pl.col("landed_ytd") / pl.col("planned_ytd")))
+        conversion=pl.when(pl.col("planned_ytd") > 0).then(pl.col("landed_ytd") / pl.col("planned_ytd")),
+        resolution_rate=pl.when(dealt_with > 0).then(pl.col("issues_resolved") / dealt_with))
     score = pl.lit(0.0)
     for figure, weight in rules.weights:
         x = pl.col(figure).cast(pl.Float64)
@@ -272,9 +323,10 @@ def rank_units(counts: pl.DataFrame, rules: RankingRules = DEFAULT_RULES) -> pl.
 
 
 def rankings(state: pl.DataFrame, colours: pl.DataFrame | pl.LazyFrame, cutoff: datetime,
-             rules: RankingRules = DEFAULT_RULES) -> pl.DataFrame:
-    """The ``rankings`` table: every unit of every dimension in every month, quarter and year up to the cut-off."""
-    return rank_units(unit_counts(state, colours, cutoff, rules=rules), rules)
+             rules: RankingRules = DEFAULT_RULES, issues: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The ``rankings`` table: every unit of every dimension in every month, quarter and year up to the cut-off,
+    with the issue figures of ``issues`` (``Result.issues``; None: 0)."""
+    return rank_units(unit_counts(state, colours, cutoff, rules=rules, issues=issues), rules)
 
 
 def rerank(tables: pl.DataFrame) -> pl.DataFrame:

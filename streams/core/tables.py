@@ -69,7 +69,7 @@ def aggregate_tables(result: Result, targets: dict) -> dict[str, pl.DataFrame]:
         "supervision": agg.supervision(state),
         "supervision_over_time": supervision_over_time,
         # 月评比: from the state's reached_at (flows) and the month-end colours (red), no fold per period
-        "rankings": rankings(state, supervision_over_time, cutoff),
+        "rankings": rankings(state, supervision_over_time, cutoff, issues=result.issues),
         "targets": target_attainment(state, targets, cutoff, trips=result.trips, from_trips=result.from_trips,
                                       issues=result.issues),
         "arrival_lags": agg.arrival_lags(result.settled),

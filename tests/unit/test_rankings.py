@@ -13,8 +13,9 @@ from streams.core.clock import previous_period
 from streams.core.log import accepted_events
 from streams.core.rankings import (COUNTS, RankingRules, merge_counts, parse_period, periods_needed, rank_units,
                                    rankings, unit_counts)
-from streams.core.summary import Result
+from streams.core.summary import Result, summary
 from tests.unit.history import ev, fold
+from tests.unit.test_trips_and_bottlenecks import issue
 
 YI = 100_000_000
 
@@ -27,12 +28,15 @@ def planned(project: str, day: str, town: str, **more) -> dict:
 def counts_of(result: Result, periods, units=("town",)) -> pl.DataFrame:
     colours = supervision_over_time(accepted_events(result.settled), result.view.cutoff)
     rules = RankingRules(units=units)
-    return unit_counts(result.state, colours, result.view.cutoff, periods, rules).drop("granularity")
+    return unit_counts(result.state, colours, result.view.cutoff, periods, rules,
+                       issues=result.issues).drop("granularity")
 
 
 def expected(rows: list[tuple]) -> pl.DataFrame:
+    """Rows of (period, dimension, unit, *COUNTS); counts left out at the end (the issue figures) are 0."""
     columns = ["period", "dimension", "unit", *COUNTS]
-    return pl.DataFrame(rows, schema={c: (pl.Utf8 if i < 3 else pl.Int64) for i, c in enumerate(columns)},
+    padded = [row + (0,) * (len(columns) - len(row)) for row in rows]
+    return pl.DataFrame(padded, schema={c: (pl.Utf8 if i < 3 else pl.Int64) for i, c in enumerate(columns)},
                         orient="row")
 
 
@@ -78,6 +82,10 @@ def _inputs(result: Result):
         result.view.cutoff
 
 
+def _with_issues(result: Result) -> dict:
+    return {"issues": result.issues}
+
+
 def test_red_counts_the_projects_red_at_the_end_of_the_period():
     # due 2024-01-31: 90 days late on 2024-04-30 (yellow), 91 days late on 2024-05-01 (red)
     history = [planned("R", "2023-12-01", "马寨镇"), ev("R", "plan", "2023-12-02", milestone="signed", due="2024-01-31"),
@@ -115,11 +123,84 @@ def test_orphans_and_projects_without_the_dimension_are_left_out():
 
 
 def test_figures_of_disjoint_parts_add_up_to_the_whole():
-    parts = [[e for e in HISTORY if e["project_id"] in ids] for ids in ({"A", "C"}, {"B", "D"})]
-    whole = fold(HISTORY, as_of="2024-06-30")
-    summed = merge_counts([unit_counts(*_inputs(fold(p, as_of="2024-06-30"))) for p in parts])
-    assert_frame_equal(summed, unit_counts(*_inputs(whole)))
-    assert_frame_equal(rank_units(summed), rankings(*_inputs(whole)))
+    history = HISTORY + ISSUES
+    parts = [[e for e in history if e["project_id"] in ids] for ids in ({"A", "C"}, {"B", "D"})]
+    whole = fold(history, as_of="2024-06-30")
+    summed = merge_counts([unit_counts(*_inputs(part), issues=part.issues)
+                           for part in (fold(p, as_of="2024-06-30") for p in parts)])
+    expected_counts = unit_counts(*_inputs(whole), issues=whole.issues)
+    assert_frame_equal(summed, expected_counts)
+    assert expected_counts.select(pl.col("issues_raised", "issues_resolved", "issues_open").sum()).row(0) > (0, 0, 0)
+    ranked = rankings(*_inputs(whole), issues=whole.issues)
+    assert_frame_equal(rank_units(summed), ranked)
+    assert ranked["resolution_rate"].drop_nulls().len() > 0
+
+
+# A/1 raised and resolved; A/2 still open; B/1 resolved after Q1; C/1 open until C is dropped; D/1 raised
+# before D was planned (counts from D's month)
+ISSUES = [
+    issue("A", "raised", "1", "2024-01-15"), issue("A", "resolved", "1", "2024-02-10"),
+    issue("A", "raised", "2", "2024-02-20", category="funding", department="区财政局", due="2024-03-31"),
+    issue("B", "raised", "1", "2024-03-05"), issue("B", "resolved", "1", "2024-05-02", resolution="已办结"),
+    issue("C", "raised", "1", "2024-02-15"), ev("C", "dropped", "2024-04-10"),
+    issue("D", "raised", "1", "2024-03-01"),
+]
+
+
+def test_the_issue_figures_of_each_unit():
+    result = fold(HISTORY + ISSUES, as_of="2024-06-30")
+    got = counts_of(result, ["2024-01", "2024-02", "2024Q1", "2024Q2"]).select(
+        "period", "unit", "issues_raised", "issues_resolved", "issues_open")
+    assert got.rows() == [
+        ("2024-01", "马寨镇", 1, 0, 1),        # 侯寨乡 had no project yet
+        ("2024-02", "侯寨乡", 1, 0, 1),
+        ("2024-02", "马寨镇", 1, 1, 1),        # A/1 resolved, A/2 raised
+        ("2024Q1", "侯寨乡", 1, 0, 1),         # D/1 is D's, planned in April
+        ("2024Q1", "马寨镇", 3, 1, 2),
+        ("2024Q2", "侯寨乡", 1, 0, 1),         # C/1 no longer open once C is dropped; D/1 counts from April
+        ("2024Q2", "马寨镇", 0, 1, 1),
+    ]
+    # at the cut-off's period, the open issues are the summary's
+    assert got.filter(pl.col("period") == "2024Q2")["issues_open"].sum() == summary(result)["bottlenecks"]["open"]
+
+
+def test_the_resolution_rate_is_resolved_over_resolved_and_open_and_null_without_issues():
+    result = fold(HISTORY + ISSUES, as_of="2024-06-30")
+    ranked = rankings(*_inputs(result), issues=result.issues)
+    rates = {(r["period"], r["unit"]): r["resolution_rate"]
+             for r in ranked.filter(pl.col("dimension") == "town").iter_rows(named=True)}
+    assert rates[("2024-01", "马寨镇")] == 0.0 and rates[("2024-02", "马寨镇")] == 0.5
+    assert rates[("2024Q1", "马寨镇")] == pytest.approx(1 / 3) and rates[("2024Q2", "马寨镇")] == 0.5
+    assert rates[("2023-11", "马寨镇")] is None  # no issue at all
+    assert rates[("2024Q2", "侯寨乡")] == 0.0
+
+
+def test_without_an_issue_frame_the_issue_figures_are_zero_and_the_rate_null():
+    result = fold(HISTORY + ISSUES, as_of="2024-06-30")
+    ranked = rankings(*_inputs(result))
+    assert ranked.select(pl.col("issues_raised", "issues_resolved", "issues_open").sum()).row(0) == (0, 0, 0)
+    assert ranked["resolution_rate"].null_count() == ranked.height
+
+
+def test_the_issue_figures_are_not_scored_by_default():
+    result = fold(HISTORY + ISSUES, as_of="2024-06-30")
+    with_issues = rankings(*_inputs(result), issues=result.issues)
+    without = rankings(*_inputs(result))
+    assert_frame_equal(with_issues.select("period", "dimension", "unit", "score", "rank"),
+                       without.select("period", "dimension", "unit", "score", "rank"))
+
+
+def test_a_resolved_issue_raised_again_is_open_from_its_first_raise():
+    """The documented limit: the figures read each issue by its standing state at the cut-off."""
+    history = [planned("P", "2024-01-05", "马寨镇"), issue("P", "raised", "1", "2024-01-10"),
+               issue("P", "resolved", "1", "2024-01-20"), issue("P", "raised", "1", "2024-04-02")]
+    got = counts_of(fold(history, as_of="2024-06-30"), ["2024-01", "2024-02", "2024-04"])
+    assert got.select("period", "issues_raised", "issues_resolved", "issues_open").rows() == [
+        ("2024-01", 1, 0, 1), ("2024-02", 0, 0, 1), ("2024-04", 0, 0, 1)]
+    # as of February, before it was raised again, it is resolved in January
+    got = counts_of(fold(history, as_of="2024-02-29"), ["2024-01", "2024-02"])
+    assert got.select("period", "issues_raised", "issues_resolved", "issues_open").rows() == [
+        ("2024-01", 1, 1, 0), ("2024-02", 0, 0, 0)]
 
 
 def counts(period: str, figures: dict[str, dict[str, int]]) -> pl.DataFrame:

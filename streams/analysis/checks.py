@@ -78,7 +78,10 @@ CHECKS: dict[tuple[str, str, str], str] = {
            ("projects", "项目数", "project count"), ("signings", "签约项目数", "signing count"),
            ("signed_yuan", "签约额", "signed amount"), ("starts", "开工项目数", "start count"),
            ("started_yuan", "开工投资", "started investment"), ("planned_ytd", "年内谋划项目数", "planned this year"),
-           ("landed_ytd", "年内落地项目数", "landed this year"), ("red", "红色项目数", "red project count"))},
+           ("landed_ytd", "年内落地项目数", "landed this year"), ("red", "红色项目数", "red project count"),
+           ("issues_raised", "新提出问题数", "issues raised"), ("issues_resolved", "办结问题数", "issues resolved"),
+           ("issues_open", "未办结问题数", "open issues"))},
+    ("aggregates.rankings", BETWEEN, "resolution_rate"): "办结率在 0 到 100 % 之间 the resolution rate is 0 to 100 %",
 }
 
 #: What each kind of expectation asks, Chinese first: for a check without a description of its own.

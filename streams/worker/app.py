@@ -229,25 +229,30 @@ def create_app(settings: WorkerSettings) -> faust.App:
     refreshing = asyncio.Lock()
 
     async def refresh() -> None:
-        """Fold the projects that changed into today's state (in a thread); a new day refolds them all."""
+        """Fold the projects that changed into today's state (in a thread); a new day refolds them all. The
+        store's trips (few) are folded again, all of them, when one changed."""
         async with refreshing:
             day = today_cst()
             everything = store.today is None or store.today.day != day
-            if not everything and not store.dirty:
+            if not everything and not store.dirty and not store.dirty_trips:
                 return
             changed = ({pid: n for n, part in store.partitions.items() for pid in part.projects} if everything
                        else dict(store.dirty))
             projects = [(pid, n, store.partitions[n].projects[pid]) for pid, n in changed.items()
                         if n in store.partitions and pid in store.partitions[n].projects]
+            trips = store.all_trips() if everything or store.dirty_trips else None
             generation = store.generation
             today, state = await asyncio.get_running_loop().run_in_executor(
-                None, refreshed, store.today, day, projects, everything)
+                None, refreshed, store.today, day, projects, everything, trips)
             if store.generation != generation:
                 return  # partitions were taken away meanwhile: fold again from what is left
             store.today = today
             for pid, n, blob in projects:
                 if store.partitions[n].projects.get(pid) is blob:
                     store.dirty.pop(pid, None)  # unchanged while it was folded
+            for tid, n, blob in trips or ():
+                if store.partitions[n].trips.get(tid) is blob:
+                    store.dirty_trips.pop(tid, None)
             for doc in state.iter_rows(named=True):
                 app.pending_states[doc["project_id"]] = doc
 

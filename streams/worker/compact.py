@@ -21,9 +21,13 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _US = timedelta(microseconds=1)
 _TYPES: tuple[str, ...] = tuple(EVENT_STAGE)
 _TYPE_CODE = {t: i for i, t in enumerate(_TYPES)}
-#: Fields only some events carry (planning, reassignment, signing, dropping, plans): stored together or not at all.
-#: A due date is kept as its days since 1970-01-01. Records written before a field existed are shorter.
-_EXTRAS: tuple[str, ...] = ("name", *DIMENSIONS, "investor", "drop_reason", "milestone", "due")
+#: Fields only some events carry (planning, reassignment, signing, dropping, plans, trips §8, issues §9): stored
+#: together, without the trailing ones an event lacks, or not at all. A date (a due date, a trip's days) is kept as
+#: its days since 1970-01-01. Records written before a field existed are shorter: the fields they lack are null.
+_EXTRAS: tuple[str, ...] = ("name", *DIMENSIONS, "investor", "drop_reason", "milestone", "due",
+                            "trip_id", "kind", "departed", "returned", "team", "region", "people", "companies_visited",
+                            "leads", "valid_leads", "issue_id", "category", "destinations", "description")
+_DATES = frozenset(i for i, name in enumerate(_EXTRAS) if name in ("due", "departed", "returned"))
 _EPOCH_DAY = date(1970, 1, 1)
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder()
@@ -47,13 +51,14 @@ def _event_id(stored: str | bytes) -> str:
 
 
 def event_record(row: dict) -> tuple:
-    """A checked event's row (no ``reason``) as a compact tuple; its project is the key it is kept under."""
-    extras = [row.get(f) for f in _EXTRAS]
-    if extras[-1] is not None:
-        extras[-1] = (extras[-1] - _EPOCH_DAY).days
+    """A checked event's row (no ``reason``) as a compact tuple; its project (a trip's: its trip) is the key it is
+    kept under."""
+    extras = [(value - _EPOCH_DAY).days if i in _DATES and value is not None else value
+              for i, value in enumerate(row.get(f) for f in _EXTRAS)]
+    while extras and extras[-1] is None:
+        extras.pop()
     return (row["seq"], _us(row.get("recorded_at")), _compact_id(row["event_id"]), _TYPE_CODE[row["event_type"]],
-            _us(row["occurred_at"]), row.get("amount"), row["content"], extras if any(v is not None for v in extras)
-            else None)
+            _us(row["occurred_at"]), row.get("amount"), row["content"], extras or None)
 
 
 def rejection_record(row: dict) -> tuple:
@@ -73,11 +78,13 @@ def _times(values: list) -> pl.Series:
     return pl.Series(values, dtype=pl.Int64).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
 
 
-def events_frame(projects: list[tuple[str, list[list]]]) -> pl.DataFrame:
-    """The log frame (``LOG_SCHEMA``) of decoded event records, project by project."""
+def events_frame(projects: list[tuple[str, list[list]]], trips: list[tuple[str, list[list]]] = ()) -> pl.DataFrame:
+    """The log frame (``LOG_SCHEMA``) of decoded event records, project by project, then trip by trip (§8: a trip's
+    events have no project; their key is their ``trip_id``)."""
     columns: dict[str, list] = {name: [] for name in ("project_id", "seq", "recorded_at", "event_id", "event_type",
                                                       "occurred_at", "amount", "content", *_EXTRAS)}
-    for project_id, records in projects:
+    keyed = [*((pid, None, records) for pid, records in projects), *((None, tid, records) for tid, records in trips)]
+    for project_id, trip_id, records in keyed:
         for seq, recorded, event_id, code, occurred, amount, content, extras in records:
             columns["project_id"].append(project_id)
             columns["seq"].append(seq)
@@ -90,11 +97,14 @@ def events_frame(projects: list[tuple[str, list[list]]]) -> pl.DataFrame:
             extras = extras or ()
             for i, name in enumerate(_EXTRAS):
                 columns[name].append(extras[i] if i < len(extras) else None)
-    special = ("recorded_at", "occurred_at", "due")
+            if trip_id is not None:
+                columns["trip_id"][-1] = trip_id
+    dates = tuple(_EXTRAS[i] for i in _DATES)
+    special = ("recorded_at", "occurred_at", *dates)
     frame = pl.DataFrame({k: v for k, v in columns.items() if k not in special},
                          schema={k: LOG_SCHEMA[k] for k in columns if k not in special}, strict=False)
     frame = frame.with_columns(recorded_at=_times(columns["recorded_at"]), occurred_at=_times(columns["occurred_at"]),
-                               due=pl.Series(columns["due"], dtype=pl.Int32).cast(pl.Date),
+                               **{d: pl.Series(columns[d], dtype=pl.Int32).cast(pl.Date) for d in dates},
                                stage=pl.col("event_type").cast(pl.Utf8).replace_strict(
                                    EVENT_STAGE, return_dtype=pl.Int8))
     return _complete(frame)

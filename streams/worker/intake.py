@@ -26,7 +26,7 @@ from streams.core.log import log_row, rejected_row
 from streams.kafkaio.records import (arrival_seq, counts_as_received, dead_letter_reason, dead_letter_seq, key_text,
                                      received_at, recorded_at_in)
 from streams.worker import compact
-from streams.worker.store import EVENT, REJECTED, ProjectStore
+from streams.worker.store import EVENT, REJECTED, TRIP, ProjectStore
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +56,14 @@ def from_kafka(record) -> Record:
 
 
 def checked_event(record: Record) -> tuple[tuple, dict]:
-    """A record of the event topic checked by the one validator: its changelog entry and its log row."""
+    """A record of the event topic checked by the one validator: its changelog entry (a project's event keyed by
+    its project_id, a trip's by its trip_id, §8) and its log row."""
     seq = arrival_seq(record.partition, record.offset)
     row = log_row(seq, record.value or b"", received_at(record.timestamp_ms), stamp_missing=True)
     if row.get("reason"):
         return (REJECTED, None, compact.rejection_record(row)), row
+    if row["project_id"] is None:
+        return (TRIP, row["trip_id"], compact.event_record(row)), row
     return (EVENT, row["project_id"], compact.event_record(row)), row
 
 
@@ -200,11 +203,6 @@ class Intake:
             entry, row = checked_event(record)
             if row.get("reason"):
                 deliveries.append(await self.dead_letter(record, row))
-            elif row["project_id"] is None:  # a trip's event (§8): the store keeps projects only, so far
-                log.warning("%s:%d@%d: trip_id %r: a trip's %s is not kept by the worker yet (issue 23): replay "
-                            "counts it, the worker's /summary does not", topic, record.partition, record.offset,
-                            row.get("trip_id"), row.get("event_type"))
-                return
         else:
             entry = counted_dead_letter(record)
             if entry is None or not self.store.fresh(record.partition, entry[2][0]):

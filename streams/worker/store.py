@@ -1,4 +1,5 @@
-"""The worker's state store: for each partition it owns, each project's checked records in compact form.
+"""The worker's state store: for each partition it owns, each project's and each trip's checked records in compact
+form.
 
 Like a Kafka Streams state store, it is local, per key (project), and rebuilt from a
 changelog: the worker writes each batch's checked records of a partition as one chunk
@@ -6,10 +7,15 @@ to the changelog, and a restarted or newly assigned worker applies the same chun
 with :meth:`ProjectStore.apply`. Records are applied once: a partition remembers the
 highest position it holds, so a record seen again after a crash is skipped.
 
+Trip records (§8) are keyed by their ``trip_id`` and land in the partition of that key; trip ids
+and project ids are separate namespaces, so a partition keeps its trips apart from its projects.
+
 The store also maintains the state of *today* (the fold of every project as of the
-current CST day, only the columns the summary needs), refolding only the projects that
-changed. Other views are folded from the whole store on demand. Nothing here talks to
-Kafka or Faust: :mod:`streams.worker.app` feeds it.
+current CST day, only the columns the summary needs, with their issues; and the fold of
+its trips, few, refolded whole when one changed), refolding only the projects that
+changed. Other views are folded from the whole store on demand. A worker's summary is a
+part of the whole (:mod:`streams.core.parts`): its projects may name trips of another's.
+Nothing here talks to Kafka or Faust: :mod:`streams.worker.app` feeds it.
 """
 
 from __future__ import annotations
@@ -17,19 +23,24 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 
 import polars as pl
 
 from streams.core import rankings
+from streams.core.bottlenecks import issue_state
 from streams.core.fold import project_state
 from streams.core.log import accepted_events, settle
 from streams.core.clock import day_end
+from streams.core.parts import merge_parts, part_of, summary_part
 from streams.core.summary import Result, View, fold_log, merge_summaries, negated, summary, summary_of, with_outcomes
+from streams.core.trips import project_trip_ids
 from streams.kafkaio.records import DLQ_SEQ
 from streams.worker import compact
 
-#: Kinds of record in a changelog chunk.
-EVENT, REJECTED = 0, 1
+#: Kinds of record in a changelog chunk: a project's event (keyed by project_id), a rejection, a trip's event (§8,
+#: keyed by trip_id).
+EVENT, REJECTED, TRIP = 0, 1, 2
 _TALLIES = ("accepted", "duplicate", "event_id_conflict")
 
 
@@ -38,20 +49,34 @@ class Partition:
     """One partition's share of the store."""
 
     projects: dict[str, bytes] = field(default_factory=dict)  # project_id → its compact event records
+    trips: dict[str, bytes] = field(default_factory=dict)  # trip_id → its compact event records (§8)
     rejections: list[list] = field(default_factory=list)  # compact rejection records
     rejected: Counter = field(default_factory=Counter)  # reason → records
     last_seq: int = -1  # the highest position of the event topic applied
     last_dead_letter: int = -1  # the highest position of the dead-letter topic applied
 
 
+class Snapshot(NamedTuple):
+    """Every project's records, every rejection and every trip's records of a store, as immutable values a thread
+    may fold."""
+
+    projects: list[tuple[str, bytes]]
+    rejections: list[list]
+    trips: list[tuple[str, bytes]] = []
+
+
 @dataclass(frozen=True)
 class Today:
-    """The maintained state of one CST day: one row per project (with its partition and outcome
-    tallies), sorted by project, and the summary of those rows (rejections are counted apart)."""
+    """The maintained state of one CST day: one row per project (with its partition, outcome tallies and the
+    trip it names), sorted by project, the issues of those projects, and the summary of those rows; the state of
+    the store's trips and the summary of their records. Rejections are counted apart."""
 
     day: date
     frame: pl.DataFrame
     doc: dict
+    issues: pl.DataFrame
+    trips: pl.DataFrame
+    trip_doc: dict
 
 
 class ProjectStore:
@@ -60,6 +85,7 @@ class ProjectStore:
     def __init__(self) -> None:
         self.partitions: dict[int, Partition] = {}
         self.dirty: dict[str, int] = {}  # project → partition: changed since today's state was folded
+        self.dirty_trips: dict[str, int] = {}  # trip → partition: changed since today's state was folded
         self.version = 0  # bumped by every change; caches of other views are keyed by it
         self.generation = 0  # bumped when partitions are taken away: a fold begun before is stale
         self.ready = False  # False until the first recovery has completed
@@ -79,11 +105,13 @@ class ProjectStore:
         return seq > (part.last_dead_letter if seq & DLQ_SEQ else part.last_seq)
 
     def apply(self, partition: int, chunk: list) -> int:
-        """Apply a chunk of ``(kind, project_id, record)`` in position order; returns how many were new."""
+        """Apply a chunk of ``(kind, key, record)`` in position order (the key: a project's id, a trip's id, none
+        for a rejection); returns how many were new."""
         part = self._partition(partition)
         appended: dict[str, list] = {}
+        trips: dict[str, list] = {}
         new = 0
-        for kind, project_id, record in chunk:
+        for kind, key, record in chunk:
             seq = record[0]
             if not self.fresh(partition, seq):
                 continue  # applied before: a chunk replayed from the changelog, or a record read again
@@ -96,11 +124,9 @@ class ProjectStore:
                 part.rejections.append(list(record))
                 part.rejected[record[1]] += 1
             else:
-                appended.setdefault(project_id, []).append(record)
-        for project_id, records in appended.items():
-            old = part.projects.get(project_id)
-            part.projects[project_id] = compact.encode([*compact.decode(old), *records] if old else records)
-            self.dirty[project_id] = partition
+                (trips if kind == TRIP else appended).setdefault(key, []).append(record)
+        _append(part.projects, appended, self.dirty, partition)
+        _append(part.trips, trips, self.dirty_trips, partition)
         if new:
             self.version += 1
         return new
@@ -110,6 +136,7 @@ class ProjectStore:
         for number in set(self.partitions) - partitions:
             del self.partitions[number]
         self.dirty = {p: n for p, n in self.dirty.items() if n in partitions}
+        self.dirty_trips = {t: n for t, n in self.dirty_trips.items() if n in partitions}
         self.today = None  # refolded whole at the next refresh, from what is left
         self.generation += 1
         self.version += 1
@@ -127,11 +154,17 @@ class ProjectStore:
                 return compact.decode(blob)
         return None
 
-    def snapshot(self) -> tuple[list[tuple[str, bytes]], list[list]]:
-        """Every project's records and every rejection, as immutable values a thread may fold."""
+    def snapshot(self) -> Snapshot:
+        """Every project's records, every rejection and every trip's records, as immutable values a thread may
+        fold."""
         projects = [item for part in self.partitions.values() for item in part.projects.items()]
         rejections = [r for part in self.partitions.values() for r in part.rejections]
-        return projects, rejections
+        trips = [item for part in self.partitions.values() for item in part.trips.items()]
+        return Snapshot(projects, rejections, trips)
+
+    def all_trips(self) -> list[tuple[str, int, bytes]]:
+        """Every trip's records, with its partition: (trip_id, partition, compact records)."""
+        return [(tid, n, blob) for n, part in self.partitions.items() for tid, blob in part.trips.items()]
 
     def rejected(self) -> Counter:
         total: Counter = Counter()
@@ -140,26 +173,42 @@ class ProjectStore:
         return total
 
 
-def full_log(projects: list[tuple[str, bytes]], rejections: list[list]) -> pl.DataFrame:
+def _append(kept: dict[str, bytes], appended: dict[str, list], dirty: dict[str, int], partition: int) -> None:
+    for key, records in appended.items():
+        old = kept.get(key)
+        kept[key] = compact.encode([*compact.decode(old), *records] if old else records)
+        dirty[key] = partition
+
+
+def _decoded(items) -> list[tuple[str, list]]:
+    return [(item[0], compact.decode(item[-1])) for item in items]
+
+
+def full_log(snapshot: Snapshot) -> pl.DataFrame:
     """The log of a snapshot (:meth:`ProjectStore.snapshot`), as ``funnel replay`` would read it."""
-    events = compact.events_frame([(pid, compact.decode(blob)) for pid, blob in projects])
-    return compact.log_frame(events, compact.rejections_frame(rejections))
+    events = compact.events_frame(_decoded(snapshot.projects), _decoded(snapshot.trips))
+    return compact.log_frame(events, compact.rejections_frame(snapshot.rejections))
 
 
-def fold_snapshot(projects: list[tuple[str, bytes]], rejections: list[list], view: View) -> Result:
-    """The whole pipeline over a snapshot of the store, for any view."""
-    return fold_log(full_log(projects, rejections), view)
+def fold_snapshot(snapshot: Snapshot, view: View) -> Result:
+    """The whole pipeline over a snapshot of the store, for any view (its projects from a trip: of its own trips)."""
+    return fold_log(full_log(snapshot), view)
 
 
-def ranking_part(projects: list[tuple[str, bytes]], rejections: list[list], view: View, period: str
-                 ) -> pl.DataFrame:
+def snapshot_part(snapshot: Snapshot, view: View) -> dict:
+    """This store's part of the summary of a view (:func:`streams.core.parts.summary_part`), which merges exactly
+    with the other workers' parts. Pure: run it in a thread."""
+    return summary_part(fold_snapshot(snapshot, view))
+
+
+def ranking_part(snapshot: Snapshot, view: View, period: str) -> pl.DataFrame:
     """This store's part of the rankings of ``period`` and the period before (:func:`rankings.unit_counts`:
     counts that add up across partitions, so the asking worker sums every part and ranks once). Pure:
     run it in a thread."""
-    result = fold_snapshot(projects, rejections, view)
+    result = fold_snapshot(snapshot, view)
     periods = rankings.periods_needed(period)
     colours = rankings.colours_at_period_ends(accepted_events(result.settled), periods, view.cutoff)
-    return rankings.unit_counts(result.state, colours, view.cutoff, periods)
+    return rankings.unit_counts(result.state, colours, view.cutoff, periods, issues=result.issues)
 
 
 def project_result(records: list, project_id: str, view: View) -> Result:
@@ -168,51 +217,82 @@ def project_result(records: list, project_id: str, view: View) -> Result:
                                       compact.rejections_frame([])), view)
 
 
-def fold_changed(projects: list[tuple[str, int, bytes]], cutoff: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Today's rows of the projects that changed: (their rows of :class:`Today`, their project state).
+def project_doc(state_row: dict, issues: pl.DataFrame) -> dict:
+    """A project's page: its state and its issues (§9: open or resolved, category, lead department, due date, when
+    first raised, last raised and resolved), in issue order."""
+    return {**state_row, "issues": issues.drop("project_id").to_dicts()}
+
+
+def project_answer(records: list, project_id: str, view: View) -> dict | None:
+    """A project's page for a view, from its own records (None when it has no state as of the view)."""
+    result = project_result(records, project_id, view)
+    rows = result.state.to_dicts()
+    return project_doc(rows[0], result.issues) if rows else None
+
+
+def fold_changed(projects: list[tuple[str, int, bytes]], cutoff: datetime
+                 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Today's rows of the projects that changed: (their rows of :class:`Today`, their project state, their
+    issues).
 
     ``projects`` are (project_id, partition, compact records). Pure: run it in a thread.
     """
-    events = compact.events_frame([(pid, compact.decode(blob)) for pid, _, blob in projects])
+    events = compact.events_frame(_decoded(projects))
     settled = settle(events)
     tallies = (settled.group_by("project_id")
                .agg([(pl.col("outcome") == t).sum().cast(pl.Int64).alias(t) for t in _TALLIES]))
-    state = project_state(accepted_events(settled), cutoff)
+    accepted = accepted_events(settled)
+    state = project_state(accepted, cutoff)
     partitions = pl.DataFrame({"project_id": [p for p, _, _ in projects], "partition": [n for _, n, _ in projects]},
                               schema={"project_id": pl.Utf8, "partition": pl.Int32})
     rows = (partitions.join(tallies, on="project_id", how="left")
             .join(state, on="project_id", how="left")
+            .join(project_trip_ids(accepted, cutoff), on="project_id", how="left")
             .with_columns(pl.col("in_pools", "orphan").fill_null(False)))
-    return rows, state
+    return rows, state, issue_state(accepted, cutoff)
+
+
+def fold_trips(trips: list[tuple[str, int, bytes]], view: View) -> tuple[pl.DataFrame, dict]:
+    """The state of a store's trips as of the view, and the summary of their records (no project in it). Pure."""
+    result = fold_log(compact.log_frame(compact.events_frame([], _decoded(trips)), compact.rejections_frame([])),
+                      view)
+    return result.trips, summary(result)
 
 
 def _tallies(frame: pl.DataFrame) -> dict[str, int]:
     return {t: int(frame[t].sum() or 0) for t in _TALLIES} if frame.height else {}
 
 
-def refreshed(today: Today | None, day: date, projects: list[tuple[str, int, bytes]], everything: bool
-              ) -> tuple[Today, pl.DataFrame]:
+def refreshed(today: Today | None, day: date, projects: list[tuple[str, int, bytes]], everything: bool,
+              trips: list[tuple[str, int, bytes]] | None = None) -> tuple[Today, pl.DataFrame]:
     """Today's state with the projects that changed folded again, and their project state (to publish).
 
     The summary is kept up to date by taking the changed projects' old rows away and adding
     their new ones (:func:`merge_summaries` of disjoint parts), so it never sums the whole
-    frame; a new day (or ``everything``) folds and sums it all. Pure: run it in a thread.
+    frame; a new day (or ``everything``) folds and sums it all. ``trips``: every trip of the
+    store, when one changed or on a new day (None: today's trips are unchanged). Pure: run it in
+    a thread.
     """
-    rows, state = fold_changed(projects, day_end(day))
     view = View(day)
+    if trips is None and (today is None or today.day != day):
+        raise ValueError("a new day's state needs the store's trips")
+    trip_frame, trip_doc = fold_trips(trips, view) if trips is not None else (today.trips, today.trip_doc)
+    rows, state, issues = fold_changed(projects, day_end(day))
     if today is None or everything or today.day != day:
         frame = rows.sort("project_id")
-        return Today(day, frame, summary_of(view, _tallies(frame), frame)), state
+        return Today(day, frame, summary_of(view, _tallies(frame), frame, issues=issues), issues, trip_frame,
+                     trip_doc), state
     changed = pl.col("project_id").is_in(rows["project_id"].implode())
-    old = today.frame.filter(changed)
+    old, old_issues = today.frame.filter(changed), today.issues.filter(changed)
     frame = pl.concat([today.frame.filter(~changed), rows], how="vertical_relaxed").sort("project_id")
-    doc = merge_summaries([today.doc, summary_of(view, _tallies(rows), rows),
-                           negated(summary_of(view, _tallies(old), old))])
-    return Today(day, frame, doc), state
+    kept = pl.concat([today.issues.filter(~changed), issues], how="vertical_relaxed").sort("project_id", "issue_id")
+    doc = merge_summaries([today.doc, summary_of(view, _tallies(rows), rows, issues=issues),
+                           negated(summary_of(view, _tallies(old), old, issues=old_issues))])
+    return Today(day, frame, doc, kept, trip_frame, trip_doc), state
 
 
 def today_project(today: Today, project_id: str) -> dict | None:
-    """One project's state from today's maintained state (None when it has none): a binary search."""
+    """One project's page from today's maintained state (None when it has none): a binary search."""
     ids = today.frame["project_id"]
     at = ids.search_sorted(project_id)
     if at >= len(ids) or ids[at] != project_id:
@@ -220,13 +300,28 @@ def today_project(today: Today, project_id: str) -> dict | None:
     row = today.frame.row(at, named=True)
     if row["events"] is None:  # tallies only: every event of it occurs after today
         return None
-    return {k: v for k, v in row.items() if k not in ("partition", *_TALLIES)}
+    state = {k: v for k, v in row.items() if k not in ("partition", "trip_id", *_TALLIES)}
+    return project_doc(state, today.issues.filter(pl.col("project_id") == project_id))
+
+
+def today_links(today: Today) -> dict:
+    """Today's ``counted_trips`` and ``from_trips`` of this store's part (:mod:`streams.core.parts`)."""
+    part = part_of({}, today.trips, today.frame, today.frame.select("project_id", "trip_id").drop_nulls())
+    return {k: part[k] for k in ("counted_trips", "from_trips")}
+
+
+def today_part(today: Today, rejected: Counter, links: dict | None = None) -> dict:
+    """This store's part of today's summary: the maintained summaries of its projects and its trips, with the
+    rejections counted as they came (``links``: :func:`today_links`, if already worked out)."""
+    doc = with_outcomes(merge_summaries([today.doc, today.trip_doc]), rejected)
+    return {"summary": doc, **(links if links is not None else today_links(today))}
 
 
 def today_summary(today: Today, rejected: Counter) -> dict:
-    """Today's summary: the maintained one, with the rejections counted as they came."""
-    return with_outcomes(today.doc, rejected)
+    """Today's summary of this store alone (its projects from a trip: of its own trips)."""
+    return merge_parts([today_part(today, rejected)])
 
 
-__all__ = ["EVENT", "REJECTED", "Partition", "ProjectStore", "Today", "fold_changed", "fold_snapshot", "full_log",
-           "project_result", "ranking_part", "refreshed", "summary", "today_project", "today_summary"]
+__all__ = ["EVENT", "REJECTED", "TRIP", "Partition", "ProjectStore", "Snapshot", "Today", "fold_changed",
+           "fold_snapshot", "fold_trips", "full_log", "project_answer", "project_result", "ranking_part", "refreshed",
+           "snapshot_part", "summary", "today_links", "today_part", "today_project", "today_summary"]

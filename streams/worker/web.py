@@ -5,8 +5,10 @@ Kafka Streams' interactive queries are the model: a key lookup (``/projects/{id}
 answered by the instance that owns the key's partition, found from the group's assignment
 and asked through ``/parts/projects/{id}`` (then every other peer, for a producer that
 partitioned by another rule); a global query (``/summary``, ``/pools``) gathers every instance's
-part (``/parts/summary``) and adds them up (:func:`streams.core.summary.merge_summaries`:
-a project lives in one partition, so every figure is additive). Rankings (``/rankings``) are not
+part (``/parts/summary``) and adds them up (:func:`streams.core.parts.merge_parts`: a project
+lives in one partition, so every figure is additive, but for the projects from a trip kept in
+another partition, which each part carries by trip id). ``/trips`` gathers every instance's
+trips (``/parts/trips``), each kept in the partition of its ``trip_id``. Rankings (``/rankings``) are not
 additive: each worker gives the units' counts of its partitions (``/parts/rankings``), and the
 asking worker sums them and ranks once (:mod:`streams.core.rankings`). An answer is whole or it
 is not given: when the parts do not cover every partition exactly once (a rebalance, a
@@ -29,11 +31,12 @@ import polars as pl
 from kafka.partitioner.default import murmur2
 
 from streams.core.clock import now_cst, today_cst
-from streams.core.summary import View, merge_summaries, summary
+from streams.core.parts import merge_parts, summary_part
+from streams.core.summary import View, summary
 from streams.worker.settings import WorkerSettings
 from streams.core import rankings
-from streams.worker.store import (ProjectStore, fold_snapshot, project_result, ranking_part, today_project,
-                                  today_summary)
+from streams.worker.store import (ProjectStore, Snapshot, Today, fold_snapshot, project_answer, ranking_part,
+                                  today_links, today_part, today_project)
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = 1
@@ -54,7 +57,23 @@ def _bearer_matches(header: str, token: str) -> bool:
 
 
 def _jsonable(value):
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
     return value.isoformat() if isinstance(value, (date, datetime)) else value
+
+
+def rows_of(frame: pl.DataFrame) -> list[dict]:
+    """A frame's rows as JSON values (dates and times in ISO 8601)."""
+    return _jsonable(frame.to_dicts())
+
+
+def folded_view(snapshot: Snapshot, view: View) -> tuple[dict, list[dict]]:
+    """This store's part of a view's summary and its trips as of the view, from one fold. Pure: run it in a
+    thread."""
+    result = fold_snapshot(snapshot, view)
+    return summary_part(result), rows_of(result.trips)
 
 
 def _is_today(view: View) -> bool:
@@ -74,6 +93,7 @@ class Views:
         self.app, self.store = app, store
         self.cache: dict[View, tuple[int, asyncio.Future]] = {}
         self.ranking_cache: dict[tuple[View, str], tuple[int, asyncio.Future]] = {}
+        self.links: tuple[Today, asyncio.Future] | None = None  # today's counted trips and from_trips
 
     def _ensure_ready(self) -> None:
         if not self.store.ready or self.app.rebalancing:
@@ -92,20 +112,35 @@ class Views:
             raise NotWhole("today's state is being folded again after a rebalance")
         return self.store.today
 
-    async def summary(self, view: View) -> dict:
-        self._ensure_ready()
-        if _is_today(view):
-            return today_summary(await self._today(), self.store.rejected())
+    async def _folded(self, view: View) -> tuple[dict, list[dict]]:
+        """A view other than today's: :func:`folded_view` of the store, one fold per view and version, however
+        many requests wait for it."""
         version = self.store.version
         cached = self.cache.get(view)
         if cached is None or cached[0] != version:
-            # One fold per view and version, however many requests wait for it.
             snapshot = self.store.snapshot()
-            future = asyncio.get_running_loop().run_in_executor(
-                None, lambda: summary(fold_snapshot(*snapshot, view)))
+            future = asyncio.get_running_loop().run_in_executor(None, folded_view, snapshot, view)
             self.cache = {v: c for v, c in self.cache.items() if c[0] == version}  # drop stale versions
             self.cache[view] = cached = (version, future)
         return await asyncio.shield(cached[1])
+
+    async def part(self, view: View) -> dict:
+        """This worker's part of the summary (:mod:`streams.core.parts`)."""
+        self._ensure_ready()
+        if _is_today(view):
+            today = await self._today()
+            if self.links is None or self.links[0] is not today:  # worked out once per fold of today's state
+                self.links = (today, asyncio.get_running_loop().run_in_executor(None, today_links, today))
+            links = await asyncio.shield(self.links[1])
+            return today_part(today, self.store.rejected(), links)
+        return (await self._folded(view))[0]
+
+    async def trips(self, view: View) -> list[dict]:
+        """This worker's trips as of the view (:func:`streams.core.trips.trip_state`'s rows)."""
+        self._ensure_ready()
+        if _is_today(view):
+            return rows_of((await self._today()).trips)
+        return (await self._folded(view))[1]
 
     async def ranking_counts(self, view: View, period: str):
         """This worker's part of a period's rankings (:func:`streams.worker.store.ranking_part`), folded in a
@@ -116,7 +151,7 @@ class Views:
         cached = self.ranking_cache.get(key)
         if cached is None or cached[0] != version:
             snapshot = self.store.snapshot()
-            future = asyncio.get_running_loop().run_in_executor(None, ranking_part, *snapshot, view, period)
+            future = asyncio.get_running_loop().run_in_executor(None, ranking_part, snapshot, view, period)
             self.ranking_cache = {k: c for k, c in self.ranking_cache.items() if c[0] == version}
             self.ranking_cache[key] = cached = (version, future)
         return await asyncio.shield(cached[1])
@@ -125,14 +160,13 @@ class Views:
         self._ensure_ready()
         loop = asyncio.get_running_loop()
         if _is_today(view):  # from the maintained state
-            row = today_project(await self._today(), project_id)
+            doc = today_project(await self._today(), project_id)
         else:
             records = self.store.project(project_id)
             if records is None:
                 return None
-            rows = (await loop.run_in_executor(None, project_result, records, project_id, view)).state.to_dicts()
-            row = rows[0] if rows else None
-        return None if row is None else {k: _jsonable(v) for k, v in row.items()}
+            doc = await loop.run_in_executor(None, project_answer, records, project_id, view)
+        return None if doc is None else _jsonable(doc)
 
 
 async def check_store_quality(store: ProjectStore) -> dict:
@@ -144,7 +178,7 @@ async def check_store_quality(store: ProjectStore) -> dict:
     snapshot = store.snapshot()  # taken on the event loop, where no agent changes the store meanwhile
 
     def run() -> dict:
-        result = fold_snapshot(*snapshot, View(today_cst()))
+        result = fold_snapshot(snapshot, View(today_cst()))
         return check_aggregates(summary(result), aggregate_tables(result, config.targets())).as_dict()
 
     report = await asyncio.get_running_loop().run_in_executor(None, run)
@@ -152,7 +186,8 @@ async def check_store_quality(store: ProjectStore) -> dict:
 
 
 def add_pages(app, settings: WorkerSettings, store: ProjectStore) -> None:
-    """``/summary``, ``/pools``, ``/rankings``, ``/projects/{id}``, ``/quality`` and the peers' ``/parts/...``."""
+    """``/summary``, ``/pools``, ``/trips``, ``/rankings``, ``/projects/{id}``, ``/quality`` and the peers'
+    ``/parts/...``."""
     views = Views(app, store)
     token = settings.web_token
     own_url = str(app.conf.canonical_url).rstrip("/")
@@ -189,7 +224,12 @@ def add_pages(app, settings: WorkerSettings, store: ProjectStore) -> None:
             raise NotWhole(f"peer {url} did not answer") from e
 
     async def local_part(view: View) -> dict:
-        return {"partitions": sorted(store.assigned), "summary": await views.summary(view)}
+        partitions = sorted(store.assigned)
+        return {"partitions": partitions, **await views.part(view)}
+
+    async def local_trips(view: View) -> dict:
+        partitions = sorted(store.assigned)
+        return {"partitions": partitions, "trips": await views.trips(view)}
 
     async def local_ranking_part(view: View, period: str) -> dict:
         partitions = sorted(store.assigned)
@@ -221,7 +261,7 @@ def add_pages(app, settings: WorkerSettings, store: ProjectStore) -> None:
 
     async def global_summary(view: View, request) -> dict:
         parts = await gather("/parts/summary", view_query(view), lambda: local_part(view), request)
-        return merge_summaries([part["summary"] for part in parts])
+        return merge_parts(parts)
 
     async def global_rankings(view: View, period: str, request) -> dict:
         """Rankings are not additive: every member's unit counts of the period and the one before are
@@ -254,6 +294,21 @@ def add_pages(app, settings: WorkerSettings, store: ProjectStore) -> None:
     async def part_page(self, request):
         """This worker's part of the summary, with the partitions it covers (for its peers)."""
         return self.json(await local_part(view_of(request.query)))
+
+    @app.page("/trips")
+    @guarded
+    async def trips_page(self, request):
+        """Every trip reported or withdrawn as of the view (§8), of every partition, by ``trip_id``: the rows of the
+        replay's trips table; ``?as_of=YYYY-MM-DD&known_at=YYYY-MM-DD``."""
+        parts = await gather("/parts/trips", view_query(view_of(request.query)),
+                             lambda: local_trips(view_of(request.query)), request)
+        return self.json(sorted((t for part in parts for t in part["trips"]), key=lambda t: t["trip_id"]))
+
+    @app.page("/parts/trips")
+    @guarded
+    async def trips_part_page(self, request):
+        """This worker's trips as of the view, with the partitions they cover (for its peers)."""
+        return self.json(await local_trips(view_of(request.query)))
 
     @app.page("/rankings")
     @guarded

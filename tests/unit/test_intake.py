@@ -266,14 +266,15 @@ def test_passed_over_ranges_join_and_are_forgotten_by_the_commit_only() -> None:
     assert over.through("t", 1, 0) == 0
 
 
-def test_a_trip_record_is_passed_over_with_a_warning_and_the_partition_goes_on(caplog) -> None:
-    """The store keeps projects only so far (issue 23): a trip's event (§8, keyed by trip_id) must not crash the
-    worker nor be kept as a project; it is logged, and the records after it are taken."""
-    trip = json.dumps({"event_id": "t-1", "event_type": "trip_reported", "schema_version": 2, "trip_id": "T-1",
+def test_a_trip_record_is_kept_under_its_trip_id_apart_from_the_projects(caplog) -> None:
+    """A trip's event (§8, keyed by trip_id) is kept in its partition under its trip_id, in the trips' own key space
+    (a project of the same id is another thing), with the fields the trip fold reads; the records after it are
+    taken."""
+    trip = json.dumps({"event_id": "t-1", "event_type": "trip_reported", "schema_version": 2, "trip_id": "P-0",
                        "occurred_at": "2024-05-01T10:00:00+08:00", "recorded_at": "2024-05-02T10:00:00+08:00",
-                       "kind": "team", "departed": "2024-04-01",
-                       "returned": "2024-04-03"}).encode()
-    topic = [*topic_of(2), Record(EVENTS, 0, 2, 1.7e12, b"T-1", trip, ()),
+                       "kind": "team", "departed": "2024-04-01", "returned": "2024-04-03", "people": 3,
+                       "team": "先进制造组", "destinations": ["上海"]}).encode()
+    topic = [*topic_of(2), Record(EVENTS, 0, 2, 1.7e12, b"P-0", trip, ()),
              Record(EVENTS, 0, 3, 1.7e12, b"P-0", event(3), ())]
     h = Harness({EVENTS: topic})
 
@@ -282,7 +283,12 @@ def test_a_trip_record_is_passed_over_with_a_warning_and_the_partition_goes_on(c
         await h.intake.take(EVENTS, topic)
     with caplog.at_level("WARNING", logger="streams.worker.intake"):
         run(scenario())
-    assert h.seqs() == [arrival_seq(0, o) for o in (0, 1, 3)] and not h.dead
-    assert None not in h.store.partitions[0].projects
-    assert "trip_id 'T-1'" in caplog.text and "not kept by the worker" in caplog.text
+    part = h.store.partitions[0]
+    assert h.seqs() == [arrival_seq(0, o) for o in (0, 1, 3)] and not h.dead and not caplog.text
+    assert list(part.trips) == ["P-0"] and h.store.dirty_trips == {"P-0": 0}
+    assert [r[0] for r in compact.decode(part.trips["P-0"])] == [arrival_seq(0, 2)]
+    assert [r[0] for r in compact.decode(part.projects["P-0"])] == [arrival_seq(0, o) for o in (0, 3)]
+    kept = compact.events_frame([], [("P-0", compact.decode(part.trips["P-0"]))]).row(0, named=True)
+    assert kept["project_id"] is None and kept["trip_id"] == "P-0" and kept["people"] == 3
+    assert (kept["team"], kept["departed"].isoformat(), kept["destinations"]) == ("先进制造组", "2024-04-01", ["上海"])
     assert h.intake.next_offset[(EVENTS, 0)] == 4

@@ -1,5 +1,6 @@
-"""The worker's store, given a history: it folds to what a replay folds, applies each record once,
-keeps today's state equal to a full fold batch after batch, and its parts add up to the whole."""
+"""The worker's store, given a history (a synthetic feed, then trips and issues): it folds to what a replay folds,
+applies each record once, keeps today's state equal to a full fold batch after batch, and its parts add up to the
+whole, projects from a trip kept in another partition included."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ from streams.core.log import log_frame, log_row
 from streams.core.summary import View, fold_log, merge_summaries, negated, summary
 from streams.feeds import read_feed
 from streams.worker import compact
-from streams.worker.store import (EVENT, REJECTED, ProjectStore, fold_snapshot, project_result, refreshed,
-                                  today_project, today_summary)
+from streams.worker.store import (EVENT, REJECTED, TRIP, ProjectStore, Snapshot, fold_snapshot, project_answer,
+                                  project_result, refreshed, snapshot_part, today_part, today_project, today_summary)
 from streams.worker.web import key_partition
+from streams.core.parts import merge_parts
+from tests.trip_feed import trip_history
+from tests.unit.history import lines
 
 RECEIVED = datetime(2025, 1, 10, tzinfo=timezone.utc)
 PARTITIONS = 3
@@ -27,17 +31,22 @@ def rows(tmp_path_factory) -> list[dict]:
     """A synthetic feed (with its bad records) as checked log rows, in arrival order."""
     feed = tmp_path_factory.mktemp("feed") / "feed.jsonl"
     synthetic.generate_file(feed, projects=400, seed=11)
+    feed.write_bytes(feed.read_bytes() + b"".join(line + b"\n" for line in lines(trip_history())))
     return [log_row(seq, record.parsed, RECEIVED, stamp_missing=True)
             for seq, record in enumerate(read_feed(feed), start=1)]
 
 
 def chunk_of(rows: list[dict]) -> list:
+    """Changelog entries as the intake makes them: a trip's event (§8) keyed by its trip_id."""
     return [(REJECTED, None, compact.rejection_record(r)) if r.get("reason")
+            else (TRIP, r["trip_id"], compact.event_record(r)) if r["project_id"] is None
             else (EVENT, r["project_id"], compact.event_record(r)) for r in rows]
 
 
 def partition_of(row: dict) -> int:
-    return key_partition(row.get("project_id") or "", PARTITIONS)
+    """The partition of a record's key: its project's, a trip's trip_id (§8)."""
+    key = row.get("project_id") or (None if row.get("reason") else row.get("trip_id"))
+    return key_partition(key or "", PARTITIONS)
 
 
 def stored(rows: list[dict], batch: int = 97) -> ProjectStore:
@@ -60,7 +69,7 @@ def _frame(rows: list[dict]) -> pl.DataFrame:
                                   View(date(2024, 12, 31), known_at=date(2024, 6, 30))])
 def test_the_store_folds_to_what_a_replay_folds(rows, view):
     store = stored(rows)
-    assert summary(fold_snapshot(*store.snapshot(), view)) == summary(fold_log(_frame(rows), view))
+    assert summary(fold_snapshot(store.snapshot(), view)) == summary(fold_log(_frame(rows), view))
 
 
 def test_every_record_is_applied_once_however_often_it_arrives(rows):
@@ -71,7 +80,7 @@ def test_every_record_is_applied_once_however_often_it_arrives(rows):
         assert again.apply(partition, chunk_of(mine[: len(mine) // 2])) == 0
         assert again.apply(partition, chunk_of(mine)) == 0
     view = View(date(2024, 12, 31))
-    assert summary(fold_snapshot(*again.snapshot(), view)) == summary(fold_snapshot(*once.snapshot(), view))
+    assert summary(fold_snapshot(again.snapshot(), view)) == summary(fold_snapshot(once.snapshot(), view))
 
 
 def changed_projects(store: ProjectStore) -> list:
@@ -80,14 +89,23 @@ def changed_projects(store: ProjectStore) -> list:
     return changed
 
 
+def changed_trips(store: ProjectStore, everything: bool = False) -> list | None:
+    """Every trip when one changed (or ``everything``), as the worker refolds them; else None."""
+    if not (everything or store.dirty_trips):
+        return None
+    store.dirty_trips.clear()
+    return store.all_trips()
+
+
 def test_todays_state_kept_batch_by_batch_equals_a_full_fold(rows):
     view = View(date(2025, 1, 10))
     store, today = ProjectStore(), None
     for start in range(0, len(rows), 500):
         for row in rows[start:start + 500]:
             store.apply(partition_of(row), chunk_of([row]))
-        today, _ = refreshed(today, view.as_of, changed_projects(store), everything=False)
-    whole = fold_snapshot(*store.snapshot(), view)
+        today, _ = refreshed(today, view.as_of, changed_projects(store), everything=False,
+                             trips=changed_trips(store, today is None))
+    whole = fold_snapshot(store.snapshot(), view)
     assert today_summary(today, store.rejected()) == summary(whole)
     kept = today.frame.select("project_id", "pool", "investment_yuan")
     expected = whole.state.sort("project_id").select("project_id", "pool", "investment_yuan")
@@ -96,32 +114,50 @@ def test_todays_state_kept_batch_by_batch_equals_a_full_fold(rows):
 
 def test_a_new_day_refolds_everything(rows):
     store = stored(rows)
-    before, _ = refreshed(None, date(2023, 6, 30), changed_projects(store), everything=True)
+    before, _ = refreshed(None, date(2023, 6, 30), changed_projects(store), everything=True,
+                          trips=changed_trips(store, True))
     after, _ = refreshed(before, date(2024, 12, 31), [(pid, n, blob) for n, part in store.partitions.items()
-                                                       for pid, blob in part.projects.items()], everything=True)
-    assert today_summary(after, store.rejected()) == summary(fold_snapshot(*store.snapshot(),
-                                                                              View(date(2024, 12, 31))))
+                                                       for pid, blob in part.projects.items()], everything=True,
+                         trips=store.all_trips())
+    assert today_summary(after, store.rejected()) == summary(fold_snapshot(store.snapshot(),
+                                                                             View(date(2024, 12, 31))))
     assert after.doc["projects"]["total"] > before.doc["projects"]["total"]
 
 
-def test_the_parts_of_a_partitioned_log_add_up_to_the_whole(rows):
-    view = View(date(2024, 12, 31))
+@pytest.mark.parametrize("view", [View(date(2023, 12, 31)), View(date(2024, 12, 31)),
+                                  View(date(2024, 12, 31), known_at=date(2024, 6, 30))])
+def test_the_parts_of_a_partitioned_log_add_up_to_the_whole(rows, view):
     store = stored(rows)
-    parts = []
-    for partition, part in store.partitions.items():
-        projects = list(part.projects.items())
-        parts.append(summary(fold_snapshot(projects, part.rejections, view)))
-    assert len(parts) == PARTITIONS
-    assert merge_summaries(parts) == summary(fold_log(_frame(rows), view))
+    snapshots = [Snapshot(list(part.projects.items()), part.rejections, list(part.trips.items()))
+                 for part in store.partitions.values()]
+    assert len(snapshots) == PARTITIONS
+    whole = summary(fold_log(_frame(rows), view))
+    assert merge_parts([snapshot_part(s, view) for s in snapshots]) == whole
+    assert whole["trips"] and whole["bottlenecks"]["raised"]
+    parts = [summary(fold_snapshot(s, view)) for s in snapshots]
     assert merge_summaries([merge_summaries(parts), negated(parts[0])]) == merge_summaries(parts[1:])
     with pytest.raises(ValueError, match="different views"):
-        merge_summaries([parts[0], {**parts[1], "as_of": "2023-12-31"}])
+        merge_summaries([parts[0], {**parts[1], "as_of": "2000-01-01"}])
+
+
+def test_projects_from_a_trip_in_another_partition_count_only_in_the_parts_merge(rows):
+    """Each partition's own fold sees only its own trips: its projects naming another's trips are lost, so adding
+    those summaries up undercounts; the parts carry them by trip id."""
+    view = View(date(2024, 12, 31))
+    store = stored(rows)
+    snapshots = [Snapshot(list(part.projects.items()), part.rejections, list(part.trips.items()))
+                 for part in store.partitions.values()]
+    whole = summary(fold_log(_frame(rows), view))["trips"]
+    naive = merge_summaries([summary(fold_snapshot(s, view)) for s in snapshots])["trips"]
+    planned = (lambda doc: sum(f["projects_planned"] for f in doc.values()))
+    assert planned(naive) < planned(whole)
+    assert merge_parts([snapshot_part(s, view) for s in snapshots])["trips"] == whole
 
 
 def test_one_projects_state_for_any_view_needs_only_its_own_records(rows):
     store = stored(rows)
     view = View(date(2024, 12, 31))
-    whole = fold_snapshot(*store.snapshot(), view).state
+    whole = fold_snapshot(store.snapshot(), view).state
     project_id = whole["project_id"][7]
     alone = project_result(store.project(project_id), project_id, view).state
     assert_frame_equal(alone, whole.filter(pl.col("project_id") == project_id))
@@ -139,10 +175,16 @@ def test_a_worker_forgets_the_partitions_it_no_longer_owns(rows):
 def test_todays_project_answer_is_the_projects_own_fold(rows):
     view = View(date(2025, 1, 10))
     store = stored(rows)
-    today, _ = refreshed(None, view.as_of, changed_projects(store), everything=True)
-    for project_id in list(store.partitions[1].projects)[:5]:
-        alone = project_result(store.project(project_id), project_id, view).state.row(0, named=True)
-        assert today_project(today, project_id) == alone
+    today, _ = refreshed(None, view.as_of, changed_projects(store), everything=True, trips=store.all_trips())
+    for project_id in [*list(store.partitions[1].projects)[:5], "TRP-1", "TRP-3"]:
+        alone = project_result(store.project(project_id), project_id, view)
+        doc = today_project(today, project_id)
+        assert doc == project_answer(store.project(project_id), project_id, view)
+        assert {k: v for k, v in doc.items() if k != "issues"} == alone.state.row(0, named=True)
+        assert doc["issues"] == alone.issues.drop("project_id").to_dicts()
+    assert [(i["issue_id"], i["open"], i["category"]) for i in today_project(today, "TRP-1")["issues"]] == [
+        ("I-1", True, "approval")]  # resolved, then raised again
+    assert today_project(today, "TRP-3")["issues"][0]["resolved_at"] is not None
     assert today_project(today, "NO-SUCH") is None
     assert today_project(today, "") is None and today_project(today, "~~~") is None
 

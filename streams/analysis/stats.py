@@ -211,3 +211,90 @@ def period_comparison(state: pl.DataFrame, cutoff, granularity: str = "year") ->
     return table.with_columns(p_value=pl.Series(p_values, dtype=pl.Float64)).drop("previous_period",
                                                                                  "current_period")
 
+
+
+# --- time to resolution of issues (§9): Kaplan–Meier with open issues censored ---------------------------
+
+KM_SCHEMA = {"days": pl.Float64, "survival": pl.Float64, "low": pl.Float64, "high": pl.Float64,
+             "at_risk": pl.Int64, "events": pl.Int64}
+
+
+def kaplan_meier(events: pl.DataFrame, alpha: float = 0.05) -> pl.DataFrame:
+    """Kaplan–Meier estimate of the share of issues still unresolved after t days, from a
+    :func:`streams.core.analysis.issue_durations` frame (``days``, ``status``: 1 resolved, 0 open = censored, so an
+    open issue counts as at risk until it was last seen open, and is never left out).
+
+    One row per day with a resolution, from day 0 (survival 1) to the end of follow-up (the longest time any
+    issue was watched, where the curve stops): ``survival``, its pointwise confidence interval ``low`` …
+    ``high`` at level 1 − alpha (Greenwood's variance on the log(−log) scale, inside [0, 1]), ``at_risk`` (issues
+    still open just before that day) and ``events`` (resolved that day). Ties: a censoring at the same time as a
+    resolution is at risk at that resolution (statsmodels' ``SurvfuncRight``)."""
+    if events.is_empty():
+        return pl.DataFrame(schema=KM_SCHEMA)
+    days = events["days"].to_numpy().astype(float)
+    resolved = (events["status"].to_numpy() == analysis.RESOLVED).astype(float)
+    ordered = np.sort(days)
+    t, s, se, events_at = np.zeros(1), np.ones(1), np.zeros(1), np.zeros(1)
+    if resolved.any():
+        fit = SurvfuncRight(days, resolved)
+        t = np.concatenate((t, fit.surv_times))
+        s = np.concatenate((s, fit.surv_prob))
+        se = np.concatenate((se, fit.surv_prob_se))
+        events_at = np.concatenate((events_at, fit.n_events))
+    end = float(days.max())
+    if t[-1] < end:  # the estimate holds until the end of follow-up
+        t, s, se, events_at = np.append(t, end), np.append(s, s[-1]), np.append(se, se[-1]), np.append(events_at, 0)
+    z = sps.norm.ppf(1 - alpha / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low, high = _loglog_interval(s, se, z)
+    at_risk = len(days) - np.searchsorted(ordered, t, side="left")
+    return pl.DataFrame({"days": t, "survival": s, "low": low, "high": high, "at_risk": at_risk,
+                         "events": events_at}, schema=KM_SCHEMA)
+
+
+def kaplan_meier_by(events: pl.DataFrame, by: str, alpha: float = 0.05) -> list[tuple[str, pl.DataFrame]]:
+    """:func:`kaplan_meier` of each group of ``by`` (e.g. ``category``), most issues first: (group, curve)."""
+    sizes = events.group_by(by).len().sort(["len", by], descending=[True, False])
+    return [(key, kaplan_meier(events.filter(pl.col(by) == key), alpha)) for key in sizes[by].to_list()]
+
+
+def survival_at(curve: pl.DataFrame, day: float) -> float | None:
+    """A :func:`kaplan_meier` curve read at ``day``: the last estimate at or before it; None after the end of
+    follow-up (unknown, not the last value)."""
+    if curve.is_empty() or day > curve["days"].max():
+        return None
+    return float(curve.filter(pl.col("days") <= day)["survival"][-1])
+
+
+def resolution_times(events: pl.DataFrame, by: str = "category", days: tuple[int, ...] = (30, 90),
+                     alpha: float = 0.05) -> pl.DataFrame:
+    """Per group of ``by`` (most issues first): issues, resolved, still open (censored), the Kaplan–Meier median
+    days to resolution with its confidence interval (null where the curve never falls to one half, or an
+    interval bound is not reached), and the share resolved within each of ``days`` (``resolved_30d`` …: one
+    minus the survival then; null past the end of follow-up)."""
+    rows = []
+    for key, curve in kaplan_meier_by(events, by, alpha):
+        part = events.filter(pl.col(by) == key)
+        resolved = (part["status"] == analysis.RESOLVED).to_numpy()
+        median = low = high = None
+        if resolved.any():
+            fit = SurvfuncRight(part["days"].to_numpy().astype(float), resolved.astype(float))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                median, (low, high) = fit.quantile(0.5), fit.quantile_ci(0.5, alpha=alpha)
+        row = {by: key, "issues": part.height, "resolved": int(resolved.sum()), "open": int((~resolved).sum()),
+               "median_days": _finite(median), "median_low": _finite(low), "median_high": _finite(high)}
+        for d in days:
+            s = survival_at(curve, d)
+            row[f"resolved_{d}d"] = None if s is None else 1 - s
+        rows.append(row)
+    schema = {by: pl.Utf8, "issues": pl.Int64, "resolved": pl.Int64, "open": pl.Int64, "median_days": pl.Float64,
+              "median_low": pl.Float64, "median_high": pl.Float64, **{f"resolved_{d}d": pl.Float64 for d in days}}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _finite(value) -> float | None:
+    """A float, or None for a missing, NaN or infinite one (a quantile or bound the curve never reaches)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None

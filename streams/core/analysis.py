@@ -19,7 +19,7 @@ import polars as pl
 
 from streams.contract.events import POOLS, STAGES, YUAN_PER_YI
 from streams.core import aggregates as agg
-from streams.core.clock import CST_ZONE, last_complete_period, period_bounds, previous_period
+from streams.core.clock import CST_ZONE, day_of, last_complete_period, period_bounds, previous_period
 from streams.core.fold import reached
 from streams.core.tables import CONVERSION_PAIRS
 
@@ -341,3 +341,118 @@ def red_running(supervision_over_time: pl.DataFrame, state: pl.DataFrame, months
     return (red.join(state.select("project_id", *people), on="project_id", how="left")
             .select("project_id", *people, months_red="months_in_colour", days_late="days_late")
             .sort(["months_red", "project_id"], descending=[True, False]))
+
+
+# --- bottlenecks (§9) and trips (§8) -------------------------------------------------------------------------
+
+#: Status of an issue in :func:`issue_durations`: resolved (the event), or still open (censored).
+RESOLVED = 1
+#: Label of a lead department an issue does not name.
+NO_DEPARTMENT = "未指定 unassigned"
+
+
+def _issues_of_projects(issues: pl.DataFrame, state: pl.DataFrame) -> pl.DataFrame:
+    """The issues of non-orphan projects (§9), with whether their project is dropped at T and since when."""
+    if not state.height or "orphan" not in state.columns:
+        return issues.clear().with_columns(dropped=pl.lit(None, pl.Boolean),
+                                           last_drop_at=pl.lit(None, pl.Datetime("us", "UTC")))
+    projects = state.filter(~pl.col("orphan")).select("project_id", "dropped", "last_drop_at")
+    return issues.join(projects, on="project_id", how="inner")
+
+
+def issue_durations(issues: pl.DataFrame, state: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
+    """One row per issue of a non-orphan project at the cut-off (the ``issues`` table, §9): days from its first
+    raise to its standing resolution (``status`` :data:`RESOLVED`) or, still open, to the cut-off (:data:`CENSORED`):
+    an open issue is censored, never left out. An open issue of a project dropped at T is censored at the drop
+    (no one works on it after), at 0 days if it was raised after the drop. Columns: ``project_id``,
+    ``issue_id``, ``category``, ``department``, ``days``, ``status``."""
+    rows = _issues_of_projects(issues, state)
+    end = (pl.when(~pl.col("open")).then(pl.col("resolved_at"))
+           .when(pl.col("dropped")).then(pl.col("last_drop_at")).otherwise(pl.lit(cutoff)))
+    return rows.select(
+        "project_id", "issue_id", "category", "department",
+        days=pl.max_horizontal(_days(end, pl.col("first_raised_at")), pl.lit(0.0)),
+        status=pl.when(pl.col("open")).then(pl.lit(CENSORED)).otherwise(pl.lit(RESOLVED)).cast(pl.Int8),
+    ).sort("project_id", "issue_id")
+
+
+def resolution_by(issues: pl.DataFrame, state: pl.DataFrame, cutoff: datetime, by: str = "department"
+                  ) -> pl.DataFrame:
+    """办结率 per group of ``by`` (the issue's lead ``department`` or its ``category``) at the cut-off: ``issues`` =
+    ``resolved`` + ``open``, the rankings' rate (``resolved / (resolved + open)``) over every issue so far. Open
+    issues count as the summary's ``bottlenecks.open`` (of projects in the pools and not dropped), resolved ones of
+    every non-orphan project; ``overdue``: open with a due date before the as-of day. An issue naming no lead
+    department counts under :data:`NO_DEPARTMENT`. Most issues first."""
+    as_of = day_of(cutoff)
+    rows = _issues_of_projects(issues, state).with_columns(pl.col(by).cast(pl.Utf8).fill_null(NO_DEPARTMENT))
+    counted = rows.filter(~pl.col("open") | ~pl.col("dropped"))
+    table = counted.group_by(by).agg(
+        resolved=(~pl.col("open")).sum().cast(pl.Int64), open=pl.col("open").sum().cast(pl.Int64),
+        overdue=(pl.col("open") & (pl.col("due") < as_of)).sum().cast(pl.Int64))
+    return (table.select(by, issues=pl.col("resolved") + pl.col("open"), resolved="resolved", open="open",
+                         overdue="overdue")
+            .sort(["issues", by], descending=[True, False]))
+
+
+def bottleneck_years(summary: dict) -> pl.DataFrame:
+    """The summary's ``bottlenecks`` (§9) by year: issues raised, resolved, projects cleared (the seed's 70余个)."""
+    b = summary.get("bottlenecks") or {}
+    years = sorted({*b.get("raised", {}), *b.get("resolved", {}), *b.get("projects_cleared", {})})
+    return pl.DataFrame({"year": years, "raised": [b["raised"].get(y, 0) for y in years],
+                         "resolved": [b["resolved"].get(y, 0) for y in years],
+                         "projects_cleared": [b["projects_cleared"].get(y, 0) for y in years]},
+                        schema={"year": pl.Utf8, "raised": pl.Int64, "resolved": pl.Int64,
+                                "projects_cleared": pl.Int64})
+
+
+def open_issues(summary: dict) -> pl.DataFrame:
+    """The summary's open issues at T by category (§9: of projects in the pools and not dropped), most first,
+    and the total with how many are overdue."""
+    b = summary.get("bottlenecks") or {}
+    by_category = sorted((b.get("open_by_category") or {}).items(), key=lambda kv: (-kv[1], kv[0]))
+    return pl.DataFrame([*by_category, ("total", b.get("open", 0))], schema={"category": pl.Utf8, "open": pl.Int64},
+                        orient="row").with_columns(
+        overdue=pl.when(pl.col("category") == "total").then(pl.lit(b.get("overdue", 0), pl.Int64)))
+
+
+#: The sums of a group of trips in :func:`trip_yield`, then per trip.
+TRIP_SUMS = ("people_days", "companies_visited", "leads", "valid_leads")
+YIELD = ("projects_planned", "projects_signed", "signed_yuan")
+
+
+def trip_yield(trips: pl.DataFrame, trip_references: pl.DataFrame | None, state: pl.DataFrame, by: str = "region",
+               year: int | None = None) -> pl.DataFrame:
+    """What the counted trips (§8) of each group of ``by`` (``region``, ``team``, ``kind``) brought in, as of T:
+    trips, their people-days, companies visited, leads and valid leads; the non-orphan projects from them
+    (dropped ones included) and how many of those signed, with their signed amount at T; and per trip:
+    companies, valid leads, projects signed, signed amount. ``year``: only trips departing in that year
+    (their projects whenever planned). Trips without a value of ``by`` are left out. Largest signed amount first."""
+    from streams.core.trips import from_trip_references
+
+    counted = trips.filter(pl.col("counts"))
+    if year is not None:
+        counted = counted.filter(pl.col("departed").dt.year() == year)
+    counted = counted.filter(pl.col(by).is_not_null()).with_columns(pl.col(by).cast(pl.Utf8))
+    projects = from_trip_references(state, trip_references, trips)
+    per_trip = (projects.group_by("trip_id").agg(
+        projects_planned=pl.len().cast(pl.Int64), projects_signed=pl.col("reached_at_signed").is_not_null().sum(),
+        signed_yuan=pl.when(pl.col("reached_at_signed").is_not_null()).then(pl.col("signed_yuan")).sum()))
+    rows = counted.join(per_trip.with_columns(pl.col("trip_id").cast(pl.Utf8)), on="trip_id", how="left")
+    table = rows.group_by(by).agg(trips=pl.len().cast(pl.Int64),
+                                  *[pl.col(c).fill_null(0).sum().cast(pl.Int64) for c in (*TRIP_SUMS, *YIELD)])
+    return table.select(by, "trips", *TRIP_SUMS, *YIELD).with_columns(
+        per_trip_companies=pl.col("companies_visited") / pl.col("trips"),
+        per_trip_valid_leads=pl.col("valid_leads") / pl.col("trips"),
+        per_trip_projects_signed=pl.col("projects_signed") / pl.col("trips"),
+        per_trip_signed_yuan=pl.col("signed_yuan") / pl.col("trips"),
+    ).sort(["signed_yuan", "trips", by], descending=[True, True, False])
+
+
+def trip_years(summary: dict) -> pl.DataFrame:
+    """The summary's ``trips`` (§8) as rows, one per year: trips by kind, people-days, companies visited, valid
+    leads, projects from trips planned and signed, and their signed amount."""
+    from streams.core.trips import YEAR_FIGURES
+
+    years = summary.get("trips") or {}
+    return pl.DataFrame([{"year": y, **{f: int(v.get(f, 0)) for f in YEAR_FIGURES}} for y, v in sorted(years.items())],
+                        schema={"year": pl.Utf8, **{f: pl.Int64 for f in YEAR_FIGURES}})

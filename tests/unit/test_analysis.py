@@ -205,3 +205,127 @@ def test_rejections_are_counted_by_cst_month_of_arrival():
     assert analysis.rejections_by_reason(rejections).rows() == [("schema", 2), ("malformed", 1)]
     late = rejections.with_columns(pl.lit(datetime(2024, 2, 1, 1, tzinfo=CST)).cast(utc).alias("recorded_at"))
     assert analysis.rejections_by_month(late)["month"].to_list() == ["2024-02"]  # 2024-01-31 17:00 UTC
+
+
+# --- bottlenecks (§9): time to resolution, resolution rate by department ------------------------------------
+
+from streams.core.analysis import RESOLVED  # noqa: E402
+from streams.core.summary import summary  # noqa: E402
+from tests.unit.test_trips_and_bottlenecks import issue, trip  # noqa: E402
+
+
+def test_kaplan_meier_by_hand_with_open_issues_censored():
+    # resolved after 2, 3, 5 and 8 days; still open (censored) after 3, 8 and 9 days
+    sample = pl.DataFrame({"days": [2.0, 3, 3, 5, 8, 8, 9], "status": [1, 0, 1, 1, 0, 1, 0]})
+    curve = stats.kaplan_meier(sample)
+    # at 2: 1 of 7 at risk; at 3: 1 of 6 (the one censored at 3 is still at risk then); at 5: 1 of 4; at 8: 1 of 3
+    s = [1.0, 6 / 7, 6 / 7 * 5 / 6, 6 / 7 * 5 / 6 * 3 / 4, 6 / 7 * 5 / 6 * 3 / 4 * 2 / 3]
+    assert curve["days"].to_list() == [0.0, 2.0, 3.0, 5.0, 8.0, 9.0]  # to the end of follow-up
+    assert curve["survival"].to_list() == pytest.approx(s + [s[-1]])
+    assert curve["at_risk"].to_list() == [7, 7, 6, 4, 3, 1]
+    assert curve["events"].to_list() == [0, 1, 1, 1, 1, 0]
+    # Greenwood's variance at day 3: S² · (1/(7·6) + 1/(6·5)), the interval on the log(−log) scale
+    var = s[2] ** 2 * (1 / 42 + 1 / 30)
+    c = 1.959964 * math.sqrt(var) / (s[2] * math.log(s[2]))
+    assert (curve["low"][2], curve["high"][2]) == pytest.approx((s[2] ** math.exp(-c), s[2] ** math.exp(c)), rel=1e-5)
+    assert all(0 <= lo <= v <= hi <= 1 for lo, v, hi in zip(curve["low"], curve["survival"], curve["high"]))
+    # leaving the open issues out would claim every issue gets resolved: the censored ones keep the curve up
+    only_resolved = stats.kaplan_meier(sample.filter(pl.col("status") == RESOLVED))
+    assert only_resolved["survival"][-1] == 0.0 and curve["survival"][-1] == pytest.approx(s[-1])
+
+
+def test_kaplan_meier_of_only_open_issues_stays_at_one_and_empty_is_empty():
+    curve = stats.kaplan_meier(pl.DataFrame({"days": [4.0, 10.0], "status": [0, 0]}))
+    assert curve["days"].to_list() == [0.0, 10.0] and curve["survival"].to_list() == [1.0, 1.0]
+    assert stats.kaplan_meier(pl.DataFrame({"days": [], "status": []}, schema={"days": pl.Float64,
+                                                                              "status": pl.Int8})).is_empty()
+
+
+def test_median_time_to_resolution_and_the_share_resolved_within_days():
+    sample = pl.DataFrame({"category": ["land"] * 7 + ["funding"] * 2,
+                           "days": [2.0, 3, 3, 5, 8, 8, 9, 10, 40], "status": [1, 0, 1, 1, 0, 1, 0, 0, 0]})
+    table = stats.resolution_times(sample, days=(4, 30))
+    land, funding = table.row(0, named=True), table.row(1, named=True)
+    assert (land["category"], land["issues"], land["resolved"], land["open"]) == ("land", 7, 4, 3)
+    assert land["median_days"] == 8.0  # the first day the survival is at or below one half (0.357)
+    assert land["resolved_4d"] == pytest.approx(1 - 6 / 7 * 5 / 6)
+    assert land["resolved_30d"] is None  # followed for 9 days only: unknown, not the last value
+    # nothing resolved: no median, none resolved within 30 days (watched for 40)
+    assert funding["median_days"] is None and funding["resolved_30d"] == 0.0 and funding["open"] == 2
+
+
+BOTTLENECKS = [
+    ev("A", "planned", "2024-01-05", department="区商务局"),
+    issue("A", "raised", "1", "2024-01-10", category="land", department="区自然资源局", due="2024-02-01"),
+    issue("A", "resolved", "1", "2024-01-20"),
+    issue("A", "raised", "2", "2024-02-01", category="land", department="区自然资源局", due="2024-03-01"),
+    issue("A", "raised", "3", "2024-03-01", category="funding", due="2024-12-31"),   # no lead department
+    ev("B", "planned", "2024-01-05"), ev("B", "dropped", "2024-04-01"),
+    issue("B", "raised", "1", "2024-03-01", category="approval", department="区自然资源局"),  # open, project dropped
+    issue("B", "raised", "2", "2024-03-01", category="approval", department="区政务服务中心"),
+    issue("B", "resolved", "2", "2024-05-01"),                                         # resolved after the drop
+    issue("O", "raised", "1", "2024-03-01", category="land", department="区自然资源局"),  # an orphan's: no issue
+]
+
+
+def test_issue_durations_censor_open_issues_at_the_cut_off_or_their_projects_drop():
+    result = fold(BOTTLENECKS, as_of="2024-06-30")
+    got = analysis.issue_durations(result.issues, result.state, result.view.cutoff)
+    assert got.select("project_id", "issue_id", "days", "status").rows() == [
+        ("A", "1", 10.0, RESOLVED), ("A", "2", (date(2024, 7, 1) - date(2024, 2, 1)).days - 0.5, CENSORED),
+        ("A", "3", (date(2024, 7, 1) - date(2024, 3, 1)).days - 0.5, CENSORED),
+        ("B", "1", 31.0, CENSORED), ("B", "2", 61.0, RESOLVED)]
+
+
+def test_resolution_rate_by_lead_department_counts_the_summarys_open_issues():
+    result = fold(BOTTLENECKS, as_of="2024-06-30")
+    got = analysis.resolution_by(result.issues, result.state, result.view.cutoff)
+    assert got.rows() == [("区自然资源局", 2, 1, 1, 1),          # A/1 resolved, A/2 open and overdue; B/1 left out
+                          ("区政务服务中心", 1, 1, 0, 0), (analysis.NO_DEPARTMENT, 1, 0, 1, 0)]
+    assert got["open"].sum() == summary(result)["bottlenecks"]["open"]
+    assert got["overdue"].sum() == summary(result)["bottlenecks"]["overdue"]
+    rated = stats.with_wilson(got, "resolved", "issues")
+    assert rated["rate"].to_list() == [0.5, 1.0, 0.0]
+    assert rated["low"][1] > 0 and rated["high"][1] == pytest.approx(1.0)  # Wilson: never a zero-width interval
+
+
+def test_bottleneck_years_and_open_issues_from_the_summary():
+    doc = summary(fold(BOTTLENECKS, as_of="2024-06-30"))
+    assert analysis.bottleneck_years(doc).rows() == [("2024", 5, 2, 2)]
+    assert analysis.open_issues(doc).rows() == [("funding", 1, None), ("land", 1, None), ("total", 2, 1)]
+
+
+# --- trips (§8): what they brought in --------------------------------------------------------------------------
+
+def test_the_yield_of_trips_by_region_and_by_team():
+    from streams.core.tables import trip_and_issue_tables
+
+    history = [
+        trip("T1", "2024-03-08", region="长三角", team="长三角小分队", companies_visited=10, valid_leads=3, leads=8,
+             people=2),
+        trip("T2", "2024-04-08", region="长三角", companies_visited=4, valid_leads=1, kind="leader_led"),
+        trip("T3", "2023-05-08", departed="2023-05-01", returned="2023-05-02", region="京津冀",
+             team="京津冀小分队", companies_visited=6),
+        trip("T4", "2024-05-08", region="珠三角", team="珠三角小分队"),
+        {**trip("T4", "2024-05-09"), "event_type": "trip_withdrawn"},                     # withdrawn: not counted
+        ev("P", "planned", "2024-03-20", trip_id="T1"), ev("P", "signed", "2024-06-01", investment_yuan=3 * 10**8),
+        ev("Q", "planned", "2024-03-21", trip_id="T1"), ev("Q", "dropped", "2024-04-01"),  # counts, dropped
+        ev("R", "planned", "2024-04-20", trip_id="T2"),
+        ev("S", "planned", "2024-04-20", trip_id="T4"),                                   # from no counted trip
+    ]
+    result = fold(history, as_of="2024-06-30")
+    references = trip_and_issue_tables(result)["trip_references"]  # as the replay writes it
+    assert references.height == 4  # S names T4 too, which does not count
+    by_region = analysis.trip_yield(result.trips, references, result.state, "region")
+    assert by_region.select("region", "trips", "companies_visited", "leads", "valid_leads", "projects_planned",
+                            "projects_signed", "signed_yuan").rows() == [
+        ("长三角", 2, 14, 8, 4, 3, 1, 3 * 10**8), ("京津冀", 1, 6, 0, 0, 0, 0, 0)]
+    assert by_region.row(0, named=True)["per_trip_signed_yuan"] == 1.5 * 10**8
+    assert by_region.row(0, named=True)["per_trip_companies"] == 7.0
+    by_team = analysis.trip_yield(result.trips, references, result.state, "team", year=2024)
+    assert by_team.select("team", "trips", "people_days", "projects_planned").rows() == [("长三角小分队", 1, 6, 2)]
+
+
+def test_trip_years_from_the_summary():
+    doc = summary(fold([trip("T1", "2024-03-08", companies_visited=3)], as_of="2024-06-30"))
+    assert analysis.trip_years(doc).select("year", "team", "companies_visited").rows() == [("2024", 1, 3)]

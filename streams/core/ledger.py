@@ -266,6 +266,15 @@ class LedgerImport:
     warnings: list[LedgerWarning] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)  #: rows that are not projects (§7a), not in ``rows``
     sheets: list[dict] = field(default_factory=list)  #: each sheet read: its name, header row and rows
+    #: the §11 sheets read (问题清单, 外出招商), each with its own accounting (:class:`ledger_sheets.SheetImport`)
+    others: list = field(default_factory=list)
+
+    def all_events(self) -> list[LedgerEvent]:
+        """The events of every sheet: the project sheets', then the §11 sheets'."""
+        return self.events + [e for other in self.others for e in other.events]
+
+    def all_rejected(self) -> list[RowRejection]:
+        return self.rejected + [r for other in self.others for r in other.rejected]
 
     def as_dict(self) -> dict:
         return {
@@ -279,6 +288,7 @@ class LedgerImport:
             "rejected_rows": [r.as_dict() for r in self.rejected],
             "warning_list": [w.as_dict() for w in self.warnings],
             "skipped_rows": [s.as_dict() for s in self.skipped],
+            "section_11": {other.sheet: other.as_dict() for other in self.others},
         }
 
 

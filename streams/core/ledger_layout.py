@@ -14,6 +14,8 @@ from decimal import Decimal
 
 #: Sheets read by §11, never as project sheets.
 OTHER_SHEETS = ("问题清单", "外出招商")
+#: §11: each of them → the header cell that finds its header row (its id column).
+OTHER_ID_HEADERS: dict[str, tuple[str, ...]] = {"问题清单": ("问题编号",), "外出招商": ("出访编号",)}
 #: The one sheet read alone when a workbook has it.
 LEDGER_SHEET = "台账"
 #: The header row is looked for among a sheet's first rows.
@@ -104,10 +106,10 @@ def filled(value) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
 
-def header_row_of(rows: list[list]) -> int | None:
-    """The index of the first row among the first 20 with a cell reading 项目编号 (or project_id), else None."""
+def header_row_of(rows: list[list], ids: tuple[str, ...] = ID_HEADERS) -> int | None:
+    """The index of the first row among the first 20 with a cell reading 项目编号 (or project_id; ``ids``), else None."""
     for i, cells in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        if any(normalise_header(c) in ID_HEADERS for c in cells):
+        if any(normalise_header(c) in ids for c in cells):
             return i
     return None
 
@@ -162,11 +164,11 @@ class _Places:
     name: int | None
 
 
-def _places(header: list) -> _Places:
+def _places(header: list, ids: tuple[str, ...] = ID_HEADERS) -> _Places:
     def at(*names: str) -> int | None:
         return next((i for i, h in enumerate(header) if h in names), None)
 
-    return _Places(at(SERIAL_HEADER), at(*ID_HEADERS), at("项目名称", "name"))
+    return _Places(at(SERIAL_HEADER), at(*ids), at("项目名称", "name"))
 
 
 def _cell(cells: list, i: int | None):
@@ -244,13 +246,16 @@ def _filled_down(rows: list[list], merged, below: int) -> list[list]:
     return rows
 
 
-def layout_of(sheet: SheetCells) -> SheetLayout | None:
-    """The layout of a sheet (§7a), or None when it has no header row among its first 20 rows."""
-    at = header_row_of(sheet.rows)
+def layout_of(sheet: SheetCells, ids: tuple[str, ...] = ID_HEADERS) -> SheetLayout | None:
+    """The layout of a sheet (§7a), or None when it has no header row among its first 20 rows.
+
+    ``ids``: the header cells of its id column (§11's sheets: 问题编号, 出访编号), which find the header row and
+    the last data row (notes come below it)."""
+    at = header_row_of(sheet.rows, ids)
     if at is None:
         return None
     header = [normalise_header(c) for c in sheet.rows[at]]
-    places = _places(header)
+    places = _places(header, ids)
     body = list(enumerate(_filled_down(sheet.rows, sheet.merged, below=at)[at + 1:], start=at + 1))
     last_project = max((i for i, cells in body if filled(_cell(cells, places.project_id))
                         and not is_total(cells, places)), default=-1)
@@ -285,12 +290,29 @@ def ledger_layouts(file: str, names: list[str], sheets: list[SheetCells]) -> tup
 
     Raises :class:`LedgerFileError` when no sheet has a header row (or 台账 has none).
     """
-    layouts = {s.name: layout for s in sheets if (layout := layout_of(s)) is not None}
+    layouts = {s.name: layout for s in sheets if s.name not in OTHER_SHEETS and (layout := layout_of(s)) is not None}
     read, skipped = sheets_to_read(names, {n: n in layouts for n in names})
     if LEDGER_SHEET in read and LEDGER_SHEET not in layouts:
         raise LedgerFileError(f"{file}: sheet {LEDGER_SHEET} has no header row (a row with a cell 项目编号) among "
                               f"its first {HEADER_SEARCH_ROWS} rows")
-    if not read:
+    if not read and not any(n in OTHER_SHEETS for n in names):
         raise LedgerFileError(f"{file}: no sheet has a header row (a row with a cell 项目编号 among its first "
                               f"{HEADER_SEARCH_ROWS}); sheets: {', '.join(names) or 'none'}")
     return [layouts[n] for n in read], skipped
+
+
+def other_layouts(file: str, sheets: list[SheetCells]) -> dict[str, SheetLayout]:
+    """The layouts of a workbook's §11 sheets (问题清单, 外出招商) among ``sheets``, by name; their header row is
+    found by 问题编号 / 出访编号. Raises :class:`LedgerFileError` for such a sheet without one."""
+    out = {}
+    for sheet in sheets:
+        if sheet.name not in OTHER_SHEETS:
+            continue
+        ids = OTHER_ID_HEADERS[sheet.name]
+        layout = layout_of(sheet, ids)
+        if layout is None:
+            raise LedgerFileError(f"{file}: sheet {sheet.name} has no header row (a row with a cell {ids[0]}) among "
+                                  f"its first {HEADER_SEARCH_ROWS} rows")
+        out[sheet.name] = SheetLayout(layout.sheet, layout.header_row, layout.header, None, None, layout.rows,
+                                      layout.skipped)
+    return out

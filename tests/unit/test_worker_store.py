@@ -195,3 +195,36 @@ def test_an_event_id_comes_back_exactly_as_written(rows, event_id):
     row = {**next(r for r in rows if not r.get("reason")), "event_id": event_id}
     decoded = compact.decode(compact.encode([compact.event_record(row)]))
     assert compact.events_frame([(row["project_id"], decoded)])["event_id"].to_list() == [event_id]
+
+
+def test_the_compact_records_give_back_the_log_of_trips_and_issues_column_for_column():
+    """Every column of the log an event has (trips' and issues' fields included) comes back from its compact
+    record, a trip's under its trip_id with no project."""
+    from polars.testing import assert_frame_equal as equal
+
+    from streams.core.log import received_log
+    from tests.unit.history import RECEIVED as received
+
+    log = received_log(enumerate(lines(trip_history()), start=1), received)
+    events = log.filter(pl.col("reason").is_null())
+    projects: dict[str, list] = {}
+    trips: dict[str, list] = {}
+    for row in events.to_dicts():
+        kept = projects if row["project_id"] else trips
+        kept.setdefault(row["project_id"] or row["trip_id"],
+                        []).extend(compact.decode(compact.encode([compact.event_record(row)])))
+    back = compact.events_frame(list(projects.items()), list(trips.items())).sort("seq")
+    equal(back, events.sort("seq"), categorical_as_str=True)
+    assert back["destinations"].drop_nulls().len() and back["description"].dtype == events["description"].dtype
+
+
+def test_a_record_written_before_the_trip_and_issue_fields_still_decodes(rows):
+    """The changelog keeps records of older workers: their extras stop at ``due``."""
+    row = next(r for r in rows if not r.get("reason") and r["event_type"] == "project_planned" and r.get("name"))
+    seq, recorded, event_id, code, occurred, amount, content, extras = compact.event_record(row)
+    before = compact._EXTRAS.index("due") + 1
+    old = [seq, recorded, event_id, code, occurred, amount, content, (extras + [None] * before)[:before]]
+    frame = compact.events_frame([(row["project_id"], compact.decode(compact.encode([old])))])
+    got = frame.row(0, named=True)
+    assert got["name"] == row["name"] and got["trip_id"] is None and got["issue_id"] is None
+    assert got["departed"] is None and got["destinations"] is None

@@ -87,3 +87,28 @@ def bottlenecks_of(issues: pl.DataFrame | None, state: pl.DataFrame, as_of: date
         "resolved": dict(sorted(resolved.group_by("year").len().iter_rows())),
         "projects_cleared": dict(sorted(resolved.group_by("year").agg(pl.col("project_id").n_unique()).iter_rows())),
     }
+
+
+def issues_at(issues: pl.DataFrame | None, end: datetime) -> pl.DataFrame | None:
+    """The issues of a later fold as they stood at ``end`` (an exclusive cut-off): those first raised before it,
+    open unless resolved before it. (Category, department and due date stay those of the fold's latest raise.)"""
+    if issues is None:
+        return None
+    resolved = ~pl.col("open") & (pl.col("resolved_at") < end)
+    return (issues.filter(pl.col("first_raised_at") < end)
+            .with_columns(open=~resolved, resolved_at=pl.when(resolved).then(pl.col("resolved_at"))))
+
+
+def overdue_issues(issues: pl.DataFrame | None, state: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """The overdue issues at ``as_of`` (§9: open, due before it) of projects in the pools and not dropped, with the
+    project's name, and days overdue (``as_of`` − due); most overdue first."""
+    schema = {"project_id": pl.Utf8, "name": pl.Utf8, "issue_id": pl.Utf8, "category": pl.Utf8,
+              "department": pl.Utf8, "due": pl.Date, "days_overdue": pl.Int64}
+    if issues is None or not issues.height or not state.height or "orphan" not in state.columns:
+        return pl.DataFrame(schema=schema)
+    active = state.filter(~pl.col("orphan") & pl.col("in_pools") & ~pl.col("dropped")).select(
+        "project_id", pl.col("name").cast(pl.Utf8) if "name" in state.columns else pl.lit(None, pl.Utf8).alias("name"))
+    overdue = issues.filter(pl.col("open") & (pl.col("due") < as_of)).join(active, on="project_id", how="inner")
+    return (overdue.with_columns(days_overdue=(pl.lit(as_of) - pl.col("due")).dt.total_days().cast(pl.Int64))
+            .sort(["days_overdue", "project_id", "issue_id"], descending=[True, False, False])
+            .select(*schema))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import polars as pl
 
 from streams.contract.events import TRIP_KINDS
-from streams.core.clock import CST_ZONE
+from streams.core.clock import CST, CST_ZONE, day_of
 
 #: What the trip fold reads of a trip's events.
 TRIP_COLUMNS = ("trip_id", "event_type", "occurred_at", "seq", "kind", "departed", "returned", "team", "leader",
@@ -124,3 +124,57 @@ def from_trip_references(state: pl.DataFrame, references: pl.DataFrame | None, t
     counted = (pl.Series("trip_id", [], pl.Utf8) if trips is None or not trips.height
                else trips.filter(pl.col("counts"))["trip_id"].cast(pl.Utf8))
     return projects_from_trips(state, named, counted)
+
+
+def _days_of(start: datetime, end: datetime) -> tuple[date, date]:
+    """The CST days of [start, end): the first and the last."""
+    return start.astimezone(CST).date(), day_of(end)
+
+
+def departed_by(trips: pl.DataFrame | None, end: datetime) -> pl.DataFrame | None:
+    """The trips that departed before ``end`` (an exclusive cut-off): what a period's end had seen set out."""
+    if trips is None:
+        return None
+    return trips.filter(pl.col("departed").is_null() | (pl.col("departed") <= day_of(end)))
+
+
+#: the columns of :func:`trips_by_team`, in order
+TEAM_COLUMNS = ("team", "trips", "people", "days", "companies_visited", "valid_leads", "projects_planned",
+                "projects_signed", "signed_yuan")
+
+
+def trips_by_team(trips: pl.DataFrame | None, from_trips: pl.DataFrame | None, start: datetime, end: datetime
+                  ) -> pl.DataFrame:
+    """Per team (组别: the trip's ``team``, null for a trip without one), the counted trips departing in [start, end)
+    (CST days): trips, people (1 when absent, as in people-days), days (returned − departed + 1) summed,
+    companies visited and valid leads; and the projects from the team's trips (:func:`projects_from_trips`) reaching
+    planned and signed in [start, end), with the signed amount at T of those signed. Most signed amount first."""
+    first, last = _days_of(start, end)
+    counted = (pl.DataFrame(schema={"trip_id": pl.Utf8, "team": pl.Utf8, "departed": pl.Date, "people": pl.Int64,
+                                    "days": pl.Int64, "companies_visited": pl.Int64, "valid_leads": pl.Int64})
+               if trips is None or not trips.height else
+               trips.filter(pl.col("counts")).select(
+                   pl.col("trip_id").cast(pl.Utf8), pl.col("team").cast(pl.Utf8), "departed", "people", "days",
+                   "companies_visited", "valid_leads"))
+    went = counted.filter(pl.col("departed").is_between(first, last)).group_by("team").agg(
+        trips=pl.len(), people=pl.col("people").fill_null(1).sum(), days=pl.col("days").sum(),
+        companies_visited=pl.col("companies_visited").sum(), valid_leads=pl.col("valid_leads").sum())
+    projects = _projects_by_team(counted.select("trip_id", "team"), from_trips, start, end)
+    joined = went.join(projects, on="team", how="full", coalesce=True, nulls_equal=True)
+    return (joined.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in TEAM_COLUMNS[1:])
+            .sort(["signed_yuan", "trips", "team"], descending=[True, True, False], nulls_last=True)
+            .select(TEAM_COLUMNS))
+
+
+def _projects_by_team(teams: pl.DataFrame, from_trips: pl.DataFrame | None, start: datetime, end: datetime
+                      ) -> pl.DataFrame:
+    """Per team, the projects from its trips reaching planned and signed in [start, end), and their signed amount."""
+    schema = {"team": pl.Utf8, "projects_planned": pl.UInt32, "projects_signed": pl.UInt32, "signed_yuan": pl.Int64}
+    if from_trips is None or not from_trips.height:
+        return pl.DataFrame(schema=schema)
+    within = (lambda c: pl.col(c).is_not_null() & (pl.col(c) >= start) & (pl.col(c) < end))
+    rows = from_trips.with_columns(pl.col("trip_id").cast(pl.Utf8)).join(teams, on="trip_id", how="inner")
+    signed = within("reached_at_signed")
+    return rows.group_by("team").agg(
+        projects_planned=within("reached_at_planned").sum(), projects_signed=signed.sum(),
+        signed_yuan=pl.col("signed_yuan").filter(signed).sum())

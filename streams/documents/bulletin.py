@@ -11,6 +11,11 @@ that comes first (the bulletin of a period not yet over, which the document says
 - **Pools and flows** (四库): projects and investment in each pool at the end of the period and
   of the period before (the ``pools_over_time`` month ends); projects reaching each stage in the
   period and in the period before, and the amounts signed and started.
+- **Trips** (外出招商): the year's counted trips to the end of the period by kind against the trip targets,
+  a table by team (组别) of trips, people, days, companies visited, valid leads and the projects from the
+  team's trips planned and signed in the year, and the teams' signed amount against its target (§8).
+- **Bottlenecks** (解瓶颈清障碍): projects cleared in the year against the target (or last year's), open issues
+  by category and the overdue ones, with lead department and days overdue at the end of the period (§9).
 - **Rankings** (评比): the ``rankings`` rows of the period, per unit dimension, with the 红黑榜.
 - **Red list** (红色项目): projects red at the end of the period (``supervision_over_time``), with
   their leader and department, most overdue first.
@@ -19,7 +24,9 @@ that comes first (the bulletin of a period not yet over, which the document says
   seven days after the end, not reached by then.
 
 Project names, leaders, departments and plans are those of the replay's state (as of its as-of
-date): a replay as of the period's last day gives them exactly as they were then.
+date): a replay as of the period's last day gives them exactly as they were then. So are the trips'
+standing reports (a trip counts up to the end when it departed by then) and the issues' categories,
+departments and due dates (an issue is open at the end when raised before it and not resolved by then).
 """
 
 from __future__ import annotations
@@ -29,11 +36,13 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from streams.contract.events import MILESTONES, STAGES
+from streams.contract.events import MILESTONES, STAGES, YUAN_PER_YI
+from streams.core.bottlenecks import bottlenecks_of, issues_at, overdue_issues
 from streams.core.clock import day_of, period_bounds, previous_period
 from streams.core.fold import DEFAULT_COLOURS, planned, reached
 from streams.core.rankings import DEFAULT_RULES, UNITS, RankingRules, last_month, parse_period
-from streams.core.targets import year_metrics
+from streams.core.targets import trip_and_issue_metrics, year_metrics
+from streams.core.trips import TEAM_COLUMNS, departed_by, from_trip_references, trips_by_team, trips_by_year
 from streams.documents import chinese as zh
 from streams.documents.model import Document, Figure, Heading, Paragraph, Table
 from streams.documents.sources import BulletinData
@@ -44,6 +53,8 @@ METRICS: dict[str, tuple[str, str]] = {
     "signed_yuan": ("签约金额", "亿元"), "signed_lead_yuan": ("其中主导产业签约金额", "亿元"),
     "signed_projects_50yi": ("50亿元以上签约项目", "个"), "started": ("新开工（落地）项目", "个"),
     "started_yuan": ("新开工项目投资", "亿元"), "completed": ("竣工项目", "个"), "operating": ("投产项目", "个"),
+    "leader_led": ("党政主要领导带队外出考察走访企业", "次"), "team": ("小分队外出招商", "次"),
+    "team_signed_yuan": ("小分队招商签约额", "亿元"), "projects_cleared": ("解瓶颈清障碍项目", "个"),
 }
 #: what the headline shows for a year without targets
 UNTARGETED = ("signed", "signed_yuan", "started", "started_yuan")
@@ -75,6 +86,10 @@ class Figures:
     rules: RankingRules = DEFAULT_RULES
     targets_year: bool = True  #: whether the year has targets
     meta: dict = field(default_factory=dict)
+    trips: dict = field(default_factory=dict)  #: the year's trips to the end (:func:`trip_figures`)
+    teams: pl.DataFrame | None = None  #: the year's trips by team to the end (``trips_by_team``)
+    issues: dict = field(default_factory=dict)  #: §9's ``bottlenecks`` at the end (:func:`issue_figures`)
+    overdue: pl.DataFrame | None = None  #: the overdue issues at the end (``overdue_issues``)
 
     @property
     def end_day(self) -> date:
@@ -96,10 +111,12 @@ def state_before(state: pl.DataFrame, end: datetime) -> pl.DataFrame:
                                for s in STAGES])
 
 
-def headline(state: pl.DataFrame, targets: dict, period: str, end: datetime) -> tuple[list[dict], bool]:
-    """The year's figures up to ``end`` against the year's targets (all untargeted ones: :data:`UNTARGETED`)."""
+def headline(state: pl.DataFrame, targets: dict, period: str, end: datetime, **frames: pl.DataFrame | None
+             ) -> tuple[list[dict], bool]:
+    """The year's figures up to ``end`` against the year's targets (all untargeted ones: :data:`UNTARGETED`);
+    ``frames``: the trips, projects from trips and issues as they stood at the end (:func:`frames_at`)."""
     year = int(period[:4])
-    actual = year_metrics(state_before(state, end), year)
+    actual = year_metrics(state_before(state, end), year, **frames)
     goals = targets.get(str(year), {})
     metrics = [m for m in METRICS if m in goals] or list(UNTARGETED)
     rows = []
@@ -187,6 +204,46 @@ def due_soon(state: pl.DataFrame, end: datetime, days: int = WEEK) -> pl.DataFra
     return pl.concat(parts).sort("due", "project_id", "milestone")
 
 
+def frames_at(data: BulletinData, end: datetime) -> dict[str, pl.DataFrame | None]:
+    """The trips departed by ``end``, the projects from trips planned by then and the issues as they stood then,
+    for :func:`streams.core.targets.year_metrics`."""
+    from_trips = None
+    if data.trip_references is not None:
+        from_trips = from_trip_references(state_before(data.state, end), data.trip_references, data.trips)
+        from_trips = from_trips.filter(pl.col("reached_at_planned").is_not_null())
+    return {"trips": departed_by(data.trips, end), "from_trips": from_trips, "issues": issues_at(data.issues, end)}
+
+
+def trip_figures(data: BulletinData, frames: dict, label: str, start: datetime, end: datetime) -> tuple[dict,
+                                                                                                        pl.DataFrame]:
+    """The year's trips to ``end`` (by kind and summed, the period's, the teams' signed amount) and its table by
+    team, with the year's targets of §8."""
+    year = label[:4]
+    year_start = period_bounds(year)[0]
+    teams = trips_by_team(frames["trips"], frames["from_trips"], year_start, end)
+    kinds = trips_by_year(frames["trips"], None).get(year, {})
+    metrics = trip_and_issue_metrics(int(year), trips=frames["trips"], from_trips=frames["from_trips"])
+    goals = data.targets.get(year, {})
+    return {"leader_led": kinds.get("leader_led", 0), "team": kinds.get("team", 0), "other": kinds.get("other", 0),
+            "in_period": int(trips_by_team(frames["trips"], None, start, end)["trips"].sum()),
+            "team_signed_yuan": metrics["team_signed_yuan"],
+            "goals": {m: goals[m] for m in ("leader_led", "team", "team_signed_yuan") if m in goals}}, teams
+
+
+def issue_figures(data: BulletinData, frames: dict, label: str, end: datetime) -> tuple[dict, pl.DataFrame]:
+    """§9's ``bottlenecks`` as they stood at ``end``, the year's projects cleared with its target (or the year
+    before's), and the overdue issues at the end's day."""
+    year, end_day = label[:4], day_of(end)
+    doc = bottlenecks_of(frames["issues"], data.state, end_day)
+    overdue = overdue_issues(frames["issues"], data.state, end_day)
+    this, last = data.targets.get(year, {}), data.targets.get(str(int(year) - 1), {})
+    goal = ({"year": year, "target": this["projects_cleared"]} if "projects_cleared" in this else
+            {"year": str(int(year) - 1), "target": last["projects_cleared"]} if "projects_cleared" in last else None)
+    return doc | {"cleared": doc["projects_cleared"].get(year, 0),
+                  "resolved_in_year": doc["resolved"].get(year, 0),
+                  "any": bool(frames["issues"] is not None and frames["issues"].height), "goal": goal}, overdue
+
+
 def figures(data: BulletinData, period: str, rules: RankingRules = DEFAULT_RULES) -> Figures:
     """Everything the bulletin of ``period`` (``2024-03``, ``2024-Q1``, ``2024``) says, from a replay."""
     label = parse_period(period)
@@ -198,7 +255,10 @@ def figures(data: BulletinData, period: str, rules: RankingRules = DEFAULT_RULES
     end = min(end, cutoff)
     previous = previous_period(label)
     month, before = _months(label, cutoff)
-    rows, has_targets = headline(data.state, data.targets, label, end)
+    frames = frames_at(data, end)
+    rows, has_targets = headline(data.state, data.targets, label, end, **frames)
+    trips, teams = trip_figures(data, frames, label, start, end)
+    issues, overdue = issue_figures(data, frames, label, end)
     now, then = flows_between(data.state, start, end), flows_between(data.state, period_bounds(previous)[0], start)
     flows = pl.DataFrame({"stage": list(STAGES), "count": [now[s] for s in STAGES],
                           "previous": [then[s] for s in STAGES]})
@@ -211,7 +271,8 @@ def figures(data: BulletinData, period: str, rules: RankingRules = DEFAULT_RULES
         rankings=ranked, red=red_list(data.supervision, data.state, month),
         changes=colour_changes(data.supervision, data.state, month, before), due=due_soon(data.state, end),
         source=data.source, rules=rules, targets_year=has_targets,
-        meta={"period": label, "as_of": data.as_of.isoformat(), "source": data.source})
+        meta={"period": label, "as_of": data.as_of.isoformat(), "source": data.source},
+        trips=trips, teams=teams, issues=issues, overdue=overdue)
 
 
 # ---- the document --------------------------------------------------------------------------------
@@ -220,7 +281,12 @@ class _Numbers:
     """表1, 表2, … and 图1, 图2, … in the order they appear."""
 
     def __init__(self) -> None:
-        self.tables = self.figures = 0
+        self.tables = self.figures = self.sections = 0
+
+    def section(self) -> str:
+        """一、, 二、, … for the first-level headings."""
+        self.sections += 1
+        return f"{_SUB[self.sections - 1]}、"
 
     def table(self) -> str:
         self.tables += 1
@@ -259,7 +325,7 @@ def _headline_blocks(f: Figures, n: _Numbers, charts: dict) -> list:
                   (False, False, True, True, True, False),
                   note=f"时序进度{zh.percent(f.elapsed)}：完成率不低于时序进度为“快于时序”。" if f.targets_year
                   else f"{year}年未设目标任务，仅列累计完成情况。")
-    blocks = [Heading("一、总体情况"), Paragraph(intro), table]
+    blocks = [Heading(f"{n.section()}总体情况"), Paragraph(intro), table]
     if "targets" in charts:
         blocks.append(Figure(f"{n.figure()}  {year}年目标任务完成率", charts["targets"], 14.0))
     return blocks
@@ -287,7 +353,7 @@ def _pools_blocks(f: Figures, n: _Numbers, charts: dict) -> list:
                   ("开工投资（亿元）", zh.yi(f.amounts["started_yuan"]), zh.yi(f.amounts["previous_started_yuan"]),
                    zh.signed(f.amounts["started_yuan"] - f.amounts["previous_started_yuan"], zh.yi)))
     blocks = [
-        Heading("二、四库项目情况"), Paragraph(text),
+        Heading(f"{n.section()}四库项目情况"), Paragraph(text),
         Table(f"{n.table()}  四库项目（{zh.period_name(f.period)}末与{previous}末）",
               ("项目库", "本期末（个）", "上期末（个）", "增减", "本期末总投资（亿元）", "上期末总投资（亿元）"),
               pool_rows, (False, True, True, True, True, True)),
@@ -297,6 +363,88 @@ def _pools_blocks(f: Figures, n: _Numbers, charts: dict) -> list:
     if "pools" in charts:
         blocks.append(Figure(f"{n.figure()}  四库项目数（{zh.period_name(f.period)}末与{previous}末）",
                              charts["pools"], 14.0))
+    return blocks
+
+
+def _against(actual: float, goals: dict, metric: str, unit: str, fmt=zh.count) -> str:
+    """``，完成年度目标（50次）的40.0%`` when the year has a target for ``metric``."""
+    if not goals.get(metric):
+        return ""
+    return f"，完成年度目标（{fmt(goals[metric])}{unit}）的{zh.percent(actual / goals[metric])}"
+
+
+_TEAM_HEADERS = ("组别", "外出（次）", "人数（人次）", "天数（天）", "拜访企业（家）", "有效线索（条）", "谋划项目（个）",
+                 "签约项目（个）", "签约额（亿元）")
+
+
+def _team_row(name: str, r: dict) -> tuple[str, ...]:
+    return (name, *(zh.count(r[c]) for c in ("trips", "people", "days", "companies_visited", "valid_leads",
+                                             "projects_planned", "projects_signed")), zh.yi(r["signed_yuan"]))
+
+
+def _trip_blocks(f: Figures, n: _Numbers) -> list:
+    year, t = f.period[:4], f.trips
+    blocks: list = [Heading(f"{n.section()}外出招商")]
+    teams = f.teams if f.teams is not None else pl.DataFrame()
+    total = {c: int(teams[c].sum()) if teams.height else 0 for c in teams.columns if c != "team"}
+    if not teams.height:
+        return [*blocks, Paragraph(f"{year}年1月1日至{zh.day(f.end_day)}，无外出招商记录。")]
+    goals = t.get("goals", {})
+    text = (f"{year}年1月1日至{zh.day(f.end_day)}，全区外出招商{zh.count(total['trips'])}次（其中本期"
+            f"{zh.count(t['in_period'])}次）。其中党政主要领导带队外出考察走访企业{zh.count(t['leader_led'])}次"
+            f"{_against(t['leader_led'], goals, 'leader_led', '次')}；小分队外出招商{zh.count(t['team'])}次"
+            f"{_against(t['team'], goals, 'team', '次')}；其他{zh.count(t['other'])}次。"
+            f"共外出{zh.count(total['people'])}人次、{zh.count(total['days'])}天，拜访企业{zh.count(total['companies_visited'])}"
+            f"家，收集有效线索{zh.count(total['valid_leads'])}条；外出招商带来谋划项目{zh.count(total['projects_planned'])}"
+            f"个、签约项目{zh.count(total['projects_signed'])}个，签约额{zh.yi(total['signed_yuan'])}亿元，其中小分队"
+            f"招商签约额{zh.yi(t['team_signed_yuan'])}亿元"
+            f"{_against(t['team_signed_yuan'], goals, 'team_signed_yuan', '亿元', zh.yi)}。")
+    rows = tuple(_team_row(r["team"] or zh.NO_TEAM, r) for r in teams.iter_rows(named=True))
+    rows += (_team_row("合计", total),)
+    blocks += [Paragraph(text),
+               Table(f"{n.table()}  {year}年外出招商情况（按组别，截至{zh.day(f.end_day)}）", _TEAM_HEADERS, rows,
+                     (False, *([True] * 8)), wrap=(0,),
+                     note="外出次数、人数、天数等按出发日期计入；谋划、签约项目为由该组外出招商带来、年内谋划或签约的"
+                          "项目，签约额为其签约金额。")]
+    return blocks
+
+
+def _issue_blocks(f: Figures, n: _Numbers, limit: int) -> list:
+    year, b = f.period[:4], f.issues
+    blocks: list = [Heading(f"{n.section()}解瓶颈清障碍")]
+    if not b.get("any"):
+        return [*blocks, Paragraph(f"截至{zh.day(f.end_day)}，无项目问题清单记录。")]
+    goal = b["goal"]
+    if goal is None:
+        against = ""
+    elif goal["year"] == year:
+        against = f"，完成年度目标（{goal['target']:.0f}个以上）的{zh.percent(b['cleared'] / goal['target'])}"
+    else:
+        against = f"（{goal['year']}年目标为{goal['target']:.0f}个以上）"
+    text = (f"{year}年1月1日至{zh.day(f.end_day)}，累计为{zh.count(b['cleared'])}个项目解瓶颈清障碍{against}，"
+            f"办结问题{zh.count(b['resolved_in_year'])}个。")
+    overdue = f.overdue if f.overdue is not None else pl.DataFrame()
+    if b["open"]:
+        text += f"截至{zh.day(f.end_day)}，尚未办结的问题{zh.count(b['open'])}个，其中逾期{zh.count(b['overdue'])}个。"
+    else:
+        text += f"截至{zh.day(f.end_day)}，无尚未办结的问题。"
+    blocks.append(Paragraph(text))
+    if b["open"]:
+        late = dict(overdue.group_by("category").len().iter_rows()) if overdue.height else {}
+        rows = tuple((zh.ISSUE_CATEGORIES.get(c, c), zh.count(b["open_by_category"][c]), zh.count(late.get(c, 0)))
+                     for c in zh.ISSUE_CATEGORIES if c in b["open_by_category"])
+        rows += (("合计", zh.count(b["open"]), zh.count(b["overdue"])),)
+        blocks.append(Table(f"{n.table()}  未办结问题（按类别，截至{zh.day(f.end_day)}）",
+                            ("问题类别", "未办结（个）", "其中逾期（个）"), rows, (False, True, True)))
+    if overdue.height:
+        shown = "" if overdue.height <= limit else f"下表列出逾期时间最长的{limit}个，完整清单见附件。"
+        blocks.append(Paragraph(f"逾期问题{overdue.height}个，请牵头单位加快办理。{shown}"))
+        rows = tuple((str(i), r["name"] or r["project_id"], zh.ISSUE_CATEGORIES.get(r["category"], zh.DASH),
+                      r["department"] or zh.DASH, zh.day(r["due"]), zh.count(r["days_overdue"]))
+                     for i, r in enumerate(overdue.head(limit).iter_rows(named=True), start=1))
+        blocks.append(Table(f"{n.table()}  逾期问题清单", ("序号", "项目名称", "问题类别", "牵头单位", "办结时限",
+                                                            "逾期天数"), rows, (True, False, False, False, False, True),
+                            wrap=(1, 3), note=f"逾期天数为办结时限至{zh.day(f.end_day)}的天数。"))
     return blocks
 
 
@@ -317,7 +465,7 @@ _SUB = "一二三四五六七八九十"
 
 def _ranking_blocks(f: Figures, n: _Numbers, charts: dict) -> list:
     word = zh.period_word(f.period)
-    blocks: list = [Heading(f"三、{word}评比"), Paragraph(_method(f.rules))]
+    blocks: list = [Heading(f"{n.section()}{word}评比"), Paragraph(_method(f.rules))]
     board = {"top": "红榜", "bottom": "黑榜"}
     for i, dimension in enumerate(f.rules.units):
         name = UNITS[dimension]
@@ -356,7 +504,7 @@ def _lists_blocks(f: Figures, n: _Numbers, limit: int) -> list:
                      for i, r in enumerate(f.red.head(limit).iter_rows(named=True), start=1))
     shown = "" if f.red.height <= limit else f"下表列出逾期时间最长的{limit}个，完整名单见附件。"
     blocks: list = [
-        Heading("四、红色督办项目"),
+        Heading(f"{n.section()}红色督办项目"),
         Paragraph(f"截至{zh.day(f.end_day)}，亮红灯项目{f.red.height}个。{shown}" if f.red.height else
                   f"截至{zh.day(f.end_day)}，无亮红灯项目。"),
     ]
@@ -366,7 +514,7 @@ def _lists_blocks(f: Figures, n: _Numbers, limit: int) -> list:
                             red_rows, (True, False, False, False, True, True), wrap=(1,),
                             note=f"逾期天数为最早未完成节点的计划日期至{zh.day(f.end_day)}的天数；为“—”的项目未设"
                                  f"节点计划，因超过{dwell}天无阶段进展亮红灯。"))
-    blocks.append(Heading("五、周例会调度事项"))
+    blocks.append(Heading(f"{n.section()}周例会调度事项"))
     blocks.append(Heading("（一）督查颜色变化的项目", 2))
     if f.changes.height:
         worse = f.changes.filter(pl.col("after").replace_strict(zh.SEVERITY, return_dtype=pl.Int64) >
@@ -400,8 +548,8 @@ def content(f: Figures, limit: int = 50, charts: dict[str, bytes] | None = None)
     charts = charts or {}
     name = zh.period_name(f.period)
     n = _Numbers()
-    blocks = [*_headline_blocks(f, n, charts), *_pools_blocks(f, n, charts), *_ranking_blocks(f, n, charts),
-              *_lists_blocks(f, n, limit)]
+    blocks = [*_headline_blocks(f, n, charts), *_pools_blocks(f, n, charts), *_trip_blocks(f, n),
+              *_issue_blocks(f, n, limit), *_ranking_blocks(f, n, charts), *_lists_blocks(f, n, limit)]
     status = "" if f.complete else f"（{name}尚未结束，数据截至{zh.day(f.end_day)}）"
     return Document(
         title=f"二七区招商引资项目{name}通报",
@@ -412,7 +560,18 @@ def content(f: Figures, limit: int = 50, charts: dict[str, bytes] | None = None)
 
 def attachments(f: Figures) -> dict[str, pl.DataFrame]:
     """The full lists, with Chinese headers, for CSV attachments (a document shows at most ``limit`` rows)."""
+    teams = f.teams if f.teams is not None else pl.DataFrame(schema={c: pl.Int64 for c in TEAM_COLUMNS} | {
+        "team": pl.Utf8})
+    overdue = f.overdue if f.overdue is not None else overdue_issues(None, pl.DataFrame(), f.end_day)
     return {
+        "外出招商分组": teams.select(pl.col("team").fill_null(zh.NO_TEAM).alias("组别"),
+                               *(pl.col(c).alias(h) for c, h in zip(TEAM_COLUMNS[1:8], _TEAM_HEADERS[1:8])),
+                               (pl.col("signed_yuan") / YUAN_PER_YI).round(2).alias("签约额（亿元）")),
+        "逾期问题": overdue.select(pl.col("project_id").alias("项目编号"), pl.col("name").alias("项目名称"),
+                               pl.col("issue_id").alias("问题编号"),
+                               pl.col("category").replace_strict(zh.ISSUE_CATEGORIES, default=None).alias("问题类别"),
+                               pl.col("department").alias("牵头单位"), pl.col("due").alias("办结时限"),
+                               pl.col("days_overdue").alias("逾期天数")),
         "红色督办项目": f.red.select(pl.col("project_id").alias("项目编号"), pl.col("name").alias("项目名称"),
                                  pl.col("leader").alias("分包领导"), pl.col("department").alias("责任单位"),
                                  pl.col("days_late").alias("逾期天数"), pl.col("months_in_colour").alias("连续红灯月数")),

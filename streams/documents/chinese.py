@@ -14,6 +14,12 @@ STAGES = {"planned": "谋划", "negotiating": "洽谈", "signed": "签约", "sta
           "operating": "投产"}
 POOLS = {"planning": "谋划库", "attraction": "招引库", "signed": "签约库", "landed": "落地库", "dropped": "已终止"}
 DASH = "—"
+#: §8's kinds of trip and §9's categories of issue, as the bureau names them
+TRIP_KINDS = {"leader_led": "党政主要领导带队", "team": "小分队", "other": "其他"}
+ISSUE_CATEGORIES = {"planning": "规划", "land": "土地", "approval": "审批手续", "funding": "资金", "demolition": "征拆",
+                    "utilities": "要素保障", "environment": "建设环境", "technology": "技术", "other": "其他"}
+#: a trip without a team (组别)
+NO_TEAM = "未分组"
 
 
 def yi(yuan: float | int | None) -> str:

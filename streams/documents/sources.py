@@ -12,7 +12,7 @@ import polars as pl
 from streams.core.clock import day_end, day_of, period_bounds, today_cst
 
 #: the tables a bulletin reads
-TABLES = ("project_state", "pools_over_time", "supervision_over_time", "rankings")
+TABLES = ("project_state", "pools_over_time", "supervision_over_time", "rankings", "trips", "issues", "trip_references")
 
 
 @dataclass
@@ -26,6 +26,9 @@ class BulletinData:
     rankings: pl.DataFrame
     targets: dict
     source: str
+    trips: pl.DataFrame | None = None  #: §8's trips table (None: a replay written before it existed)
+    issues: pl.DataFrame | None = None  #: §9's issues table
+    trip_references: pl.DataFrame | None = None  #: the projects naming a trip, to find the projects from trips
 
     @property
     def as_of(self) -> date:
@@ -56,7 +59,10 @@ def from_tables(summary: dict, tables: dict, targets: dict, source: str) -> Bull
         from streams.core.rankings import rankings
 
         ranked = rankings(state, supervision, day_end(date.fromisoformat(summary["as_of"])))
-    return BulletinData(summary, state, _frame(tables["pools_over_time"]), supervision, ranked, targets, source)
+    optional = {name: _frame(tables[name]) if name in tables else None
+                for name in ("trips", "issues", "trip_references")}
+    return BulletinData(summary, state, _frame(tables["pools_over_time"]), supervision, ranked, targets, source,
+                        **optional)
 
 
 def from_replay_dir(out: Path, targets: dict) -> BulletinData:

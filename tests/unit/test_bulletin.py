@@ -182,3 +182,163 @@ def test_the_command_from_a_replay_directory(tmp_path):
     both = CliRunner().invoke(main, ["bulletin", "--period", "2024", "--source", str(tmp_path / "replay"),
                                      "--from-file", str(tmp_path / "replay" / "summary.json")])
     assert both.exit_code == 2 and "give one" in both.output
+
+
+# ------------------------------------------------------------------------------------------------ 外出招商, 解瓶颈清障碍
+
+def _trip(trip_id: str, kind: str, departed: str, returned: str, day: str | None = None, **payload) -> dict:
+    from tests.unit.test_trips_and_bottlenecks import trip
+
+    return trip(trip_id, day or departed, kind, departed, returned, **payload)
+
+
+def _issue(project: str, kind: str, issue_id: str, day: str, **payload) -> dict:
+    from tests.unit.test_trips_and_bottlenecks import issue
+
+    return issue(project, kind, issue_id, day, **payload)
+
+
+TRIP_TARGETS = {"2023": {"projects_cleared": 70},
+                "2024": {"signed": 4, "leader_led": 20, "team": 50, "team_signed_yuan": 500 * YI}}
+TEAM1, TEAM2, TEAM3 = "第一小分队", "第二小分队", "第三小分队"
+TRIPS_AND_ISSUES = [
+    _trip("L1", "leader_led", "2024-03-01", "2024-03-02", people=5, companies_visited=3, valid_leads=2),
+    _trip("L2", "leader_led", "2024-11-10", "2024-11-12", people=6, companies_visited=4, valid_leads=1),
+    _trip("S1", "team", "2024-04-01", "2024-04-05", team=TEAM1, people=4, companies_visited=10, valid_leads=3),
+    _trip("S2", "team", "2024-10-08", "2024-10-09", team=TEAM1, people=3, companies_visited=6, valid_leads=2),
+    _trip("S3", "team", "2024-12-20", "2024-12-22", team=TEAM2, companies_visited=2),          # people absent: 1
+    _trip("S4", "team", "2025-01-03", "2025-01-05", "2024-12-30", team=TEAM2, people=9),      # departs in 2025
+    _trip("S5", "team", "2024-05-01", "2024-05-02", team=TEAM2, people=9),
+    withdrawn_trip := {"event_id": "w-S5", "event_type": "trip_withdrawn", "schema_version": 2, "trip_id": "S5",
+                       "occurred_at": "2024-06-01T12:00:00+08:00", "recorded_at": "2024-06-01T12:00:00+08:00"},
+    _trip("S6", "team", "2023-12-27", "2023-12-28", team=TEAM3, people=2),                    # a 2023 trip
+    _trip("O1", "other", "2024-07-01", "2024-07-01", team=TEAM2, people=2, companies_visited=1),
+    planned("A", "2024-04-10", trip_id="S1", name="高端装备产业园"), ev("A", "signed", "2024-06-01", investment_yuan=120 * YI),
+    planned("B", "2024-10-15", trip_id="S2", name="跨境电商基地"), ev("B", "signed", "2024-11-01", investment_yuan=30 * YI),
+    planned("C", "2024-12-25", trip_id="S3", name="数字文创园"),
+    planned("D", "2024-03-05", trip_id="L1", name="总部经济大楼"), ev("D", "signed", "2024-05-01", investment_yuan=7 * YI),
+    planned("E", "2024-01-05", trip_id="S6", name="冷链物流中心"), ev("E", "signed", "2024-02-01", investment_yuan=5 * YI),
+    planned("X", "2024-01-05", name="已终止项目"), ev("X", "dropped", "2024-08-01", reason="撤资"),
+    _issue("A", "raised", "Q1", "2024-06-10", category="land", department="区自然资源局", due="2024-11-30"),
+    _issue("B", "raised", "Q1", "2024-11-05", category="approval", department="区行政审批局", due="2024-12-31"),
+    _issue("B", "raised", "Q2", "2024-11-05", category="funding", department="区财政局", due="2024-11-20"),
+    _issue("B", "resolved", "Q2", "2024-11-25"),
+    _issue("D", "raised", "Q1", "2024-05-10", category="utilities", department="区城建局", due="2024-10-01"),
+    _issue("C", "raised", "Q1", "2024-12-25", category="planning", due="2024-12-26"),
+    _issue("C", "resolved", "Q1", "2024-12-26"),
+    _issue("X", "raised", "Q1", "2024-03-01", due="2024-04-01"),                               # dropped project
+    _issue("Z", "raised", "Q1", "2024-03-01", due="2024-04-01"),                               # an orphan
+]
+#: after the quarter: S4 departs, A's issue is resolved, a project from S2 signs; none of it is the quarter's
+LATER = [
+    planned("F", "2025-01-10", trip_id="S2", name="后续项目"), ev("F", "signed", "2025-02-01", investment_yuan=40 * YI),
+    _issue("A", "resolved", "Q1", "2025-01-10"),
+    _issue("D", "raised", "Q2", "2025-01-10", category="land", due="2025-01-20"),
+]
+
+
+def trips_data(events: list[dict], as_of: str) -> sources.BulletinData:
+    result = fold(events, as_of=as_of)
+    return sources.from_tables(summary(result), aggregate_tables(result, TRIP_TARGETS), TRIP_TARGETS, "test")
+
+
+@pytest.fixture(scope="module")
+def q4() -> bulletin.Figures:
+    return bulletin.figures(trips_data(TRIPS_AND_ISSUES, "2024-12-31"), "2024-Q4")
+
+
+def test_the_trips_by_team_are_the_cores_and_add_up_to_the_summarys_year(q4):
+    from streams.core.trips import trips_by_team
+
+    result = fold(TRIPS_AND_ISSUES, as_of="2024-12-31")
+    expected = trips_by_team(result.trips, result.from_trips, *bulletin.period_bounds("2024"))
+    assert_frame_equal(q4.teams, expected)
+    assert q4.teams.rows() == [
+        # team, trips, people, days, companies, valid leads, planned, signed, signed amount
+        (TEAM1, 2, 7, 7, 16, 5, 2, 2, 150 * YI),
+        (None, 2, 11, 5, 7, 3, 1, 1, 7 * YI),      # the leader-led trips, without a team
+        (TEAM3, 0, 0, 0, 0, 0, 1, 1, 5 * YI),      # its trip departed in 2023; its project signed in 2024
+        (TEAM2, 2, 3, 4, 3, 0, 1, 0, 0),           # S3 (1 person) and O1; not S4 (2025) nor S5 (withdrawn)
+    ]
+    year = summary(result)["trips"]["2024"]
+    assert int(q4.teams["trips"].sum()) == year["leader_led"] + year["team"] + year["other"]
+    for figure in ("companies_visited", "valid_leads", "projects_planned", "projects_signed", "signed_yuan"):
+        assert int(q4.teams[figure].sum()) == year[figure], figure
+    assert q4.trips | {"goals": None} == {"leader_led": 2, "team": 3, "other": 1, "in_period": 3,
+                                          "team_signed_yuan": 155 * YI, "goals": None}
+
+
+def test_the_issues_at_the_end_of_the_quarter_are_the_summarys(q4):
+    result = fold(TRIPS_AND_ISSUES, as_of="2024-12-31")
+    doc = summary(result)["bottlenecks"]
+    assert (q4.issues["open"], q4.issues["overdue"], q4.issues["open_by_category"]) == (
+        doc["open"], doc["overdue"], doc["open_by_category"])
+    assert q4.issues["cleared"] == doc["projects_cleared"]["2024"] == 2  # B and C
+    assert q4.issues["goal"] == {"year": "2023", "target": 70}
+    assert q4.overdue.select("project_id", "category", "department", "due", "days_overdue").rows() == [
+        ("D", "utilities", "区城建局", date(2024, 10, 1), 91),
+        ("A", "land", "区自然资源局", date(2024, 11, 30), 31),
+    ]  # B's Q1 is due on the last day: not overdue; X is dropped, Z an orphan
+    assert q4.overdue.height == doc["overdue"]
+
+
+def test_a_later_replay_gives_the_quarters_trips_and_issues(q4):
+    later = bulletin.figures(trips_data([*TRIPS_AND_ISSUES, *LATER], "2025-06-30"), "2024-Q4")
+    assert_frame_equal(later.teams, q4.teams)
+    assert later.trips == q4.trips
+    assert_frame_equal(later.overdue, q4.overdue)
+    assert {k: later.issues[k] for k in ("open", "overdue", "open_by_category", "cleared")} == {
+        k: q4.issues[k] for k in ("open", "overdue", "open_by_category", "cleared")}
+    assert [r["actual"] for r in later.headline] == [r["actual"] for r in q4.headline]
+
+
+def test_the_headline_has_the_trip_targets(q4):
+    rows = {r["metric"]: (r["actual"], r["target"]) for r in q4.headline}
+    assert rows == {"signed": (4, 4), "leader_led": (2, 20), "team": (3, 50), "team_signed_yuan": (155 * YI, 500 * YI)}
+
+
+def test_the_sections_say_it_in_words_and_tables(q4):
+    document = bulletin.content(q4)
+    headings = [b.text for b in document.blocks if isinstance(b, Heading) and b.level == 1]
+    assert headings == ["一、总体情况", "二、四库项目情况", "三、外出招商", "四、解瓶颈清障碍", "五、季度评比",
+                        "六、红色督办项目", "七、周例会调度事项"]
+    words = " ".join(texts(document))
+    assert "全区外出招商6次（其中本期3次）" in words
+    assert "党政主要领导带队外出考察走访企业2次，完成年度目标（20次）的10.0%" in words
+    assert "小分队外出招商3次，完成年度目标（50次）的6.0%" in words
+    assert "小分队招商签约额155.0亿元，完成年度目标（500.0亿元）的31.0%" in words
+    assert "累计为2个项目解瓶颈清障碍（2023年目标为70个以上）" in words
+    assert "尚未办结的问题3个，其中逾期2个" in words
+    teams = next(t for t in document.tables() if t.columns[0] == "组别")
+    assert teams.rows[0] == (TEAM1, "2", "7", "7", "16", "5", "2", "2", "150.0")
+    assert teams.rows[1][0] == "未分组" and teams.rows[-1] == ("合计", "6", "21", "16", "26", "8", "5", "4", "162.0")
+    overdue = next(t for t in document.tables() if t.caption.endswith("逾期问题清单"))
+    assert overdue.rows == (("1", "总部经济大楼", "要素保障", "区城建局", "2024年10月1日", "91"),
+                            ("2", "高端装备产业园", "土地", "区自然资源局", "2024年11月30日", "31"))
+    categories = next(t for t in document.tables() if t.columns[0] == "问题类别")
+    assert categories.rows == (("土地", "1", "1"), ("审批手续", "1", "0"), ("要素保障", "1", "1"), ("合计", "3", "2"))
+    assert not re.search(r"[A-Za-z_]{2,}|None|null", words), re.findall(r"[A-Za-z_]{2,}|None|null", words)[:5]
+
+
+def test_without_trips_or_issues_the_sections_say_so(march):
+    words = " ".join(texts(bulletin.content(march)))
+    assert "2024年1月1日至2024年3月31日，无外出招商记录。" in words
+    assert "截至2024年3月31日，无项目问题清单记录。" in words
+    assert march.teams.is_empty() and march.overdue.is_empty()
+
+
+def test_the_new_sections_read_back_from_the_docx_and_the_attachments(q4, tmp_path):
+    plan = fonts.plan("auto", frozenset({"Noto Serif CJK SC", "Noto Sans CJK SC"}))
+    word = read_docx(io.BytesIO(to_docx.render(bulletin.content(q4), plan)))
+    tables = [[[c.text for c in row.cells] for row in t.rows] for t in word.tables]
+    teams = next(t for t in tables if t[0][0] == "组别")
+    assert teams[0] == list(bulletin._TEAM_HEADERS)
+    assert [row[0] for row in teams[1:]] == [TEAM1, "未分组", TEAM3, TEAM2, "合计"]
+    assert teams[-1][8] == zh.yi(summary(fold(TRIPS_AND_ISSUES, as_of="2024-12-31"))["trips"]["2024"]["signed_yuan"])
+    overdue = next(t for t in tables if t[0][-1] == "逾期天数" and t[0][3] == "牵头单位")
+    assert [row[-1] for row in overdue[1:]] == ["91", "31"]
+    assert any(p.text == "三、外出招商" for p in word.paragraphs)
+    attached = bulletin.attachments(q4)
+    assert attached["外出招商分组"]["组别"].to_list() == [TEAM1, "未分组", TEAM3, TEAM2]
+    assert attached["逾期问题"]["逾期天数"].to_list() == [91, 31]
+    assert attached["逾期问题"]["问题类别"].to_list() == ["要素保障", "土地"]

@@ -11,14 +11,15 @@ from tests.unit.test_trips_and_bottlenecks import issue, trip, withdrawn
 
 #: The trips the history's projects name (TR-X names no trip at all).
 TRIPS = ("TR-A", "TR-B", "TR-C", "TR-D", "TR-E")
-#: The history's projects, each naming a trip.
+#: The history's projects, each naming a trip; SPREAD more name TR-A, their keys in every partition of 3 or 6.
 PROJECTS = ("TRP-1", "TRP-2", "TRP-3", "TRP-4", "TRP-5", "TRP-6")
+SPREAD = tuple(f"TRQ-{i}" for i in range(14))
 
 
 def trip_history(prefix: str = "") -> list[dict]:
     """The events of the history; ``prefix`` makes its ids (event, trip, project) unique to one topic."""
     t = {name: f"{prefix}{name}" for name in (*TRIPS, "TR-X")}
-    p = {name: f"{prefix}{name}" for name in PROJECTS}
+    p = {name: f"{prefix}{name}" for name in (*PROJECTS, *SPREAD)}
     e = iter(f"{prefix}ev-{n}" for n in range(1, 1000))
     reported = trip(t["TR-A"], "2024-03-08", people=4, companies_visited=10, valid_leads=3, leads=9,
                     team="先进制造组", region="长三角", leader="区长", department="区商务局",
@@ -44,6 +45,8 @@ def trip_history(prefix: str = "") -> list[dict]:
         ev(p["TRP-5"], "planned", "2024-02-02", trip_id=t["TR-X"], event_id=next(e)),  # names no trip
         ev(p["TRP-6"], "planned", "2024-07-05", trip_id=t["TR-E"], investment_yuan=30_000_000, event_id=next(e)),
         ev(p["TRP-6"], "dropped", "2024-09-01", event_id=next(e)),  # dropped: still from a trip
+        *(ev(p[name], "planned", f"2024-08-{i + 1:02d}", trip_id=t["TR-A"], investment_yuan=(i + 1) * 10**6,
+             event_id=next(e)) for i, name in enumerate(SPREAD)),
         issue(p["TRP-1"], "raised", "I-1", "2024-04-01", due="2024-05-01", department="区自然资源局",
               event_id=next(e)),
         issue(p["TRP-1"], "resolved", "I-1", "2024-05-10", resolution="已协调", event_id=next(e)),

@@ -373,8 +373,12 @@ def _against(actual: float, goals: dict, metric: str, unit: str, fmt=zh.count) -
     return f"，完成年度目标（{fmt(goals[metric])}{unit}）的{zh.percent(actual / goals[metric])}"
 
 
-_TEAM_HEADERS = ("组别", "外出（次）", "人数（人次）", "天数（天）", "拜访企业（家）", "有效线索（条）", "谋划项目（个）",
-                 "签约项目（个）", "签约额（亿元）")
+#: short enough for nine columns on one line of each header on A4 (units in the table's note)
+_TEAM_HEADERS = ("组别", "次数", "人次", "天数", "拜访企业", "有效线索", "谋划项目", "签约项目", "签约额（亿元）")
+
+
+#: the attachment's headers of the counts, with their units
+_TEAM_FILE_HEADERS = ("外出次数", "外出人次", "外出天数", "拜访企业（家）", "有效线索（条）", "谋划项目（个）", "签约项目（个）")
 
 
 def _team_row(name: str, r: dict) -> tuple[str, ...]:
@@ -403,9 +407,9 @@ def _trip_blocks(f: Figures, n: _Numbers) -> list:
     rows += (_team_row("合计", total),)
     blocks += [Paragraph(text),
                Table(f"{n.table()}  {year}年外出招商情况（按组别，截至{zh.day(f.end_day)}）", _TEAM_HEADERS, rows,
-                     (False, *([True] * 8)), wrap=(0,),
-                     note="外出次数、人数、天数等按出发日期计入；谋划、签约项目为由该组外出招商带来、年内谋划或签约的"
-                          "项目，签约额为其签约金额。")]
+                     (False, *([True] * 8)),
+                     note="次数、人次、天数、拜访企业（家）、有效线索（条）按出发日期计入本年；谋划、签约项目（个）为由该组"
+                          "外出招商带来、本年谋划或签约的项目，签约额为其签约金额；天数为返回日期减出发日期加1。")]
     return blocks
 
 
@@ -565,7 +569,7 @@ def attachments(f: Figures) -> dict[str, pl.DataFrame]:
     overdue = f.overdue if f.overdue is not None else overdue_issues(None, pl.DataFrame(), f.end_day)
     return {
         "外出招商分组": teams.select(pl.col("team").fill_null(zh.NO_TEAM).alias("组别"),
-                               *(pl.col(c).alias(h) for c, h in zip(TEAM_COLUMNS[1:8], _TEAM_HEADERS[1:8])),
+                               *(pl.col(c).alias(h) for c, h in zip(TEAM_COLUMNS[1:8], _TEAM_FILE_HEADERS)),
                                (pl.col("signed_yuan") / YUAN_PER_YI).round(2).alias("签约额（亿元）")),
         "逾期问题": overdue.select(pl.col("project_id").alias("项目编号"), pl.col("name").alias("项目名称"),
                                pl.col("issue_id").alias("问题编号"),

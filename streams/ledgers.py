@@ -20,10 +20,15 @@ import polars as pl
 from streams.contract.events import POOLS, STAGES, YUAN_PER_YI
 from streams.core import ledger
 from streams.core.aggregates import pools_at
+from streams.core.bottlenecks import issue_state
+from streams.core.ledger_issues import EXPORT_COLUMNS as ISSUE_COLUMNS, ISSUE_SHEET, import_issues, issue_rows
+from streams.core.ledger_trips import EXPORT_COLUMNS as TRIP_COLUMNS, TRIP_SHEET, import_trips, trip_rows
+from streams.core.log import LOG_SCHEMA
 from streams.core.clock import now_cst
 from streams.core.ledger import LedgerFileError, LedgerImport, RowRejection
-from streams.core.summary import View, fold_log
+from streams.core.summary import Result, View, fold_log
 from streams.core.targets import year_metrics
+from streams.core.trips import trip_state
 from streams.feeds import FeedRecord
 from streams.feeds.ledgers import LedgerSheet, read_ledger, write_ledger
 
@@ -40,24 +45,41 @@ def state_as_of(log_frame: pl.DataFrame, day: date) -> pl.DataFrame:
     return fold_log(log_frame, View(day)).state
 
 
-def plan_import(path: str | Path | LedgerSheet, month: str, state: pl.DataFrame, recorded_at: datetime
+def fold_as_of(log_frame: pl.DataFrame, day: date) -> Result:
+    """The projects' state, the trips and the issues as of the end of ``day`` (CST), from one received log."""
+    return fold_log(log_frame, View(day))
+
+
+def plan_import(path: str | Path | LedgerSheet, month: str, state: pl.DataFrame, recorded_at: datetime, *,
+                trips: pl.DataFrame | None = None, issues: pl.DataFrame | None = None
                 ) -> tuple[LedgerSheet, LedgerImport]:
-    """What importing the ledger file (or its cells, read already) means against ``state`` (as of the month's
-    end); sends nothing."""
+    """What importing the ledger file (or its cells, read already) means against ``state``, ``trips`` and
+    ``issues`` as of the month's end (:func:`fold_as_of`; without them, none are known); sends nothing."""
     _, end = ledger.month_end_of(month)
     if end - recorded_at > timedelta(hours=24):
         raise LedgerFileError(f"the ledger of {month} reports the month's end ({end.date().isoformat()}): its events "
                               f"occur then, so it can be imported from the day before, not on "
                               f"{recorded_at.date().isoformat()}")
     sheet = path if isinstance(path, LedgerSheet) else read_ledger(path)
-    result = ledger.import_sheets(sheet.layouts, state, month, recorded_at, source=f"ledger:{sheet.file}")
+    source = f"ledger:{sheet.file}"
+    result = ledger.import_sheets(sheet.layouts, state, month, recorded_at, source=source)
+    cutoff = ledger.ledger_cutoff(month)
+    if ISSUE_SHEET in sheet.others:
+        issues = issue_state(pl.DataFrame(schema=LOG_SCHEMA), cutoff) if issues is None else issues
+        result.others.append(import_issues(sheet.others[ISSUE_SHEET], issues, state, month, recorded_at, source))
+    if TRIP_SHEET in sheet.others:
+        trips = trip_state(pl.DataFrame(schema=LOG_SCHEMA), cutoff) if trips is None else trips
+        result.others.append(import_trips(sheet.others[TRIP_SHEET], trips, month, recorded_at, source))
     for s in result.skipped:
         log.info("%s skipped: %s", _where(sheet.file, s.sheet, s.row), s.kind)
     for w in result.warnings:  # each at info; their counts at warning (a big ledger can have thousands)
         log.info("%s: %s %s: %s", _where(sheet.file, w.sheet, w.row), w.kind, w.project_id or "", w.detail)
     for kind, n in Counter(w.kind for w in result.warnings).items():
         log.warning("%s: %d %s warning(s) (funnel --loglevel info lists them)", sheet.file, n, kind)
-    for r in result.rejected:
+    for other in result.others:
+        for s in other.skipped:
+            log.info("%s skipped: %s", _where(sheet.file, s.sheet, s.row), s.kind)
+    for r in result.all_rejected():
         log.warning("%s rejected: %s (%s)", _where(sheet.file, r.sheet, r.row), r.reason, r.detail)
     return sheet, result
 
@@ -68,17 +90,22 @@ def _where(file: str, sheet: str | None, row: int | None) -> str:
 
 def event_records(file: str, result: LedgerImport) -> Iterator[FeedRecord]:
     """The import's events as feed records, each with its origin ``file:sheet:row``."""
-    for made in result.events:
+    for made in result.all_events():
         raw = json.dumps(made.event, ensure_ascii=False, separators=(",", ":")).encode()
         yield FeedRecord(f"{file}:{made.sheet}:{made.row}", raw, made.event)
 
 
 def rejected_record(file: str, rejection: RowRejection) -> FeedRecord:
-    """A rejected row as a dead letter: its cells, sheet and row, and the project it names."""
+    """A rejected row as a dead letter: its cells, sheet and row, and the project it names (a 外出招商 row: its
+    trip, which keys it)."""
     body = {"sheet": rejection.sheet, "row": rejection.row, "project_id": rejection.project_id,
             "cells": rejection.cells}
     raw = json.dumps(body, ensure_ascii=False, default=str, separators=(",", ":")).encode()
-    return FeedRecord(f"{file}:{rejection.sheet}:{rejection.row}", raw, {"project_id": rejection.project_id}, False)
+    parsed = {"project_id": rejection.project_id}
+    if rejection.sheet == TRIP_SHEET:
+        trip_id = rejection.cells.get("出访编号")
+        parsed = {"event_type": "trip_reported", "trip_id": None if trip_id is None else str(trip_id)}
+    return FeedRecord(f"{file}:{rejection.sheet}:{rejection.row}", raw, parsed, False)
 
 
 def send(producer, topic: str, file: str, result: LedgerImport, flush_timeout: float = 120.0):
@@ -92,7 +119,7 @@ def send(producer, topic: str, file: str, result: LedgerImport, flush_timeout: f
     from streams.ingest import Ingest
 
     run = Ingest(producer, topic, batch_size=max(10_000, len(result.events)))
-    for rejection in result.rejected:
+    for rejection in result.all_rejected():
         run.dead_letter(rejected_record(file, rejection), rejection.reason, rejection.detail)
     return run.run(event_records(file, result), flush_timeout=flush_timeout)
 
@@ -103,23 +130,30 @@ def write_events(out: Path, file: str, result: LedgerImport) -> Path | None:
     with out.open("wb") as f:
         for record in event_records(file, result):
             f.write(record.raw + b"\n")
-    if not result.rejected:
+    if not result.all_rejected():
         return None
     rejected = out.with_name(out.name + ".rejected.jsonl")
     with rejected.open("w", encoding="utf-8") as f:
-        for r in result.rejected:
+        for r in result.all_rejected():
             f.write(json.dumps({**r.as_dict(), "cells": r.cells}, ensure_ascii=False, default=str) + "\n")
     return rejected
 
 
-def export(state: pl.DataFrame, as_of: date, out: Path, targets: dict) -> int:
-    """The workbook of the ledger as of ``as_of``; returns its number of projects."""
+def export(state: pl.DataFrame, as_of: date, out: Path, targets: dict, *, trips: pl.DataFrame | None = None,
+           issues: pl.DataFrame | None = None) -> int:
+    """The workbook of the ledger as of ``as_of``, with its 问题清单 and 外出招商 sheets when ``issues`` and
+    ``trips`` (as of ``as_of``) are given; returns its number of projects."""
     rows = ledger.ledger_rows(state)
     in_pools = state.filter(pl.col("in_pools")).sort("project_id")
     colours = in_pools["colour"].to_list() if rows else []
     pools = in_pools["pool"].to_list() if rows else []
     by_pool = {POOL_SHEETS[p]: [i for i, q in enumerate(pools) if q == p] for p in POOLS}
-    write_ledger(out, rows, colours, by_pool, summary_tables(state, as_of, targets))
+    others = []
+    if issues is not None:
+        others.append((ISSUE_SHEET, ISSUE_COLUMNS, issue_rows(issues, state)))
+    if trips is not None:
+        others.append((TRIP_SHEET, TRIP_COLUMNS, trip_rows(trips)))
+    write_ledger(out, rows, colours, by_pool, summary_tables(state, as_of, targets), others)
     return len(rows)
 
 

@@ -59,7 +59,8 @@ def import_(file: Path, month: str, bootstrap_servers, topic: str, files, out: P
     """Turn a month's ledger (.xlsx, .xlsm, .xls, .ods or .csv) into the events that differ from the log, and send them.
 
     Titles, unit lines and group headers above the header row, section headings, totals, notes and blank
-    rows are read as what they are and listed as skipped (DOMAIN.md §7a); totals are checked.
+    rows are read as what they are and listed as skipped (DOMAIN.md §7a); totals are checked. A 问题清单 and a
+    外出招商 sheet are read too, each with its own accounting (DOMAIN.md §11).
     """
     from streams import ledgers
     from streams.core.ledger import LedgerFileError, month_end_of
@@ -71,9 +72,10 @@ def import_(file: Path, month: str, bootstrap_servers, topic: str, files, out: P
     except LedgerFileError as e:
         raise click.ClickException(str(e)) from e
     received = _received_log(files, bootstrap_servers, topic)
-    state = ledgers.state_as_of(received, month_end_of(month)[0])
+    as_of_e = ledgers.fold_as_of(received, month_end_of(month)[0])
     try:
-        sheet, result = ledgers.plan_import(cells, month, state, ledgers.import_time())
+        sheet, result = ledgers.plan_import(cells, month, as_of_e.state, ledgers.import_time(), trips=as_of_e.trips,
+                                            issues=as_of_e.issues)
     except LedgerFileError as e:
         raise click.ClickException(str(e)) from e
     doc = {"file": str(file), "sheet": sheet.sheet, "encoding": sheet.encoding, **result.as_dict(),
@@ -128,6 +130,13 @@ def _print_import(doc: dict, as_json: bool) -> None:
     rows += [(f"sheet not read: {s['sheet']}", s["kind"]) for s in doc["skipped_sheets"]]
     rows += [(f"warning: {k}", n) for k, n in doc["warnings"].items()]
     rows += [(f"event: {k}", n) for k, n in doc["events"].items()]
+    for name, other in doc["section_11"].items():
+        rows += [(f"{name}: header row", other["header_row"]), (f"{name}: rows", other["rows"]),
+                 (f"{name}: unchanged", other["unchanged"]), (f"{name}: changed", other["changed"]),
+                 (f"{name}: new", other["new"])]
+        rows += [(f"{name}: rejected: {k}", n) for k, n in other["rejected"].items()]
+        rows += [(f"{name}: skipped: {k}", n) for k, n in other["skipped"].items()]
+        rows += [(f"{name}: event: {k}", n) for k, n in other["events"].items()]
     if "ingest" in doc:
         i = doc["ingest"]
         rows += [("sent to the topic", i["delivered"]), ("dead-lettered", i["dead_lettered"]),
@@ -135,8 +144,9 @@ def _print_import(doc: dict, as_json: bool) -> None:
     else:
         rows += [("written to", doc["written"]["events"])]
     print_table("ledger import", rows)
+    rejected_rows = doc["rejected_rows"] + [r for o in doc["section_11"].values() for r in o["rejected_rows"]]
     problems = [[r["reason"], f"{r['sheet']}:{r['row']}", r["project_id"] or "", r["detail"]]
-                for r in doc["rejected_rows"]]
+                for r in rejected_rows]
     problems += [[w["kind"], f"{w['sheet']}:{w['row']}" if "row" in w else "", w["project_id"] or "", w["detail"]]
                  for w in doc["warning_list"]]
     if problems:
@@ -144,12 +154,13 @@ def _print_import(doc: dict, as_json: bool) -> None:
                    left=("kind", "sheet:row", "project", "detail"))
         if len(problems) > 200:
             click.echo(f"… and {len(problems) - 200:,} more (--json lists them all)")
-    if doc["skipped_rows"]:
+    skipped = doc["skipped_rows"] + [s for o in doc["section_11"].values() for s in o["skipped_rows"]]
+    if skipped:
         print_grid("rows that are not projects (skipped)", ["sheet:row", "kind"],
-                   [[f"{s['sheet']}:{s['row']}", s["kind"]] for s in doc["skipped_rows"][:200]],
+                   [[f"{s['sheet']}:{s['row']}", s["kind"]] for s in skipped[:200]],
                    left=("sheet:row", "kind"))
-        if len(doc["skipped_rows"]) > 200:
-            click.echo(f"… and {len(doc['skipped_rows']) - 200:,} more (--json lists them all)")
+        if len(skipped) > 200:
+            click.echo(f"… and {len(skipped) - 200:,} more (--json lists them all)")
 
 
 @ledger.command("export")
@@ -164,15 +175,18 @@ def _print_import(doc: dict, as_json: bool) -> None:
               help="Annual targets JSON for the summary sheet; default: the 2023/2024 targets.")
 @json_option
 def export(as_of, out: Path, bootstrap_servers, topic: str, files, targets_file, as_json: bool) -> None:
-    """Write the ledger as of a day: sheet 台账 (colours as fills), a sheet per pool, a summary sheet."""
+    """Write the ledger as of a day: sheet 台账 (colours as fills), a sheet per pool, 问题清单 (the issues raised)
+    and 外出招商 (the trips that count), a summary sheet."""
     from streams import ledgers
 
     if out.suffix.lower() != ".xlsx":
         raise click.BadParameter(f"{out.name}: the ledger is written as .xlsx", param_hint="--out")
     day = as_of.date()
-    state = ledgers.state_as_of(_received_log(files, bootstrap_servers, topic), day)
-    projects = ledgers.export(state, day, out, config.targets(targets_file))
-    doc = {"as_of": day.isoformat(), "out": str(out), "projects": projects}
+    result = ledgers.fold_as_of(_received_log(files, bootstrap_servers, topic), day)
+    projects = ledgers.export(result.state, day, out, config.targets(targets_file), trips=result.trips,
+                              issues=result.issues)
+    doc = {"as_of": day.isoformat(), "out": str(out), "projects": projects,
+           "issues": len(ledgers.issue_rows(result.issues, result.state)), "trips": len(ledgers.trip_rows(result.trips))}
     if as_json:
         print_json(doc)
     else:

@@ -19,7 +19,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from streams.core.ledger import EXPORT_AMOUNT, EXPORT_COLUMNS, LedgerFileError
-from streams.core.ledger_layout import SheetCells, SheetLayout, Skipped, ledger_layouts, sheets_worth_loading
+from streams.core.ledger_layout import (
+    OTHER_SHEETS, SheetCells, SheetLayout, Skipped, ledger_layouts, other_layouts, sheets_worth_loading,
+)
 from streams.feeds.workbook_guard import (
     MAX_CELLS, MAX_COLUMNS, MAX_CSV_BYTES, MAX_ROWS, SAVE_AS, check_workbook, refuse,
 )
@@ -40,6 +42,7 @@ class LedgerSheet:
     layouts: list[SheetLayout]
     skipped_sheets: list[Skipped] = field(default_factory=list)
     encoding: str | None = None  #: a CSV's, as Python names it: utf-8, utf-8-sig (with a BOM) or gb18030
+    others: dict[str, SheetLayout] = field(default_factory=dict)  #: the §11 sheets (问题清单, 外出招商) by name
 
     @property
     def sheet(self) -> str:
@@ -64,9 +67,11 @@ def read_ledger(path: str | Path) -> LedgerSheet:
         raise LedgerFileError(f"{path.name}: a ledger is an .xlsx, .xlsm, .xls, .ods or .csv file, not "
                               f"{suffix or 'a file without suffix'}: {SAVE_AS}")
     layouts, skipped = ledger_layouts(path.name, names, sheets)
+    others = other_layouts(path.name, sheets)
+    skipped = [s for s in skipped if s.sheet not in others]
     for s in skipped:
         log.info("%s: sheet %s not read (%s)", path.name, s.sheet, s.kind)
-    return LedgerSheet(path.name, layouts, skipped, encoding)
+    return LedgerSheet(path.name, layouts, skipped, encoding, others)
 
 
 def _read_workbook(path: Path, suffix: str) -> tuple[list[str], list[SheetCells]]:
@@ -78,7 +83,8 @@ def _read_workbook(path: Path, suffix: str) -> tuple[list[str], list[SheetCells]
         book = CalamineWorkbook.from_path(str(path))
         kinds = {m.name: m.typ for m in book.sheets_metadata}
         names = [n for n in book.sheet_names if kinds.get(n) == SheetTypeEnum.WorkSheet]
-        sheets = [_sheet_cells(path, book.get_sheet_by_name(n)) for n in sheets_worth_loading(names)]
+        wanted = sheets_worth_loading(names) + [n for n in names if n in OTHER_SHEETS]  # and §11's sheets
+        sheets = [_sheet_cells(path, book.get_sheet_by_name(n)) for n in wanted]
     except LedgerFileError:
         raise
     except PasswordError as e:
@@ -140,15 +146,19 @@ def _width(value) -> int:
 
 
 def write_ledger(path: str | Path, rows: list[dict], colours: list[str | None],
-                 pools: dict[str, list[int]], summary: list[tuple[str, list[list]]]) -> None:
+                 pools: dict[str, list[int]], summary: list[tuple[str, list[list]]],
+                 others: list[tuple[str, tuple[str, ...], list[dict]]] = ()) -> None:
     """The exported workbook: sheet 台账 (every row, its 项目阶段 filled with its colour), one sheet per pool
-    (rows by index), and a summary sheet of titled tables."""
+    (rows by index), the §11 sheets (``others``: title, columns, rows by header), and a summary sheet of titled
+    tables."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
     _ledger_sheet(book, SHEET, rows, colours, range(len(rows)))
     for title, indexes in pools.items():
         _ledger_sheet(book, title, rows, colours, indexes)
+    for title, columns, table in others:
+        _table_sheet(book, title, columns, table)
     _summary_sheet(book, summary)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
@@ -186,6 +196,33 @@ def _ledger_sheet(book, title: str, rows: list[dict], colours: list[str | None],
                 cell.number_format = "#,##0" if isinstance(rows[i][column], int) else "#,##0.0###"
             if j == stage_at and colours[i] in fills:
                 cell.fill = fills[colours[i]]
+            cells.append(cell)
+        sheet.append(cells)
+
+
+def _table_sheet(book, title: str, columns: tuple[str, ...], rows: list[dict]) -> None:
+    """A sheet of one header row and its rows (§11's 问题清单, 外出招商): dates as dates, ids and text as text."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+
+    sheet = book.create_sheet(title)
+    widths = [max([_width(h)] + [_width(r[h]) for r in rows if r.get(h) is not None]) for h in columns]
+    for j, w in enumerate(widths):
+        sheet.column_dimensions[_letter(j)].width = min(w + 2, 60)
+    sheet.freeze_panes = "A2"
+    _print_setup(sheet)
+    header = []
+    for column in columns:
+        cell = WriteOnlyCell(sheet, value=column)
+        cell.font, cell.alignment = Font(bold=True), Alignment(horizontal="center")
+        header.append(cell)
+    sheet.append(header)
+    for row in rows:
+        cells = []
+        for column in columns:
+            cell = _cell(sheet, row.get(column))
+            if isinstance(row.get(column), date):
+                cell.number_format = "yyyy-mm-dd"
             cells.append(cell)
         sheet.append(cells)
 

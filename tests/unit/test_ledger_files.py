@@ -61,8 +61,8 @@ def test_an_xlsx_ledger_is_read_from_the_sheet_named_taizhang_with_excel_row_num
     assert (taizhang.sheet, taizhang.header) == ("台账", ["项目编号", "项目阶段", "签约日期", "总投资（亿元）"])
     # calamine gives a date cell as a date, and every number as a float (1001.0 == 1001)
     assert taizhang.rows == [(2, ["A", "签约", date(2024, 3, 1), 1.5]), (4, [1001, "谋划", None, None])]
-    assert [(s.sheet, s.kind) for s in got.skipped_sheets] == [("问题清单", "read_by_section_11"),
-                                                               ("说明", "beside_taizhang")]
+    assert [(s.sheet, s.kind) for s in got.skipped_sheets] == [("说明", "beside_taizhang")]
+    assert list(got.others) == ["问题清单"] and got.others["问题清单"].rows == []  # read by §11
 
 
 def test_an_xlsm_and_an_xls_are_read_like_an_xlsx(tmp_path):

@@ -64,7 +64,7 @@ def made(result) -> list[tuple]:
     out = []
     for e in result.events:
         assert not isinstance(check_event(json.loads(json.dumps(e.event, ensure_ascii=False)), NOW), Rejection)
-        assert e.event["source"] == "ledger:t.xlsx" and e.event["recorded_at"] == "2024-04-02T09:00:00+00:00"
+        assert e.event["source"].startswith("ledger:") and e.event["recorded_at"] == "2024-04-02T09:00:00+00:00"
         payload = {k: v for k, v in e.event.items()
                    if k not in ("event_id", "event_type", "schema_version", "occurred_at", "recorded_at", "source")}
         out.append((e.event["event_type"], e.event["occurred_at"], payload))
@@ -284,3 +284,125 @@ def test_the_exported_sheets_import_to_nothing_and_an_edit_to_exactly_its_event(
               for r in issues]
     assert [(e.event["issue_id"], e.event["due"]) for e in issues_import(edited, history).events] == [
         ("Q1", "2024-05-31")]
+
+
+# ------------------------------------------------------------------------------------------------ files
+
+def _office_workbook(path):
+    """A month's workbook as an office makes it in Excel: a title, a unit line, the ledger, both §11 sheets."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "台账"
+    for line in (["二七区招商项目台账"], ["填报单位：区商务局"], ["项目编号", "项目名称", "所属行业", "项目阶段"],
+                 ["A", "project A", "现代商贸", "谋划"], ["B", "project B", "现代商贸", "谋划"]):
+        book.active.append(line)
+    issues = book.create_sheet("问题清单")
+    for line in (["重点项目问题清单（2024年3月）"], [], ISSUE_HEADER,
+                 [1, "A", "Q1", "土地", "用地指标不足", "区自然资源局", datetime(2024, 4, 30), None, "未办结"],
+                 [2, "A", "Q2", None, None, None, None, None, "已办结"],
+                 [3, "B", "Q3", "审批手续", "环评", None, None, datetime(2024, 3, 3), "已办结", datetime(2024, 3, 8),
+                  "已批复"],
+                 ["合计", None, "3项"], ["填报人：李四"]):
+        issues.append(line)
+    trips = book.create_sheet("外出招商")
+    for line in (TRIP_HEADER,
+                 [1, "T1", "小分队", "电子信息组", None, None, datetime(2024, 3, 4), datetime(2024, 3, 6), 3,
+                  "上海、苏州", None, 8],
+                 [2, 1002, "党政主要领导带队", None, "区长", "区政府", datetime(2024, 3, 20), datetime(2024, 3, 21), 6,
+                  "深圳，东莞", "粤港澳大湾区", 4, 6, 2],
+                 ["小计"]):
+        trips.append(line)
+    book.save(path)
+    return path
+
+
+def _xls_workbook(path):
+    """The same §11 sheets from Excel 97-2003 (xlwt), dates as Excel dates."""
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    style = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    ledger = book.add_sheet("台账")
+    for j, v in enumerate(["项目编号", "项目阶段"]):
+        ledger.write(0, j, v)
+    ledger.write(1, 0, "A"), ledger.write(1, 1, "谋划")
+    issues = book.add_sheet("问题清单")
+    for j, v in enumerate(ISSUE_HEADER):
+        issues.write(0, j, v)
+    for j, v in enumerate([1, "A", "Q1", "土地", None, "区自然资源局", datetime(2024, 4, 30), None, "未办结"]):
+        issues.write(1, j, v, style if isinstance(v, datetime) else xlwt.Style.default_style)
+    trips = book.add_sheet("外出招商")
+    for j, v in enumerate(TRIP_HEADER):
+        trips.write(0, j, v)
+    for j, v in enumerate([1, 1003, "其他", None, None, None, datetime(2024, 3, 1), datetime(2024, 3, 2), 2, "郑州"]):
+        trips.write(1, j, v, style if isinstance(v, datetime) else xlwt.Style.default_style)
+    book.save(str(path))
+    return path
+
+
+def _planned(path, history):
+    from streams import ledgers
+
+    result = fold(history, as_of="2024-03-31")
+    return ledgers.plan_import(path, MONTH, result.state, NOW, trips=result.trips, issues=result.issues)
+
+
+def test_an_office_workbooks_problem_list_and_trip_register_are_read_back_for_real(tmp_path):
+    history = [*ISSUES, *TRIPS]
+    sheet, result = _planned(_office_workbook(tmp_path / "区商务局.xlsx"), history)
+    assert [s.sheet for s in sheet.skipped_sheets] == [] and list(sheet.others) == ["问题清单", "外出招商"]
+    issues, trips = result.others
+    assert (issues.sheet, issues.header_row, accounting(issues)) == ("问题清单", 3, (3, 2, 0, 1, 0))
+    assert [(s.row, s.kind) for s in issues.skipped] == [(7, "total"), (8, "note")]
+    assert made(issues) == [
+        ("issue_raised", "2024-03-03T00:00:00+08:00", {"project_id": "B", "issue_id": "Q3", "category": "approval",
+                                                       "description": "环评"}),
+        ("issue_resolved", "2024-03-08T00:00:00+08:00", {"project_id": "B", "issue_id": "Q3", "resolution": "已批复"})]
+    assert (trips.header_row, accounting(trips)) == (1, (2, 1, 0, 1, 0))
+    assert [(s.row, s.kind) for s in trips.skipped] == [(4, "total")]
+    assert made(trips)[0][2] | {"destinations": None} == {
+        "trip_id": "1002", "kind": "leader_led", "leader": "区长", "department": "区政府", "departed": "2024-03-20",
+        "returned": "2024-03-21", "people": 6, "destinations": None, "region": "粤港澳大湾区",
+        "companies_visited": 4, "leads": 6, "valid_leads": 2}
+    assert made(trips)[0][2]["destinations"] == ["深圳", "东莞"]
+    assert {e.sheet for e in result.all_events()} == {"问题清单", "外出招商"} and result.events == []
+
+
+def test_an_xls_from_excel_97_reads_its_section_11_sheets_alike(tmp_path):
+    _, result = _planned(_xls_workbook(tmp_path / "old.xls"), [*ISSUES, *TRIPS])
+    issues, trips = result.others
+    assert accounting(issues) == (1, 1, 0, 0, 0)
+    assert made(trips) == [("trip_reported", END, {"trip_id": "1003", "kind": "other", "departed": "2024-03-01",
+                                                   "returned": "2024-03-02", "people": 2, "destinations": ["郑州"]})]
+
+
+def test_a_workbook_of_only_the_section_11_sheets_is_read(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "外出招商"
+    book.active.append(TRIP_HEADER)
+    book.active.append([1, "T1", "小分队"])
+    book.save(tmp_path / "trips.xlsx")
+    sheet, result = _planned(tmp_path / "trips.xlsx", TRIPS)
+    assert sheet.layouts == [] and result.rows == 0 and accounting(result.others[0]) == (1, 1, 0, 0, 0)
+
+
+def test_the_exported_workbook_re_imports_to_nothing_in_every_sheet(tmp_path):
+    from openpyxl import load_workbook
+
+    from streams import ledgers
+
+    history = [*ISSUES, *TRIPS, trip("T3", "2024-03-09", "other", "2024-03-08", "2024-03-08", destinations=[])]
+    result = fold(history, as_of="2024-03-31")
+    out = tmp_path / "export.xlsx"
+    ledgers.export(result.state, date(2024, 3, 31), out, {}, trips=result.trips, issues=result.issues)
+    book = load_workbook(out)
+    assert book.sheetnames[-3:] == ["问题清单", "外出招商", "汇总"]
+    assert [c.value for c in book["问题清单"][1]] == ISSUE_HEADER[1:]
+    assert book["问题清单"]["F2"].value == datetime(2024, 4, 30) and book["外出招商"]["F2"].value == datetime(2024, 3, 4)
+    assert (book["外出招商"]["I2"].value, book["外出招商"]["I3"].value, book["外出招商"]["B3"].value) == ("上海、苏州", None, "其他")
+    _, again = _planned(out, history)
+    assert again.all_events() == [] and again.all_rejected() == []
+    assert [accounting(o) for o in again.others] == [(3, 3, 0, 0, 0), (2, 2, 0, 0, 0)]

@@ -15,6 +15,11 @@ REASON_LABELS = {"malformed": "无法解析 unreadable", "unsupported_version": 
                  "future_occurred_at": "发生时间晚于上报时间 dated after its report",
                  "event_id_conflict": "事件编号冲突 conflicting event id",
                  "ledger_schema": "台账格式错误 invalid ledger row", "ledger_duplicate_row": "台账重复行 duplicate ledger row"}
+#: Problem categories (DOMAIN.md §9) and kinds of trip (§8) for people; "planning" here is 规划, not the pool.
+ISSUE_CATEGORY_LABELS = {"planning": "规划 planning", "land": "土地 land", "approval": "审批手续 approval",
+                         "funding": "资金 funding", "demolition": "征拆 demolition", "utilities": "要素保障 utilities",
+                         "environment": "建设环境 environment", "technology": "技术 technology", "other": "其他 other"}
+TRIP_KIND_LABELS = {"leader_led": "党政主要领导带队 leader-led", "team": "小分队 team", "other": "其他 other"}
 #: The dimensions a project is broken down by, in Chinese: the rankings' units (镇办, 产业链 …, as the
 #: bulletin names them), and the zones (the rings) and development axes.
 DIMENSION_NAMES = {**UNITS, "zone": "区域", "axis": "发展轴"}
@@ -30,6 +35,16 @@ def bilingual(value: str) -> str:
         if value in names:
             return f"{value} {names[value]}"
     return STAGE_LABELS.get(value) or POOL_LABELS.get(value) or REASON_LABELS.get(value) or value
+
+
+def category_label(category: str) -> str:
+    """A problem category as people read it: 'land' → '土地 land' (the value itself if unknown)."""
+    return ISSUE_CATEGORY_LABELS.get(category) or {"total": "合计 total"}.get(category, category)
+
+
+def trip_kind_label(kind: str) -> str:
+    """A kind of trip as people read it: 'team' → '小分队 team'."""
+    return TRIP_KIND_LABELS.get(kind, kind)
 
 
 def dimension_name(dimension: str) -> str:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from streams.analysis import checks
-from streams.analysis.charts import DIMENSION_NAMES, bilingual, dimension_label
+from streams.analysis.charts import DIMENSION_NAMES, bilingual, category_label, dimension_label, trip_kind_label
 from streams.contract.events import YUAN_PER_YI
 from streams.core.analysis import TARGET_LABELS
 
@@ -56,10 +56,22 @@ HEADERS = {
     "unexpected": "不符合的行数 rows failing", "observed_value": "实际值 observed", "error": "错误 error",
     "row": "行号 row", "origin": "来源 origin", "granularity": "周期 granularity", "dimension": "维度 dimension",
     "unit": "单位 unit", "k": "月数 k", "pair": "环节 step",
+    # bottlenecks (§9) and trips (§8)
+    "category": "问题类别 category", "lead_department": "牵头单位 lead department", "issues": "问题数 issues",
+    "resolved": "已办结 resolved", "open": "未办结 open", "overdue": "逾期 overdue", "raised": "提出 raised",
+    "projects_cleared": "清障项目数 projects cleared", "survival": "尚未办结比例 share still open",
+    "events": "当日办结 resolved that day", "resolved_30d": "30 天内办结 resolved within 30 days",
+    "resolved_90d": "90 天内办结 resolved within 90 days", "trips": "出访次数 trips", "kind": "类型 kind",
+    "region": "地区 region", "team": "小分队 team", "leader_led": "领导带队 leader-led",
+    "other": "其他 other", "people_days": "人天 people-days", "companies_visited": "拜访企业 companies visited",
+    "leads": "线索 leads", "valid_leads": "有效线索 valid leads", "projects_planned": "谋划项目 projects planned",
+    "projects_signed": "签约项目 projects signed", "signed_yuan": "签约额 signed 亿元",
+    "per_trip_companies": "每次拜访企业 companies per trip", "per_trip_valid_leads": "每次有效线索 valid leads per trip",
+    "per_trip_projects_signed": "每次签约项目 signings per trip", "per_trip_signed_yuan": "每次签约额 signed per trip 亿元",
 }
 #: Fractions shown as percentages.
 PERCENT = {"attainment", "conversion", "target_conversion", "incidence", "low", "high", "rate", "change_pct",
-           "share"}
+           "share", "survival", "resolved_30d", "resolved_90d"}
 #: Days, always to one decimal (so that 273 and 320.9 in one column read as 273.0 and 320.9).
 DAYS = {"median_low", "median_high", "p90_low", "p90_high"}
 #: Integers that are names, not quantities (no thousands separator: 2023, not 2,023).
@@ -109,6 +121,10 @@ def cell(column: str, value) -> tuple[str, str]:
         return RECORDS.get(text, text), "left"
     if column == "dimension":
         return dimension_label(text), "left"
+    if column == "category":
+        return category_label(text), "left"
+    if column == "kind":
+        return trip_kind_label(text), "left"
     if column in CONTRACT_VALUES:
         text = "→".join(VALUES.get(part) or bilingual(part) for part in text.split("→"))
     return text, "left"

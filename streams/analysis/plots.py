@@ -133,3 +133,41 @@ def colour_bars(ax, wide: pl.DataFrame) -> None:
         bottom = [b + v for b, v in zip(bottom, wide[colour])]
     ax.set_xticks(x[::3], wide["month"][::3], rotation=45)
     ax.legend(loc="upper left")
+
+
+def survival(ax, curve: pl.DataFrame, label: str, colour: str | None = None, band: bool = True) -> None:
+    """A :func:`streams.analysis.stats.kaplan_meier` curve (share still open after t days) as a step curve, with
+    its pointwise band."""
+    line = ax.step(curve["days"], curve["survival"], where="post", color=colour, label=label)[0]
+    if band:
+        ax.fill_between(curve["days"], curve["low"], curve["high"], step="post", color=line.get_color(), alpha=0.18,
+                        linewidth=0)
+
+
+def survival_by(ax, curves: list[tuple[str, pl.DataFrame]], label=str, band: bool = False) -> None:
+    """One :func:`survival` curve per group of :func:`streams.analysis.stats.kaplan_meier_by`, named by ``label``
+    (e.g. :func:`streams.analysis.charts.category_label`), on the share-still-open axis."""
+    for key, curve in curves:
+        survival(ax, curve, label(key), band=band)
+    survival_axes(ax)
+
+
+def survival_axes(ax) -> None:
+    """The axes of a survival chart: share still open (0 to 100 %) against days since raised."""
+    from matplotlib.ticker import PercentFormatter
+
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel("提出后天数 days since raised")
+    ax.set_ylabel("尚未办结 share still open")
+
+
+def bars(ax, frame: pl.DataFrame, label: str, value: str, names=str, colour: str = "#4c72b0") -> None:
+    """Horizontal bars of ``value`` per row of ``frame`` (first row on top), labelled by ``names(row[label])``; an
+    amount (``*_yuan``) in 亿元."""
+    from streams.contract.events import YUAN_PER_YI
+
+    y = list(range(frame.height))[::-1]
+    values = frame[value] / YUAN_PER_YI if value.endswith("_yuan") else frame[value]  # amounts drawn in 亿元
+    ax.barh(y, values, color=colour)
+    ax.set_yticks(y, [names(str(v)) for v in frame[label]])

@@ -360,12 +360,19 @@ def _issues_of_projects(issues: pl.DataFrame, state: pl.DataFrame) -> pl.DataFra
     return issues.join(projects, on="project_id", how="inner")
 
 
-def issue_durations(issues: pl.DataFrame, state: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
+DURATION_SCHEMA = {"project_id": pl.Utf8, "issue_id": pl.Utf8, "category": pl.Utf8, "department": pl.Utf8,
+                   "days": pl.Float64, "status": pl.Int8}
+
+
+def issue_durations(issues: pl.DataFrame | None, state: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
     """One row per issue of a non-orphan project at the cut-off (the ``issues`` table, §9): days from its first
     raise to its standing resolution (``status`` :data:`RESOLVED`) or, still open, to the cut-off (:data:`CENSORED`):
     an open issue is censored, never left out. An open issue of a project dropped at T is censored at the drop
     (no one works on it after), at 0 days if it was raised after the drop. Columns: ``project_id``,
-    ``issue_id``, ``category``, ``department``, ``days``, ``status``."""
+    ``issue_id``, ``category``, ``department``, ``days``, ``status``; none without an issues table (None: a replay
+    written before issues were)."""
+    if issues is None:
+        return pl.DataFrame(schema=DURATION_SCHEMA)
     rows = _issues_of_projects(issues, state)
     end = (pl.when(~pl.col("open")).then(pl.col("resolved_at"))
            .when(pl.col("dropped")).then(pl.col("last_drop_at")).otherwise(pl.lit(cutoff)))
@@ -376,22 +383,26 @@ def issue_durations(issues: pl.DataFrame, state: pl.DataFrame, cutoff: datetime)
     ).sort("project_id", "issue_id")
 
 
-def resolution_by(issues: pl.DataFrame, state: pl.DataFrame, cutoff: datetime, by: str = "department"
+def resolution_by(issues: pl.DataFrame | None, state: pl.DataFrame, cutoff: datetime, by: str = "department"
                   ) -> pl.DataFrame:
     """办结率 per group of ``by`` (the issue's lead ``department`` or its ``category``) at the cut-off: ``issues`` =
     ``resolved`` + ``open``, the rankings' rate (``resolved / (resolved + open)``) over every issue so far. Open
     issues count as the summary's ``bottlenecks.open`` (of projects in the pools and not dropped), resolved ones of
     every non-orphan project; ``overdue``: open with a due date before the as-of day. An issue naming no lead
-    department counts under :data:`NO_DEPARTMENT`. Most issues first."""
+    department counts under :data:`NO_DEPARTMENT`. Most issues first; grouped by department, the column is
+    ``lead_department``."""
     as_of = day_of(cutoff)
+    if issues is None:  # no issues table: no issue
+        issues = pl.DataFrame(schema={"project_id": pl.Utf8, by: pl.Utf8, "open": pl.Boolean, "due": pl.Date})
     rows = _issues_of_projects(issues, state).with_columns(pl.col(by).cast(pl.Utf8).fill_null(NO_DEPARTMENT))
     counted = rows.filter(~pl.col("open") | ~pl.col("dropped"))
     table = counted.group_by(by).agg(
         resolved=(~pl.col("open")).sum().cast(pl.Int64), open=pl.col("open").sum().cast(pl.Int64),
         overdue=(pl.col("open") & (pl.col("due") < as_of)).sum().cast(pl.Int64))
-    return (table.select(by, issues=pl.col("resolved") + pl.col("open"), resolved="resolved", open="open",
-                         overdue="overdue")
-            .sort(["issues", by], descending=[True, False]))
+    named = "lead_department" if by == "department" else by  # 牵头单位, not the project's 责任单位
+    return (table.select(pl.col(by).alias(named), issues=pl.col("resolved") + pl.col("open"), resolved="resolved",
+                         open="open", overdue="overdue")
+            .sort(["issues", named], descending=[True, False]))
 
 
 def bottleneck_years(summary: dict) -> pl.DataFrame:
@@ -420,15 +431,19 @@ TRIP_SUMS = ("people_days", "companies_visited", "leads", "valid_leads")
 YIELD = ("projects_planned", "projects_signed", "signed_yuan")
 
 
-def trip_yield(trips: pl.DataFrame, trip_references: pl.DataFrame | None, state: pl.DataFrame, by: str = "region",
-               year: int | None = None) -> pl.DataFrame:
+def trip_yield(trips: pl.DataFrame | None, trip_references: pl.DataFrame | None, state: pl.DataFrame,
+               by: str = "region", year: int | None = None) -> pl.DataFrame:
     """What the counted trips (§8) of each group of ``by`` (``region``, ``team``, ``kind``) brought in, as of T:
     trips, their people-days, companies visited, leads and valid leads; the non-orphan projects from them
     (dropped ones included) and how many of those signed, with their signed amount at T; and per trip:
     companies, valid leads, projects signed, signed amount. ``year``: only trips departing in that year
-    (their projects whenever planned). Trips without a value of ``by`` are left out. Largest signed amount first."""
+    (their projects whenever planned). Trips without a value of ``by`` are left out (and every trip without a trips
+    table). Largest signed amount first."""
     from streams.core.trips import from_trip_references
 
+    if trips is None:
+        trips = pl.DataFrame(schema={"trip_id": pl.Utf8, "counts": pl.Boolean, "departed": pl.Date, by: pl.Utf8,
+                                     **{c: pl.Int64 for c in TRIP_SUMS}})
     counted = trips.filter(pl.col("counts"))
     if year is not None:
         counted = counted.filter(pl.col("departed").dt.year() == year)

@@ -280,7 +280,7 @@ def test_issue_durations_censor_open_issues_at_the_cut_off_or_their_projects_dro
 def test_resolution_rate_by_lead_department_counts_the_summarys_open_issues():
     result = fold(BOTTLENECKS, as_of="2024-06-30")
     got = analysis.resolution_by(result.issues, result.state, result.view.cutoff)
-    assert got.rows() == [("区自然资源局", 2, 1, 1, 1),          # A/1 resolved, A/2 open and overdue; B/1 left out
+    assert got.columns[0] == "lead_department" and got.rows() == [("区自然资源局", 2, 1, 1, 1),          # A/1 resolved, A/2 open and overdue; B/1 left out
                           ("区政务服务中心", 1, 1, 0, 0), (analysis.NO_DEPARTMENT, 1, 0, 1, 0)]
     assert got["open"].sum() == summary(result)["bottlenecks"]["open"]
     assert got["overdue"].sum() == summary(result)["bottlenecks"]["overdue"]

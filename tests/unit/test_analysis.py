@@ -329,3 +329,13 @@ def test_the_yield_of_trips_by_region_and_by_team():
 def test_trip_years_from_the_summary():
     doc = summary(fold([trip("T1", "2024-03-08", companies_visited=3)], as_of="2024-06-30"))
     assert analysis.trip_years(doc).select("year", "team", "companies_visited").rows() == [("2024", 1, 3)]
+
+
+def test_a_replay_without_issues_or_trips_tables_shows_none():
+    result = fold([ev("A", "planned", "2024-01-05")], as_of="2024-06-30")
+    cutoff = result.view.cutoff
+    assert analysis.issue_durations(None, result.state, cutoff).is_empty()
+    assert analysis.resolution_by(None, result.state, cutoff).is_empty()
+    assert analysis.trip_yield(None, None, result.state, "team").is_empty()
+    assert stats.kaplan_meier(analysis.issue_durations(None, result.state, cutoff)).is_empty()
+    assert stats.resolution_times(analysis.issue_durations(None, result.state, cutoff)).is_empty()

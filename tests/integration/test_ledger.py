@@ -227,3 +227,83 @@ def date_of(day: str):
     from datetime import date
 
     return date.fromisoformat(day)
+
+
+def _section_11_history(path: Path) -> Path:
+    """Projects with issues (one resolved) and trips (one withdrawn), as JSON Lines."""
+    def event(i: int, event_type: str, day: str, **fields) -> dict:
+        at = f"{day}T10:00:00+08:00"
+        return {"event_id": f"s11-{i}", "event_type": event_type, "schema_version": 2, "occurred_at": at,
+                "recorded_at": at, **fields}
+
+    events = [event(1, "project_planned", "2024-01-05", project_id="P1", name="一号项目", industry="现代商贸",
+                    department="区商务局"),
+              event(2, "project_planned", "2024-02-05", project_id="P2", name="二号项目", industry="新材料"),
+              event(3, "issue_raised", "2024-03-01", project_id="P1", issue_id="W1", category="land",
+                    description="用地报批", department="区自然资源局", due="2024-07-31"),
+              event(4, "issue_raised", "2024-03-02", project_id="P2", issue_id="W1", category="utilities"),
+              event(5, "issue_resolved", "2024-04-02", project_id="P2", issue_id="W1", resolution="已通电"),
+              event(6, "trip_reported", "2024-05-10", trip_id="TR-1", kind="team", departed="2024-05-06",
+                    returned="2024-05-09", team="新材料组", people=4, destinations=["宁波", "杭州"], region="长三角",
+                    companies_visited=12, leads=5, valid_leads=2),
+              event(7, "trip_reported", "2024-05-20", trip_id="TR-2", kind="leader_led", departed="2024-05-15",
+                    returned="2024-05-16"),
+              event(8, "trip_withdrawn", "2024-05-25", trip_id="TR-2", reason="重复")]
+    path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events), encoding="utf-8")
+    return path
+
+
+def test_the_problem_list_and_trip_register_round_trip_through_the_broker(bootstrap, topic, tmp_path):
+    """§11: the month's export re-imports to no event in every sheet; edits to its 问题清单 and 外出招商 make
+    exactly their events, which replay counts, and a bad row goes to the dead-letter topic by sheet and row."""
+    funnel("ingest", str(_section_11_history(tmp_path / "s11.jsonl")), "--topic", topic, bootstrap=bootstrap)
+    whole = tmp_path / "whole.xlsx"
+    exported = json.loads(funnel("ledger", "export", "--as-of", AS_OF, "--out", str(whole), "--topic", topic,
+                                 "--json", bootstrap=bootstrap).stdout)
+    assert (exported["projects"], exported["issues"], exported["trips"]) == (2, 2, 1)
+    nothing = imported(whole, bootstrap, topic)
+    assert nothing["events"] == {} and nothing["rejected"] == {} and nothing["ingest"]["delivered"] == 0
+    sheets = nothing["section_11"]
+    assert {n: (s["rows"], s["unchanged"], s["events"], s["rejected"]) for n, s in sheets.items()} == {
+        "问题清单": (2, 2, {}, {}), "外出招商": (1, 1, {}, {})}
+    before = replayed(bootstrap, topic, AS_OF)
+
+    book = load_workbook(whole)
+    issues, trips = book["问题清单"], book["外出招商"]
+    head = {c.value: c.column for c in issues[1]}
+    issues.cell(2, head["状态"], "已办结")  # P1's W1 is resolved
+    issues.cell(2, head["办结日期"], "2024-06-12")
+    issues.append(["P2", "W2", "资金", "配套资金", "区财政局", None, "2024-06-03", "未办结"])
+    issues.append(["P9", "W1", "土地", None, None, None, None, "未办结"])  # an unknown project
+    trips.append(["TR-2", "党政主要领导带队", None, "区长", None, "2024-05-15", "2024-05-16", 3, "上海"])
+    trips.append(["TR-3", "小分队", None, None, None, "2024-06-20", "2024-06-18"])  # returns before it departs
+    trips.append(["合计"])
+    edited = tmp_path / "edited.xlsx"
+    book.save(edited)
+
+    doc = imported(edited, bootstrap, topic)
+    sheets = doc["section_11"]
+    assert {n: (s["rows"], s["unchanged"], s["changed"], s["new"], s["rejected"], s["events"])
+            for n, s in sheets.items()} == {
+        "问题清单": (4, 1, 1, 1, {"ledger_schema": 1}, {"issue_resolved": 1, "issue_raised": 1}),
+        "外出招商": (3, 1, 0, 1, {"ledger_schema": 1}, {"trip_reported": 1})}
+    assert sheets["外出招商"]["skipped_rows"] == [{"sheet": "外出招商", "row": 5, "kind": "total"}]
+    assert doc["ingest"]["ok"] and doc["ingest"]["delivered"] == 3 and doc["ingest"]["dead_lettered"] == 2
+    dead = [r for r in read_topic(bootstrap, dlq_topic(topic)) if headers(r)["reason"].startswith("ledger_")]
+    assert {headers(r)["origin"] for r in dead} == {"edited.xlsx:问题清单:5", "edited.xlsx:外出招商:4"}
+    keys = {r.key for r in read_topic(bootstrap, topic) if b'"ledger:edited.xlsx' in r.value}
+    assert keys == {b"P1", b"P2", b"TR-2"}
+
+    after = replayed(bootstrap, topic, AS_OF)
+    assert (before["bottlenecks"]["open"], after["bottlenecks"]["open"]) == (1, 1)  # W1 resolved, W2 raised
+    assert after["bottlenecks"]["resolved"]["2024"] == before["bottlenecks"]["resolved"]["2024"] + 1
+    assert after["trips"]["2024"]["leader_led"] == before["trips"]["2024"]["leader_led"] + 1
+    assert after["accounting"]["rejected"]["ledger_schema"] == 2
+
+    # The month's export now holds every edit and imports to nothing again.
+    again = tmp_path / "again.xlsx"
+    funnel("ledger", "export", "--as-of", AS_OF, "--out", str(again), "--topic", topic, bootstrap=bootstrap)
+    back = imported(again, bootstrap, topic)
+    assert back["events"] == {} and all(s["events"] == {} and s["rows"] == s["unchanged"]
+                                        for s in back["section_11"].values())
+    assert (back["section_11"]["问题清单"]["rows"], back["section_11"]["外出招商"]["rows"]) == (3, 2)

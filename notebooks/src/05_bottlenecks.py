@@ -47,18 +47,23 @@ print(f"数据截至 {data.as_of} · data as of {data.as_of}")
 
 # %% [markdown] tags=["analyst"]
 # The summary's `bottlenecks` by year: issues raised (by their first raise), resolved (by their standing
-# resolution) and projects cleared (with an issue resolved in the year: the seed's "70余个" of 2023); then
-# the issues open at the as-of date by category, and how many of them are overdue.
+# resolution) and projects cleared (with an issue resolved in the year: the seed's "70余个" of 2023, against
+# the 2023 target of 70 in the `targets` table); then the issues open at the as-of date by category, and
+# how many of them are overdue.
 
 # %% [markdown] tags=["official"]
-# 每年新提出的问题数、办结的问题数，以及当年至少有一个问题办结的项目数（即“为多少个项目解决了瓶颈问题”）。下表列出截至报告日期仍未办结的问题（按类别），以及其中超过办结时限的数量。
+# 每年新提出的问题数、办结的问题数，以及当年至少有一个问题办结的项目数（即“为多少个项目解决了瓶颈问题”），并与 2023 年“为 70 余个项目解瓶颈清障碍”的目标对比。最后一张表列出截至报告日期仍未办结的问题（按类别），以及其中超过办结时限的数量。
 #
 # Each year's problems raised and resolved, and the projects with at least one problem resolved in
-# the year (the projects whose bottlenecks were cleared). The table below lists the problems still
-# open at the report date by category, and how many of them are past their deadline.
+# the year (the projects whose bottlenecks were cleared), against the 2023 goal of clearing the
+# bottlenecks of 70-odd projects. The last table lists the problems still open at the report date
+# by category, and how many of them are past their deadline.
 
 # %%
 analysis.bottleneck_years(data.summary)
+
+# %%
+analysis.target_table(data["targets"], 2023, analysis.ISSUE_TARGETS)
 
 # %%
 analysis.open_issues(data.summary)

@@ -171,3 +171,24 @@ def bars(ax, frame: pl.DataFrame, label: str, value: str, names=str, colour: str
     values = frame[value] / YUAN_PER_YI if value.endswith("_yuan") else frame[value]  # amounts drawn in 亿元
     ax.barh(y, values, color=colour)
     ax.set_yticks(y, [names(str(v)) for v in frame[label]])
+
+
+def attainment(ax, table: pl.DataFrame, title: str) -> None:
+    """A :func:`streams.core.analysis.target_table`: attainment bars, the run-rate projection as dots, 100 % dashed."""
+    ax.barh(table["target 目标"], table["attainment %"], color="#4c72b0", label="完成率 attainment")
+    ax.scatter(table["projected %"], table["target 目标"], color="#dd8452", zorder=3,
+               label="按当前进度年末预计 run-rate projection")
+    ax.axvline(100, color="black", linestyle="--")
+    ax.invert_yaxis()  # the table's first target on top
+    ax.set_xlabel("占目标的百分比 % of target")
+    ax.set_title(title)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)  # below: bars reach the right
+
+
+def cumulative_against_target(ax, progress: pl.DataFrame, column: str, label: str, colour: str) -> None:
+    """A cumulative count by month (:func:`streams.core.analysis.trip_progress`) as a line, its year's target
+    (``<column>_target``) dashed in the same colour."""
+    ax.plot(progress["month"], progress[column], marker="o", color=colour, label=label)
+    target = progress[f"{column}_target"]
+    if progress.height and target[0] is not None:
+        ax.axhline(target[0], color=colour, linestyle="--", label=f"{label} 目标 target {target[0]:,.0f}")

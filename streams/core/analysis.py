@@ -13,7 +13,7 @@ being dropped (cause 2, a competing risk: a dropped project will not land), or t
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import polars as pl
 
@@ -34,7 +34,13 @@ MANAGED_POOLS: tuple[str, ...] = POOLS[:4]
 TARGET_LABELS = {"planned": "谋划项目数 projects planned", "negotiating": "洽谈项目数 projects negotiated",
                  "signed": "新签约项目数 new signings", "started": "开工项目数 projects started",
                  "signed_yuan": "签约额 signed amount", "signed_lead_yuan": "主导产业签约额 lead-industry amount",
-                 "signed_projects_50yi": "50亿以上项目 signings ≥ 50 亿", "started_yuan": "新开工投资 started investment"}
+                 "signed_projects_50yi": "50亿以上项目 signings ≥ 50 亿", "started_yuan": "新开工投资 started investment",
+                 "leader_led": "党政主要领导带队外出 leader-led trips", "team": "小分队外出招商 team trips",
+                 "team_signed_yuan": "小分队签约额 teams' signed amount",
+                 "projects_cleared": "解瓶颈清障碍项目数 projects cleared"}
+#: The targets of the trips (§8) and of the bottlenecks (§9), apart from the projects' own (``streams.core.targets``).
+TRIP_TARGETS: tuple[str, ...] = ("leader_led", "team", "team_signed_yuan")
+ISSUE_TARGETS: tuple[str, ...] = ("projects_cleared",)
 
 
 def step_name(a: str, b: str) -> str:
@@ -108,14 +114,17 @@ def biggest_projects(state: pl.DataFrame, n: int = 12) -> pl.DataFrame:
                     (pl.col("investment_yuan") / YUAN_PER_YI).round(1).alias("亿元 investment")))
 
 
-def target_table(targets: pl.DataFrame, year: int) -> pl.DataFrame:
-    """The ``targets`` table of one year for people: labels, amounts in 亿元, percentages."""
+def target_table(targets: pl.DataFrame, year: int, metrics: tuple[str, ...] | None = None,
+                 leave_out: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The ``targets`` table of one year for people: labels, amounts in 亿元, percentages; only ``metrics`` (all
+    by default) but those in ``leave_out`` (e.g. the projects' targets: every one but :data:`TRIP_TARGETS`)."""
     in_yi = pl.col("metric").str.ends_with("_yuan")
 
     def amount(column: str) -> pl.Expr:
         return pl.when(in_yi).then(pl.col(column) / YUAN_PER_YI).otherwise(pl.col(column)).round(1)
 
-    return targets.filter(pl.col("year") == year).select(
+    chosen = pl.col("metric").is_in(list(metrics)) if metrics is not None else pl.lit(True)
+    return targets.filter((pl.col("year") == year) & chosen & ~pl.col("metric").is_in(list(leave_out))).select(
         pl.col("metric").replace_strict(TARGET_LABELS, default=pl.col("metric")).alias("target 目标"),
         amount("target").alias("target (亿 / count)"),
         amount("actual").alias("actual"),
@@ -471,3 +480,23 @@ def trip_years(summary: dict) -> pl.DataFrame:
     years = summary.get("trips") or {}
     return pl.DataFrame([{"year": y, **{f: int(v.get(f, 0)) for f in YEAR_FIGURES}} for y, v in sorted(years.items())],
                         schema={"year": pl.Utf8, **{f: pl.Int64 for f in YEAR_FIGURES}})
+
+
+def trip_progress(trips: pl.DataFrame | None, targets: dict, year: int, cutoff: datetime) -> pl.DataFrame:
+    """The counted trips (§8) led by the top leaders and of the teams departing in ``year``, cumulated to the end of
+    each month up to the cut-off's (``leader_led``, ``team``), beside the year's targets (``leader_led_target``,
+    ``team_target``: null without one), as the ``targets`` table counts them (by ``departed``)."""
+    last = min(day_of(cutoff), date(year, 12, 31))
+    months = [f"{year}-{m:02d}" for m in range(1, last.month + 1)] if last.year == year else []
+    frame = pl.DataFrame({"month": months}, schema={"month": pl.Utf8})
+    goals = targets.get(str(year), {})
+    if trips is not None and trips.height:
+        counted = trips.filter(pl.col("counts") & (pl.col("departed").dt.year() == year)).with_columns(
+            month=pl.col("departed").dt.strftime("%Y-%m"), kind=pl.col("kind").cast(pl.Utf8))
+        by_month = counted.group_by("month").agg(**{k: (pl.col("kind") == k).sum().cast(pl.Int64)
+                                                    for k in ("leader_led", "team")})
+        frame = frame.join(by_month, on="month", how="left")
+    else:
+        frame = frame.with_columns(leader_led=pl.lit(None, pl.Int64), team=pl.lit(None, pl.Int64))
+    return frame.with_columns(pl.col("leader_led", "team").fill_null(0).cum_sum()).with_columns(
+        leader_led_target=pl.lit(goals.get("leader_led"), pl.Float64), team_target=pl.lit(goals.get("team"), pl.Float64))

@@ -339,3 +339,27 @@ def test_a_replay_without_issues_or_trips_tables_shows_none():
     assert analysis.trip_yield(None, None, result.state, "team").is_empty()
     assert stats.kaplan_meier(analysis.issue_durations(None, result.state, cutoff)).is_empty()
     assert stats.resolution_times(analysis.issue_durations(None, result.state, cutoff)).is_empty()
+
+
+# --- the targets (notebook 03) ---------------------------------------------------------------------------------
+
+def test_the_trip_targets_table_and_the_trips_month_by_month():
+    from streams.core.tables import aggregate_tables
+
+    history = [ev("A", "planned", "2024-01-05"),
+               trip("T1", "2024-01-10", "leader_led", "2024-01-08", "2024-01-09"),
+               trip("T2", "2024-03-10", "team", "2024-03-01", "2024-03-02"),
+               trip("T3", "2024-03-12", "team", "2024-03-04", "2024-03-05"),
+               trip("T0", "2024-01-02", "team", "2023-12-28", "2023-12-30")]       # departed in 2023
+    targets = {"2024": {"signed": 60, "leader_led": 20, "team": 50, "team_signed_yuan": 5 * 10**10}}
+    result = fold(history, as_of="2024-04-15")
+    table = aggregate_tables(result, targets)["targets"]
+    trips = analysis.target_table(table, 2024, analysis.TRIP_TARGETS)
+    assert trips["target 目标"].to_list() == [analysis.TARGET_LABELS[m] for m in analysis.TRIP_TARGETS]
+    assert trips["actual"].to_list() == [1.0, 2.0, 0.0] and trips["target (亿 / count)"].to_list() == [20, 50, 500]
+    projects = analysis.target_table(table, 2024, leave_out=analysis.TRIP_TARGETS)
+    assert projects["target 目标"].to_list() == [analysis.TARGET_LABELS["signed"]]
+    progress = analysis.trip_progress(result.trips, targets, 2024, result.view.cutoff)
+    assert progress.rows() == [("2024-01", 1, 0, 20.0, 50.0), ("2024-02", 1, 0, 20.0, 50.0),
+                               ("2024-03", 1, 2, 20.0, 50.0), ("2024-04", 1, 2, 20.0, 50.0)]
+    assert analysis.trip_progress(None, {}, 2024, result.view.cutoff)["team"].to_list() == [0, 0, 0, 0]

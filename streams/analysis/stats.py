@@ -117,8 +117,8 @@ def cumulative_incidence_by(events: pl.DataFrame, by: str, alpha: float = 0.05) 
 
 
 def while_at_risk(curves: pl.DataFrame, min_at_risk: int = 10) -> pl.DataFrame:
-    """Curves cut where fewer than ``min_at_risk`` projects are still waiting: beyond, an estimate rests on a
-    handful of projects and its interval says little."""
+    """Curves cut where fewer than ``min_at_risk`` projects (or issues) are still waiting: beyond, an estimate rests
+    on a handful of them and its interval says little."""
     return curves.filter(pl.col("at_risk") >= min_at_risk)
 
 
@@ -252,10 +252,13 @@ def kaplan_meier(events: pl.DataFrame, alpha: float = 0.05) -> pl.DataFrame:
                          "events": events_at}, schema=KM_SCHEMA)
 
 
-def kaplan_meier_by(events: pl.DataFrame, by: str, alpha: float = 0.05) -> list[tuple[str, pl.DataFrame]]:
-    """:func:`kaplan_meier` of each group of ``by`` (e.g. ``category``), most issues first: (group, curve)."""
+def kaplan_meier_by(events: pl.DataFrame, by: str, alpha: float = 0.05, min_at_risk: int = 0
+                    ) -> list[tuple[str, pl.DataFrame]]:
+    """:func:`kaplan_meier` of each group of ``by`` (e.g. ``category``), most issues first: (group, curve); with
+    ``min_at_risk``, each curve cut where fewer issues are still open (:func:`while_at_risk`)."""
     sizes = events.group_by(by).len().sort(["len", by], descending=[True, False])
-    return [(key, kaplan_meier(events.filter(pl.col(by) == key), alpha)) for key in sizes[by].to_list()]
+    return [(key, while_at_risk(kaplan_meier(events.filter(pl.col(by) == key), alpha), min_at_risk))
+            for key in sizes[by].to_list()]
 
 
 def survival_at(curve: pl.DataFrame, day: float) -> float | None:

@@ -1,4 +1,5 @@
-"""The live Faust worker through the real broker: its /summary equals a replay, and it survives kill -9."""
+"""The live Faust worker through the real broker: its /summary equals a replay (trips and bottlenecks included), its
+/trips and projects' issues equal the replay's tables, and it survives kill -9."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import json
 import signal
 import subprocess
 
+import polars as pl
 import pytest
 
 from streams import synthetic
+from streams.worker.web import rows_of
 from tests.integration.test_ingest import funnel
+from tests.trip_feed import write_trip_feed
 from tests.workers import Worker, workers  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
@@ -24,11 +28,31 @@ def replayed(bootstrap, topic, as_of, known_at=None) -> dict:
     return doc
 
 
+def replayed_tables(bootstrap, topic, as_of, out) -> dict[str, pl.DataFrame]:
+    """A replay's trips and issues tables (Parquet, read back)."""
+    funnel("replay", "--topic", topic, "--as-of", as_of, "--out", str(out), "--no-check", bootstrap=bootstrap)
+    return {name: pl.read_parquet(out / f"{name}.parquet") for name in ("trips", "issues")}
+
+
+def issues_of(issues: pl.DataFrame, project_id: str) -> list[dict]:
+    """A project's issues as its page shows them: the replay's issues table's rows of it."""
+    return rows_of(issues.filter(pl.col("project_id") == project_id).drop("project_id"))
+
+
+def assert_trips_and_issues_match(worker, tables: dict[str, pl.DataFrame], as_of: str, projects) -> None:
+    """/trips is the replay's trips table; each project's page shows the replay's issues of it."""
+    assert worker.get(f"/trips?as_of={as_of}") == rows_of(tables["trips"].sort("trip_id"))
+    for project_id in projects:
+        page = worker.get(f"/projects/{project_id}?as_of={as_of}")  # None (404): not planned yet as of the view
+        assert (page["issues"] if page is not None else []) == issues_of(tables["issues"], project_id)
+
+
 def test_live_summary_equals_replay(bootstrap, topic, tmp_path, workers):
     feed = tmp_path / "seed.jsonl"
     synthetic.generate_file(feed, projects=600, seed=2023)
+    trips = write_trip_feed(tmp_path / "trips.jsonl")  # trips in 3 partitions; projects naming trips of others
     worker = workers(bootstrap, topic)
-    funnel("ingest", str(feed), "--topic", topic, bootstrap=bootstrap)
+    funnel("ingest", str(feed), str(trips), "--topic", topic, bootstrap=bootstrap)
     # A foreign producer's bad record reaches the topic directly: the worker dead-letters it.
     subprocess.run(["kcat", "-P", "-b", bootstrap, "-t", topic, "-k", "X-1"], input=b'{"schema_version": 9}',
                    check=True, timeout=60)
@@ -37,7 +61,13 @@ def test_live_summary_equals_replay(bootstrap, topic, tmp_path, workers):
         live = worker.wait_for(f"/summary?as_of={as_of}",
                                lambda doc: doc["accounting"]["received"] == expected["accounting"]["received"])
         assert live == expected
+        assert_trips_and_issues_match(worker, replayed_tables(bootstrap, topic, as_of, tmp_path / as_of), as_of,
+                                      ("TRP-1", "TRP-2", "TRP-3", "TRP-6", "TRQ-0"))
     assert expected["accounting"]["rejected"]["unsupported_version"] >= 1
+    assert expected["trips"]["2024"]["projects_planned"] >= 3 + 14 and expected["bottlenecks"]["overdue"] >= 1
+    page = worker.get("/projects/TRP-1?as_of=2024-12-31")["issues"]
+    assert [(i["issue_id"], i["open"], i["category"], i["due"]) for i in page] == [("I-1", True, "approval",
+                                                                                   "2024-08-01")]
     # The bitemporal view: only what had been recorded by mid-2023, as a replay sees it.
     known = replayed(bootstrap, topic, "2023-12-31", known_at="2023-06-30")
     assert known["accounting"]["received"] < expected["accounting"]["received"]
@@ -53,11 +83,13 @@ def test_live_summary_equals_replay(bootstrap, topic, tmp_path, workers):
     # Today's answers come from the maintained state; a view with a knowledge time is folded afresh:
     # with every record known, both must agree.
     folded = worker.get("/summary?known_at=2099-12-31")
-    figures = ("projects", "pools", "flows")
+    figures = ("projects", "pools", "flows", "trips", "bottlenecks")
     maintained = worker.wait_for("/summary", lambda d: {k: d[k] for k in figures} == {k: folded[k] for k in figures},
                                  timeout=30)  # folded every second: at most one fold behind
     assert maintained["as_of"] == folded["as_of"]
     assert worker.get("/projects/EQ-N-014") == worker.get("/projects/EQ-N-014?known_at=2099-12-31") is not None
+    assert worker.get("/projects/TRP-1") == worker.get("/projects/TRP-1?known_at=2099-12-31") is not None
+    assert worker.get("/trips") == worker.get("/trips?known_at=2099-12-31") != []
 
     states = subprocess.run(["kcat", "-C", "-b", bootstrap, "-t", f"{topic}.state", "-e", "-q", "-f", "%k\t%s\n"],
                             capture_output=True, text=True, check=True, timeout=60).stdout
@@ -76,7 +108,8 @@ def test_killed_mid_stream_the_worker_recovers_with_nothing_lost_or_counted_twic
     synthetic.generate_file(feed, projects=6_000, seed=99)
     # Small batches: more commits to be killed between, and a worker slow enough to be caught mid-stream.
     worker = workers(bootstrap, topic, "first", env={"FUNNEL_BATCH_SIZE": "50"})
-    funnel("ingest", str(feed), "--topic", topic, bootstrap=bootstrap)
+    # trips and issues too: the second worker restores trip records from the changelog like projects'
+    funnel("ingest", str(feed), str(write_trip_feed(tmp_path / "trips.jsonl")), "--topic", topic, bootstrap=bootstrap)
     expected = replayed(bootstrap, topic, "2024-12-31")
     total = expected["accounting"]["received"]
     # Today's summary is kept up to date, so polling it is cheap even while the worker is busy.
@@ -108,7 +141,7 @@ def test_records_the_group_committed_but_the_changelog_lacks_are_read_again(boot
 
     feed = tmp_path / "seed.jsonl"
     synthetic.generate_file(feed, projects=400, seed=17)
-    funnel("ingest", str(feed), "--topic", topic, bootstrap=bootstrap)
+    funnel("ingest", str(feed), str(write_trip_feed(tmp_path / "trips.jsonl")), "--topic", topic, bootstrap=bootstrap)
     expected = replayed(bootstrap, topic, "2024-12-31")
     group = f"ahead-{topic}"
     committer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
@@ -121,3 +154,4 @@ def test_records_the_group_committed_but_the_changelog_lacks_are_read_again(boot
     worker = workers(bootstrap, topic, "ahead", app_id=group)
     assert worker.wait_for("/summary?as_of=2024-12-31", lambda d: d == expected, timeout=120) == expected
     assert "read again from the topic" in worker.log_path.read_text()
+    assert expected["trips"] and expected["bottlenecks"]["open"]

@@ -8,7 +8,9 @@ out as offices lay them out (DOMAIN.md §7a):
 - 区商务局.xlsx (openpyxl): a title merged across the columns, a 填报单位/填报日期 line, a blank row,
   a group-header row of merged cells, a 序号 column, a section heading per stage with its 小计 and
   its 责任单位 merged down,
-  a 合计 and a 填表说明 note below;
+  a 合计 and a 填表说明 note below; and the month's 问题清单 (problems of its projects: three raised, one
+  of them already resolved, and one row whose 状态 is mistyped) and 外出招商 (two trips) sheets (§11),
+  each under a title, with a total and a note;
 - 区工信局.xls (Excel 97-2003, written by xlwt): a cover sheet, then a sheet per pool as the export
   names them, a unit line (单位：万元) over a 总投资 header without its unit, and the 项目阶段 cell
   left empty where the sheet's pool says it;
@@ -128,6 +130,53 @@ def write_dressed_xlsx(path: Path, rows: list[dict], office: str) -> None:
     book.save(path)
 
 
+#: 区商务局's problem list of December: (project row's index among its open projects, id, 类别, 描述, 牵头单位,
+#: 办结时限, 提出日期, 状态, 办结日期, 办理情况).
+ISSUES = ((0, "SW-2024-12-01", "土地", "项目用地指标待落实", "区自然资源局", date(2025, 3, 31), date(2024, 12, 5), "未办结",
+           None, None),
+          (1, "SW-2024-12-02", "要素保障", "施工用电增容", "区发改委", date(2025, 1, 31), date(2024, 11, 20), "已办结",
+           date(2024, 12, 20), "已完成增容"),
+          (2, "SW-2024-12-03", "审批", "环评批复办理", "区生态环境分局", None, date(2024, 12, 10), "未办结", None, None),
+          (3, "SW-2024-12-04", "资金", "配套资金拨付", "区财政局", None, date(2024, 12, 12), "办理中", None, None))
+#: 区商务局's trips of December, as §11's columns after 出访编号.
+TRIPS = (("SW-WC-2024-12-01", "小分队", "现代商贸组", "县处级领导甲", "区商务局", date(2024, 12, 3), date(2024, 12, 6), 4,
+          "上海、杭州", "长三角", 9, 6, 3),
+         ("SW-WC-2024-12-02", "党政主要领导带队", None, "区委主要领导", "区委办", date(2024, 12, 16), date(2024, 12, 17), 6,
+          "深圳，广州", "粤港澳大湾区", 5, 4, 2))
+
+
+def add_section_11_sheets(path: Path, rows: list[dict], office: str) -> None:
+    """The workbook's 问题清单 and 外出招商 sheets (§11), as the office keeps them: a title, the header, the rows
+    (issues of its open projects), a 合计 and a note below."""
+    from openpyxl import load_workbook
+
+    from streams.core.ledger_issues import EXPORT_COLUMNS as ISSUE_COLUMNS
+    from streams.core.ledger_trips import EXPORT_COLUMNS as TRIP_COLUMNS
+
+    book = load_workbook(path)
+    open_projects = [r["项目编号"] for r in rows if r["项目阶段"] in ("谋划", "洽谈", "签约", "开工")]
+    issues = book.create_sheet("问题清单")
+    issues.append([f"{office}重点项目问题清单（2024年12月）"])
+    issues.append(["序号", *ISSUE_COLUMNS])
+    for n, (at, *cells) in enumerate(ISSUES, start=1):
+        issues.append([n, open_projects[at], *cells])
+    issues.append(["合计", None, f"共{len(ISSUES)}个问题"])
+    issues.append(["填表说明：状态填未办结或已办结；已办结的填办结日期和办理情况。"])
+    trips = book.create_sheet("外出招商")
+    trips.append([f"{office}外出招商登记表（2024年12月）"])
+    trips.append(["序号", *TRIP_COLUMNS])
+    for n, cells in enumerate(TRIPS, start=1):
+        trips.append([n, *cells])
+    trips.append(["合计", None, f"共{len(TRIPS)}次"])
+    trips.append(["填报人：王某某"])
+    for sheet in (issues, trips):
+        for line in sheet.iter_rows(min_row=3):
+            for cell in line:
+                if isinstance(cell.value, date):
+                    cell.number_format = "yyyy-mm-dd"
+    book.save(path)
+
+
 def write_pool_xls(path: Path, rows: list[dict], office: str, pools: dict[str, str]) -> None:
     """An Excel 97-2003 workbook: a cover sheet, then a sheet per pool (the export's names), 项目阶段 left empty
     where the pool says it; a unit line over 总投资."""
@@ -181,6 +230,7 @@ def main(seed: str = "data/seed.jsonl") -> None:
     for old in OUT.iterdir():
         old.unlink()
     write_dressed_xlsx(OUT / "区商务局.xlsx", commerce(of["区商务局"]), "区商务局")
+    add_section_11_sheets(OUT / "区商务局.xlsx", of["区商务局"], "区商务局")
     before = [r | {"_stage_before": r["项目阶段"]} for r in of["区工信局"]]
     write_pool_xls(OUT / "区工信局.xls", industry(before), "区工信局", pools)
     write_gbk_csv(OUT / "区发改委.csv", of["区发改委"])  # no change this month: imports to nothing

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from streams import synthetic
-from streams.ledgers import plan_import, state_as_of
+from streams.ledgers import fold_as_of, plan_import
 from streams.replay import files_received_at, log_from_files
 from streams.core.ledger import month_end_of
 
@@ -17,10 +17,16 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "ledgers" / "2024-
 
 
 @pytest.fixture(scope="module")
-def state(tmp_path_factory):
+def as_of_e(tmp_path_factory):
+    """The projects, trips and issues of the demo's feed as of December 2024's end."""
     seed = tmp_path_factory.mktemp("demo") / "seed.jsonl"
     synthetic.generate_file(seed, projects=600, seed=2023)  # what `make demo` generates
-    return state_as_of(log_from_files([seed], files_received_at([seed])), month_end_of("2024-12")[0])
+    return fold_as_of(log_from_files([seed], files_received_at([seed])), month_end_of("2024-12")[0])
+
+
+@pytest.fixture(scope="module")
+def state(as_of_e):
+    return as_of_e.state
 
 
 @pytest.mark.parametrize(("name", "events", "new", "rejected"), [
@@ -55,3 +61,17 @@ def test_the_office_layouts_are_read_as_such_and_every_row_is_accounted_for(stat
 
     gbk, result = plan_import(EXAMPLES / "区发改委.csv", "2024-12", state, now)
     assert (gbk.encoding, gbk.layouts[0].header_row, result.rows) == ("gb18030", 2, result.unchanged)
+
+
+def test_the_commerce_bureaus_problem_list_and_trip_register_make_their_months_events(as_of_e):
+    """§11: 区商务局.xlsx's 问题清单 raises three problems of its projects (one resolved), rejects a 状态 typed
+    wrong, and its 外出招商 reports two trips; their titles, totals and notes are skipped."""
+    _, result = plan_import(EXAMPLES / "区商务局.xlsx", "2024-12", as_of_e.state, datetime(2025, 1, 2, tzinfo=timezone.utc),
+                            trips=as_of_e.trips, issues=as_of_e.issues)
+    issues, trips = (o.as_dict() for o in result.others)
+    assert (issues["sheet"], issues["header_row"], issues["rows"], issues["new"], issues["rejected"]) == (
+        "问题清单", 2, 4, 3, {"ledger_schema": 1})
+    assert issues["events"] == {"issue_raised": 3, "issue_resolved": 1}
+    assert issues["rejected_rows"][0]["row"] == 6 and "状态 '办理中'" in issues["rejected_rows"][0]["detail"]
+    assert (trips["sheet"], trips["rows"], trips["new"], trips["events"]) == ("外出招商", 2, 2, {"trip_reported": 2})
+    assert issues["skipped"] == trips["skipped"] == {"total": 1, "note": 1}

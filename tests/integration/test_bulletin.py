@@ -104,3 +104,77 @@ def test_the_topic_gives_the_bulletin_of_the_replay_directory(bootstrap, seeded)
     funnel("bulletin", "--period", PERIOD, "--topic", topic, "--out", str(work / "topic"), "--format", "docx",
            bootstrap=bootstrap)
     assert docx_text(work / "topic" / "bulletin-2024Q4.docx") == docx_text(work / "dir" / "bulletin-2024Q4.docx")
+
+
+@pytest.fixture(scope="module")
+def with_trips(bootstrap, tmp_path_factory):
+    """A hand-made history of trips, projects from them and issues (tests/unit/test_bulletin.py), ingested into
+    a topic of its own and replayed as of the quarter's end."""
+    import uuid
+
+    from streams.kafkaio.topics import ensure_topics, event_topics
+    from tests.unit.history import lines
+    from tests.unit.test_bulletin import TRIP_TARGETS, TRIPS_AND_ISSUES
+
+    work = tmp_path_factory.mktemp("bulletin-trips")
+    topic = f"trips-{uuid.uuid4().hex[:10]}"
+    ensure_topics(bootstrap, event_topics(topic))
+    feed, targets = work / "history.jsonl", work / "targets.json"
+    history = [e for e in TRIPS_AND_ISSUES if e.get("project_id") != "Z"]  # no orphan: the quality checks pass
+    feed.write_bytes(b"\n".join(lines(history)) + b"\n")
+    targets.write_text(json.dumps(TRIP_TARGETS), encoding="utf-8")
+    ingested = json.loads(funnel("ingest", str(feed), "--topic", topic, "--json", bootstrap=bootstrap).stdout)
+    assert ingested["produced"] == len(history), ingested
+    out = work / "replay"
+    funnel("replay", "--topic", topic, "--as-of", "2024-12-31", "--out", str(out), "--targets", str(targets),
+           bootstrap=bootstrap)
+    return topic, out, work, targets
+
+
+def test_the_trip_and_bottleneck_sections_read_back_from_the_docx_and_the_pdf(bootstrap, with_trips):
+    from tests.unit.test_bulletin import TEAM1, TEAM2, TEAM3
+
+    topic, out, work, targets = with_trips
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    year, issues = summary["trips"]["2024"], summary["bottlenecks"]
+    done = json.loads(funnel("bulletin", "--period", PERIOD, "--source", str(out), "--out", str(work / "b"),
+                             "--targets", str(targets), "--format", "docx,pdf", "--json", bootstrap=bootstrap).stdout)
+    paragraphs, tables = docx_text(done["files"]["docx"])
+    assert "三、外出招商" in paragraphs and "四、解瓶颈清障碍" in paragraphs
+    trips = year["leader_led"] + year["team"] + year["other"]
+    assert any(f"全区外出招商{trips}次" in p and f"党政主要领导带队外出考察走访企业{year['leader_led']}次，完成年度目标"
+               f"（20次）" in p and f"小分队外出招商{year['team']}次" in p for p in paragraphs)
+    teams = table(tables, "组别")
+    assert list(teams) == [TEAM1, "未分组", TEAM3, TEAM2, "合计"]
+    total = teams["合计"]
+    assert total[1] == str(trips) and total[4] == str(year["companies_visited"]) and total[5] == str(year["valid_leads"])
+    assert total[6:9] == [str(year["projects_planned"]), str(year["projects_signed"]), zh.yi(year["signed_yuan"])]
+    assert any(f"累计为{issues['projects_cleared']['2024']}个项目解瓶颈清障碍" in p and
+               f"尚未办结的问题{issues['open']}个，其中逾期{issues['overdue']}个" in p for p in paragraphs)
+    categories = table(tables, "问题类别")
+    assert {name: int(row[1]) for name, row in categories.items() if name != "合计"} == {
+        zh.ISSUE_CATEGORIES[c]: n for c, n in issues["open_by_category"].items()}
+    overdue = next(t for t in tables if t[0][3:] == ["牵头单位", "办结时限", "逾期天数"])
+    assert [(row[1], row[3], row[5]) for row in overdue[1:]] == [("总部经济大楼", "区城建局", "91"),
+                                                                 ("高端装备产业园", "区自然资源局", "31")]
+    assert len(overdue) - 1 == issues["overdue"]
+
+    text = subprocess.run(["pdftotext", "-layout", done["files"]["pdf"], "-"], capture_output=True, text=True,
+                          check=True, timeout=120).stdout
+    flat = text.replace(" ", "").replace("\n", "")
+    assert "三、外出招商" in flat and "四、解瓶颈清障碍" in flat
+    assert f"全区外出招商{trips}次" in flat and f"其中逾期{issues['overdue']}个" in flat
+    row = next(line for line in text.splitlines() if line.strip().startswith(TEAM1))
+    assert re.split(r"\s+", row.strip()) == teams[TEAM1]
+    late = next(line for line in text.splitlines() if "总部经济大楼" in line)
+    assert re.split(r"\s+", late.strip())[-1] == "91" and "要素保障" in late and "区城建局" in late
+
+
+def test_the_topic_gives_the_trip_and_bottleneck_sections_of_the_replay_directory(bootstrap, with_trips):
+    topic, out, work, targets = with_trips
+    for source, where in ((["--source", str(out)], "dir"), (["--topic", topic], "topic")):
+        funnel("bulletin", "--period", PERIOD, *source, "--out", str(work / where), "--targets", str(targets),
+               "--format", "docx", bootstrap=bootstrap)
+    from_topic = docx_text(work / "topic" / "bulletin-2024Q4.docx")
+    assert from_topic == docx_text(work / "dir" / "bulletin-2024Q4.docx")
+    assert table(from_topic[1], "组别")["合计"][1] == "6"

@@ -5,7 +5,8 @@ clear the bureau's targets (≥200 planned, ≥160 negotiating, ≥80 signed, �
 landed) and 2024 clears its signing and start targets; the named projects of the
 articles appear as real rows with their known figures. Real feeds' faults are
 mixed in: late arrivals, exact re-sends, a legacy v1 feed, malformed lines,
-event-id conflicts, orphan events and records without ``recorded_at``.
+event-id conflicts, orphan events and records without ``recorded_at``. The bureau's
+promotion trips and the projects' bottlenecks come from :mod:`streams.synthetic_bureau`.
 Projects are generated in chunks so millions of events stream in bounded memory.
 """
 
@@ -25,6 +26,7 @@ from streams.contract.events import (
     AXES, CHANNELS, EVENT_STAGE, INDUSTRIES, SOURCE_REGIONS, STAGE_EVENT, STAGES, YUAN_PER_WAN, YUAN_PER_YI, ZONES,
 )
 from streams.core.clock import CST
+from streams.synthetic_bureau import Bureau
 
 LEAD_INDUSTRIES = frozenset({"现代商贸", "特色商业", "健康服务", "电子信息", "精密制造", "生命健康"})
 DEPARTMENTS = ("区商务局", "区发改委", "区工信局", "区文广旅局", "区卫健委", "区科技局", "区投资促进中心")
@@ -38,7 +40,11 @@ HORIZON = datetime(2024, 12, 31, 18, 0, tzinfo=CST)
 ADVANCE = {1: (0.86, 20, 110), 2: (0.60, 45, 200), 3: (0.85, 30, 150), 4: (0.60, 150, 450), 5: (0.75, 15, 90)}
 CSV_FIELDS = ("event_id", "event_type", "schema_version", "project_id", "occurred_at", "recorded_at", "source",
               "name", "industry", "lead_industry", "zone", "axis", "town", "source_region", "channel",
-              "department", "leader", "investor", "reason", "investment_yuan", "investment_wan", "milestone", "due")
+              "department", "leader", "investor", "reason", "investment_yuan", "investment_wan", "milestone", "due",
+              "trip_id", "kind", "departed", "returned", "team", "people", "destinations", "region",
+              "companies_visited", "leads", "valid_leads", "issue_id", "category", "description", "resolution")
+#: How a CSV cell lists a trip's destinations (§8); the CSV reader splits them back.
+CSV_LIST_SEPARATOR = "、"
 #: Share of stage advances after which the bureau plans the next milestone's date (§6), and of plans revised later.
 PLAN_SHARE, REPLAN_SHARE = 0.4, 0.15
 
@@ -273,28 +279,40 @@ class Generator:
 
 
 def records(projects: int = 600, seed: int = 2023, faults: Faults = Faults(),
-            chunk: int = 20_000) -> Iterator[bytes | dict]:
-    """The synthetic feed in arrival order: events (dicts) and malformed lines (bytes)."""
+            chunk: int = 20_000, bureau: bool = True) -> Iterator[bytes | dict]:
+    """The synthetic feed in arrival order: events (dicts) and malformed lines (bytes). ``bureau``: with the
+    bureau's trips (§8) and the projects' issues (§9), from streams of their own (the project events are the same
+    either way, but for the ``trip_id`` of projects found on a trip)."""
     gen = Generator(seed, faults)
+    side = Generator(seed + 2, faults)  # the bureau's records get their ids and faults from their own stream
+    office = Bureau(seed + 3, projects, HORIZON, side._uuid) if bureau else None
+    trips = office.trip_events() if office else []
+    chunks = max(1, -(-projects // chunk))
     named = list(NAMED[: max(0, min(len(NAMED), projects))])
-    for start in range(0, projects, chunk):
+    for number, start in enumerate(range(0, projects, chunk)):
         batch: list[tuple[datetime, int, bytes | dict]] = []
+        extra: list[dict] = trips[number::chunks]
         for index in range(start, min(projects, start + chunk)):
             if index < len(named):
                 events, legacy = gen.named_project(named[index]), False
             else:
                 events, legacy = gen.random_project(index), gen.rng.random() < faults.legacy_projects
+                if office and not legacy:  # a v1 feed has no trip_id
+                    office.name_trip(events[0])
                 if gen.rng.random() < faults.orphan_projects:
                     events = events[1:]
+            if office and events:
+                extra.extend(office.issues(events[0]["project_id"], events))
             batch.extend((at, len(batch), rec) for at, rec in gen.feed(events, legacy))
+        batch.extend((at, len(batch), rec) for at, rec in side.feed(extra, False))
         batch.sort(key=lambda t: (t[0], t[1]))
         yield from (rec for _, _, rec in batch)
 
 
 def _csv_line(rec: dict) -> bytes:
     buf = io.StringIO()
-    row = ["" if rec.get(k) is None else str(rec[k]).lower() if isinstance(rec.get(k), bool) else str(rec[k])
-           for k in CSV_FIELDS]
+    row = ["" if rec.get(k) is None else str(rec[k]).lower() if isinstance(rec.get(k), bool)
+           else CSV_LIST_SEPARATOR.join(rec[k]) if isinstance(rec.get(k), list) else str(rec[k]) for k in CSV_FIELDS]
     csv.writer(buf, lineterminator="\n").writerow(row)
     return buf.getvalue().encode()
 
@@ -316,7 +334,7 @@ def write(out: IO[bytes], recs: Iterator[bytes | dict], fmt: str = "jsonl") -> i
     return n
 
 
-def generate_file(path: Path, projects: int, seed: int, fmt: str = "jsonl") -> int:
+def generate_file(path: Path, projects: int, seed: int, fmt: str = "jsonl", bureau: bool = True) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb", buffering=1 << 20) as out:
-        return write(out, records(projects, seed), fmt)
+        return write(out, records(projects, seed, bureau=bureau), fmt)

@@ -14,17 +14,21 @@ from streams.cli.render import print_json, print_quality, print_table, progress
 
 @main.command()
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="File to write ('-' for stdout).")
-@click.option("--projects", default=600, show_default=True, help="Number of projects (≈3.6 events each).")
+@click.option("--projects", default=600, show_default=True,
+              help="Number of projects (≈4.4 records each, ≈6 with the bureau's trips and issues).")
 @click.option("--seed", default=2023, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-def generate(out: Path, projects: int, seed: int, fmt: str) -> None:
+@click.option("--bureau/--projects-only", default=True, show_default=True,
+              help="With the bureau's promotion trips (§8) and the projects' bottlenecks (§9); --projects-only: "
+              "the same project events without them (and without the trip a project names).")
+def generate(out: Path, projects: int, seed: int, fmt: str, bureau: bool) -> None:
     """Write a deterministic synthetic feed calibrated on the 2023/2024 figures."""
     from streams import synthetic
 
     if str(out) == "-":
-        lines = synthetic.write(sys.stdout.buffer, synthetic.records(projects, seed), fmt)
+        lines = synthetic.write(sys.stdout.buffer, synthetic.records(projects, seed, bureau=bureau), fmt)
     else:
-        lines = synthetic.generate_file(out, projects, seed, fmt)
+        lines = synthetic.generate_file(out, projects, seed, fmt, bureau=bureau)
     click.echo(f"wrote {lines:,} lines for {projects:,} projects to {out}", err=True)
 
 

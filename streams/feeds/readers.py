@@ -13,6 +13,10 @@ from streams.contract.acceptance import Rejection, parse_json
 _INT = re.compile(r"[+-]?\d+")
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _BOOLS = {"true": True, "false": False, "1": True, "0": False}
+#: The integer fields of the contract (§2, §8): a CSV cell of digits is read as a number.
+_INTEGERS = frozenset({"schema_version", "investment_yuan", "people", "companies_visited", "leads", "valid_leads"})
+#: How a CSV cell lists a trip's destinations: 、 , ， ; or ； as a ledger's 目的地 (§11).
+_LIST_SEPARATORS = re.compile(r"[、,，;；]")
 
 
 class FeedRecord:
@@ -71,8 +75,10 @@ def _upto(stream: BinaryIO, size: int) -> Iterator[bytes]:
 
 def _typed(field: str, cell: str) -> object:
     """CSV cells are text; give the typed fields of the contract their JSON type when they look right."""
-    if field in ("schema_version", "investment_yuan") and _INT.fullmatch(cell):
+    if field in _INTEGERS and _INT.fullmatch(cell):
         return int(cell)
+    if field == "destinations":  # a trip's cities (§8), listed in one cell
+        return [city.strip() for city in _LIST_SEPARATORS.split(cell) if city.strip()]
     if field == "investment_wan" and _NUMBER.fullmatch(cell):
         return float(cell) if any(c in cell for c in ".eE") else int(cell)
     if field == "lead_industry" and cell.lower() in _BOOLS:

@@ -15,7 +15,22 @@ from pathlib import Path
 from typing import Callable
 
 RESULTS = Path(__file__).resolve().parent / "results"
-EVENTS_PER_PROJECT = 3.15  # what the synthetic generator averages
+#: Records per project of the synthetic feed: with the bureau's trips and issues, and projects only.
+EVENTS_PER_PROJECT, PROJECT_EVENTS_PER_PROJECT = 6.2, 4.4
+BENCH_DATA = Path("data/bench")
+
+
+def feed_of(events: int, *, bureau: bool = True, seed: int = 1, data: Path = BENCH_DATA) -> Path:
+    """A synthetic feed of about ``events`` records (made once, then reused): with the bureau's trips and issues
+    (§8, §9), or ``bureau=False`` projects only. The name says which generator made it."""
+    path = data / f"events-{events}-{'bureau' if bureau else 'projects'}-{seed}.jsonl"
+    if not path.exists():
+        from streams import synthetic
+
+        per_project = EVENTS_PER_PROJECT if bureau else PROJECT_EVENTS_PER_PROJECT
+        path.parent.mkdir(parents=True, exist_ok=True)
+        synthetic.generate_file(path, projects=max(1, int(events / per_project)), seed=seed, bureau=bureau)
+    return path
 
 
 def machine() -> dict:

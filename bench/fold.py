@@ -22,8 +22,8 @@ from pathlib import Path
 
 import polars as pl
 
-from bench.common import EVENTS_PER_PROJECT, peak_rss_self_mb, record
-from streams import config, synthetic
+from bench.common import feed_of, peak_rss_self_mb, record
+from streams import config
 from streams.core.log import received_log
 from streams.core.summary import View, fold_log, summary
 from streams.core.tables import aggregate_tables
@@ -34,9 +34,7 @@ BASE = 1_000_000
 def base_log(data: Path) -> pl.DataFrame:
     path = data / f"log-{BASE}.parquet"
     if not path.exists():
-        feed = data / f"events-{BASE}.jsonl"
-        if not feed.exists():
-            synthetic.generate_file(feed, projects=int(BASE / EVENTS_PER_PROJECT), seed=1)
+        feed = feed_of(BASE, data=data)
         with feed.open("rb") as f:
             log = received_log(((i, line.rstrip(b"\n")) for i, line in enumerate(f, 1)), datetime.now(timezone.utc))
         log.write_parquet(path)

@@ -14,8 +14,8 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.common import EVENTS_PER_PROJECT, peak_rss_children_mb, record, run_funnel
-from streams import config, synthetic
+from bench.common import feed_of, peak_rss_children_mb, record, run_funnel
+from streams import config
 from streams.kafkaio.producer import DeliverySettings, event_producer
 from streams.kafkaio.topics import ensure_topics, event_topics
 
@@ -42,9 +42,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("data/bench"))
     args = parser.parse_args()
     bootstrap = config.bootstrap_servers()
-    path = args.data / f"events-{args.events}.jsonl"
-    if not path.exists():
-        synthetic.generate_file(path, projects=int(args.events / EVENTS_PER_PROJECT), seed=1)
+    path = feed_of(args.events, data=args.data)
     lines = sum(1 for _ in path.open("rb"))
     topic = f"bench-ingest-{uuid.uuid4().hex[:6]}"
     # the feed quality suite is measured on its own (bench.quality): here, the ingest path itself

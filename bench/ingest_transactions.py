@@ -18,8 +18,8 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
-from bench.common import EVENTS_PER_PROJECT, interleaved, record, run_funnel
-from streams import config, synthetic
+from bench.common import feed_of, interleaved, record, run_funnel
+from streams import config
 
 
 def ingest_rate(feed: Path, lines: int, bootstrap: str, batch_size: int, *flags: str) -> Callable[[], float]:
@@ -43,10 +43,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("data/bench"))
     args = parser.parse_args()
     bootstrap = config.bootstrap_servers()
-    feed = args.data / f"events-{args.events}.jsonl"
-    if not feed.exists():
-        feed.parent.mkdir(parents=True, exist_ok=True)
-        synthetic.generate_file(feed, projects=int(args.events / EVENTS_PER_PROJECT), seed=1)
+    feed = feed_of(args.events, data=args.data)
     lines = sum(1 for _ in feed.open("rb"))
     pair = interleaved(ingest_rate(feed, lines, bootstrap, args.batch_size), {
         "without_transactions": ingest_rate(feed, lines, bootstrap, args.batch_size, "--no-transactions")},

@@ -29,13 +29,12 @@ import subprocess
 import time
 import uuid
 from datetime import date, datetime, timezone
-from pathlib import Path
 from typing import Callable
 
 import polars as pl
 
-from bench.common import EVENTS_PER_PROJECT, RESULTS, interleaved, machine, run_funnel
-from streams import config, synthetic
+from bench.common import RESULTS, feed_of, interleaved, machine, run_funnel
+from streams import config
 
 
 #: Records every reference handles per run, at least: enough for the JVM (and the brokers' caches) to settle.
@@ -217,10 +216,7 @@ def main(quick: bool = False, events: int | None = None, runs: int = 3) -> dict:
     references = max(n, REFERENCE_RECORDS)
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or LocalBroker(config.state_dir(), config.cache_dir()).up()
     env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap}
-    data = Path("data/bench")
-    feed = data / f"events-{n}.jsonl"
-    if not feed.exists():
-        synthetic.generate_file(feed, projects=int(n / EVENTS_PER_PROJECT), seed=1)
+    feed = feed_of(n)
     with feed.open("rb") as f:
         lines = [line.rstrip(b"\n") for line in f]
     size = round(feed.stat().st_size / len(lines))
@@ -318,9 +314,7 @@ def replay_only(events: int | None = None, runs: int = 3) -> dict:
     n = events or 1_000_000
     references = max(n, REFERENCE_RECORDS)
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or LocalBroker(config.state_dir(), config.cache_dir()).up()
-    feed = Path("data/bench") / f"events-{n}.jsonl"
-    if not feed.exists():
-        synthetic.generate_file(feed, projects=int(n / EVENTS_PER_PROJECT), seed=1)
+    feed = feed_of(n)
     with feed.open("rb") as f:
         records = sum(1 for _ in f)
     topic, ref_topics = f"bench-run-{uuid.uuid4().hex[:6]}", []

@@ -20,18 +20,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-from bench.common import EVENTS_PER_PROJECT, RESULTS, machine
-from streams import synthetic
+from bench.common import RESULTS, feed_of, machine
 
-DATA = Path("data/bench")
-
-
-def feed_of(events: int) -> Path:
-    path = DATA / f"events-{events}.jsonl"
-    if not path.exists():
-        DATA.mkdir(parents=True, exist_ok=True)
-        synthetic.generate_file(path, projects=int(events / EVENTS_PER_PROJECT), seed=1)
-    return path
 
 
 def _tree_rss(process) -> int:

@@ -35,9 +35,9 @@ from pathlib import Path
 
 import psutil
 
-from bench.common import EVENTS_PER_PROJECT, record, run_funnel
+from bench.common import feed_of, record, run_funnel
 from bench.live import _free_port
-from streams import config, synthetic
+from streams import config
 from streams.kafkaio.offsets import group_lag
 
 PARTITIONS = 6
@@ -158,9 +158,7 @@ def main(events: int, clients: int = 10, load_s: float = 30) -> dict:
     from streams.kafkaio.topics import ensure_topics, event_topics
 
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or LocalBroker(config.state_dir(), config.cache_dir()).up()
-    feed = Path("data/bench") / f"events-{events}.jsonl"
-    if not feed.exists():
-        synthetic.generate_file(feed, projects=int(events / EVENTS_PER_PROJECT), seed=1)
+    feed = feed_of(events)
     topic = f"bench-live-{uuid.uuid4().hex[:6]}"
     ensure_topics(bootstrap, event_topics(topic, PARTITIONS))
     _, report = run_funnel("ingest", str(feed), "--topic", topic, "--quality", "off", "--json",

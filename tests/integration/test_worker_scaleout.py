@@ -1,4 +1,5 @@
-"""Two workers on a 6-partition topic: either answers for every partition, whole or not at all."""
+"""Two workers on a 6-partition topic: either answers for every partition, whole or not at all, projects from a trip
+that the other worker keeps included."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from streams.kafkaio.offsets import end_offsets
 from streams.kafkaio.topics import ensure_topics, event_topics
 from streams.worker.web import key_partition
 from tests.integration.test_ingest import funnel
-from tests.integration.test_worker import replayed
+from tests.integration.test_worker import assert_trips_and_issues_match, replayed, replayed_tables
+from tests.trip_feed import PROJECTS, SPREAD, write_trip_feed
 from tests.workers import workers  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
@@ -55,8 +57,10 @@ def test_two_workers_answer_for_every_partition_and_survive_a_sigkill(bootstrap,
     ensure_topics(bootstrap, event_topics(topic, 6))
     feed = tmp_path / "feed.jsonl"
     synthetic.generate_file(feed, projects=3_000, seed=61)
-    funnel("ingest", str(feed), "--topic", topic, "--quality", "off", bootstrap=bootstrap)
+    trips = write_trip_feed(tmp_path / "trips.jsonl")
+    funnel("ingest", str(feed), str(trips), "--topic", topic, "--quality", "off", bootstrap=bootstrap)
     expected = replayed(bootstrap, topic, AS_OF)
+    tables = replayed_tables(bootstrap, topic, AS_OF, tmp_path / "replay")
     total = expected["accounting"]["received"]
     smallest = min(end_offsets(bootstrap, topic).values())
 
@@ -68,6 +72,11 @@ def test_two_workers_answer_for_every_partition_and_survive_a_sigkill(bootstrap,
         assert w.wait_for(SUMMARY, lambda d: d == expected, timeout=120) == expected
         pools = w.get(f"/pools?as_of={AS_OF}")
         assert {p["pool"]: p["count"] for p in pools} == {k: v["count"] for k, v in expected["pools"].items()}
+        assert_trips_and_issues_match(w, tables, AS_OF, (*PROJECTS, *SPREAD[:3]))
+    # TR-A is kept by one worker; projects naming it are kept by both (their keys are in every partition)
+    mine = set(first.get(f"/parts/summary?as_of={AS_OF}")["partitions"])
+    named = {key_partition(p, 6) in mine for p in SPREAD}
+    assert named == {True, False} and expected["trips"]["2024"]["projects_planned"] >= 3 + len(SPREAD)
 
     # A project answers from either worker, whichever owns its partition.
     found = []

@@ -134,6 +134,9 @@ def import_issues(layout: SheetLayout, issues: pl.DataFrame, state: pl.DataFrame
                                            f"问题编号 {ids[1]} of {ids[0]} is already on row {seen[ids]}", ids[0]))
                 continue
             issue = read_issue(row, ids, last_day)
+            # Which row stands is decided by its cells, before the log is looked at (as for project rows): a
+            # second import of the same sheet judges the same rows, so it makes no event.
+            seen[ids] = row.row
             if ids[0] not in planned:
                 raise ls.Bad(f"unknown project {ids[0]}: no project_planned as of the month's end")
             if ids not in standing and issue.category is None:
@@ -141,7 +144,6 @@ def import_issues(layout: SheetLayout, issues: pl.DataFrame, state: pl.DataFrame
         except ls.Bad as bad:
             result.reject(ls.rejection(layout.sheet, row, "ledger_schema", str(bad), project_id))
             continue
-        seen[ids] = row.row
         result.count(issue_events(issue, standing.get(ids), end, stamp, source), ids not in standing, row.row)
     return result
 

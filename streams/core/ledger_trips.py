@@ -125,12 +125,13 @@ def import_trips(layout: SheetLayout, trips: pl.DataFrame, month: str, recorded_
                 result.reject(ls.rejection(layout.sheet, row, "ledger_duplicate_row",
                                            f"出访编号 {trip_id} is already on row {seen[trip_id]}", None))
                 continue
-            events = trip_events(read_trip(row, trip_id, last_day), counting.get(trip_id), at_end, stamp, source)
+            trip = read_trip(row, trip_id, last_day)
+            seen[trip_id] = row.row  # the row stands by its cells, before the log is looked at (as in 问题清单)
+            events = trip_events(trip, counting.get(trip_id), at_end, stamp, source)
         except ls.Bad as bad:
             detail = f"出访编号 {trip_id}: {bad}" if trip_id else str(bad)
             result.reject(ls.rejection(layout.sheet, row, "ledger_schema", detail, None))
             continue
-        seen[trip_id] = row.row
         result.count(events, trip_id not in counting, row.row)
     return result
 

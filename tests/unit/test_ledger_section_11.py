@@ -176,6 +176,15 @@ def test_the_same_issue_again_is_a_duplicate_unless_the_earlier_row_was_rejected
     assert accounting(result) == (4, 1, 1, 0, 2)
 
 
+def test_a_row_whose_cells_read_stands_even_when_the_log_rejects_it():
+    """A decision where §11 is silent, as §7's project rows: which row stands does not depend on the log, so a
+    second import of the same sheet judges the same rows (a trip that does not count yet needs its 类型)."""
+    result = trips_import([trow("T2", 有效线索=0), trow("T2", 类型="小分队", 出发日期="2024-03-01", 返回日期="2024-03-05")])
+    assert [(r.row, r.reason) for r in result.rejected] == [(2, "ledger_schema"), (3, "ledger_duplicate_row")]
+    issues = issues_import([irow("Z", "Q1", 问题类别="土地"), irow("Z", "Q1", 问题类别="资金")])
+    assert [(r.row, r.reason) for r in issues.rejected] == [(2, "ledger_schema"), (3, "ledger_duplicate_row")]
+
+
 def test_a_duplicate_is_tested_right_after_the_id():
     result = issues_import([irow("A", "Q1"), irow("A", "Q1", "办理中")])
     assert [(r.row, r.reason) for r in result.rejected] == [(3, "ledger_duplicate_row")]
@@ -406,3 +415,47 @@ def test_the_exported_workbook_re_imports_to_nothing_in_every_sheet(tmp_path):
     _, again = _planned(out, history)
     assert again.all_events() == [] and again.all_rejected() == []
     assert [accounting(o) for o in again.others] == [(3, 3, 0, 0, 0), (2, 2, 0, 0, 0)]
+
+
+# ------------------------------------------------------------------------------------------------ properties
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_DAYS = st.sampled_from([None, date(2024, 1, 5), date(2024, 2, 1), date(2024, 3, 9), "2024-03-31"])
+
+
+@st.composite
+def problem_lists(draw) -> list[dict]:
+    return draw(st.lists(st.builds(
+        irow, st.sampled_from(["A", "B"]), st.sampled_from(["Q1", "Q2", "Q3"]), st.sampled_from(["未办结", "已办结"]),
+        问题类别=st.sampled_from([None, "土地", "资金", "其他"]), 问题描述=st.sampled_from([None, "描述甲", "描述乙"]),
+        牵头单位=st.sampled_from([None, "区商务局", "区财政局"]), 办结时限=st.sampled_from([None, "2024-06-30"]),
+        提出日期=_DAYS, 办结日期=_DAYS, 办理情况=st.sampled_from([None, "已协调"])), max_size=6))
+
+
+@st.composite
+def registers(draw) -> list[dict]:
+    return draw(st.lists(st.builds(
+        trow, st.sampled_from(["T1", "T2", "T3"]), 类型=st.sampled_from([None, "小分队", "其他"]),
+        出发日期=st.sampled_from([None, "2024-03-01", "2024-03-04"]),
+        返回日期=st.sampled_from([None, "2024-03-05", date(2024, 3, 6)]), 人数=st.sampled_from([None, 1, 3.0, "4"]),
+        目的地=st.sampled_from([None, "上海", "上海、苏州", "苏州;上海"]), 区域=st.sampled_from([None, "长三角"]),
+        有效线索=st.sampled_from([None, 0, 2])), max_size=5))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=problem_lists())
+def test_importing_any_problem_list_twice_makes_no_events_the_second_time(rows):
+    first = issues_import(rows)
+    accounting(first)
+    second = issues_import(rows, [*ISSUES, *(e.event for e in first.events)])
+    assert made(second) == [] and second.rows == second.unchanged + len(second.rejected)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=registers())
+def test_importing_any_trip_register_twice_makes_no_events_the_second_time(rows):
+    first = trips_import(rows)
+    accounting(first)
+    second = trips_import(rows, [*TRIPS, *(e.event for e in first.events)])
+    assert made(second) == [] and second.rows == second.unchanged + len(second.rejected)

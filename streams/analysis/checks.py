@@ -20,6 +20,8 @@ IN_SET = "expect_column_values_to_be_in_set"
 UNIQUE = "expect_column_values_to_be_unique"
 COMPOUND_UNIQUE = "expect_compound_columns_to_be_unique"
 PAIR = "expect_column_pair_values_a_to_be_greater_than_b"
+NOT_NULL = "expect_column_values_to_not_be_null"
+NULL = "expect_column_values_to_be_null"
 
 #: The suites, by what they check.
 SUITES = {
@@ -27,6 +29,9 @@ SUITES = {
     "aggregates.project_state": "项目明细 projects", "aggregates.flows": "阶段流量 flows between stages",
     "aggregates.cohorts": "分批转化 cohort conversion", "aggregates.conversions": "阶段转化率 conversion",
     "aggregates.supervision_over_time": "督办颜色 supervision colours", "aggregates.rankings": "月评比 rankings",
+    "aggregates.trips": "外出招商 promotion trips", "aggregates.trip_references": "项目所记出访 trips named by projects",
+    "aggregates.issues": "问题清单 problem list", "aggregates.resolutions": "问题办结记录 resolutions",
+    "aggregates.reconciliation": "出访与问题汇总核对 trip and problem totals",
 }
 #: How serious a failure is: a critical one fails the check, a warning is only reported.
 SEVERITIES = {"critical": "严重 critical", "warning": "警告 warning"}
@@ -82,6 +87,48 @@ CHECKS: dict[tuple[str, str, str], str] = {
            ("issues_raised", "新提出问题数", "issues raised"), ("issues_resolved", "办结问题数", "issues resolved"),
            ("issues_open", "未办结问题数", "open issues"))},
     ("aggregates.rankings", BETWEEN, "resolution_rate"): "办结率在 0 到 100 % 之间 the resolution rate is 0 to 100 %",
+    # issue 23: trips (§8), problems (§9) and the summary's figures of both against the tables
+    ("aggregates.trips", NOT_NULL, "trip_id"): "每次出访都有出访编号 every trip has its number",
+    ("aggregates.trips", UNIQUE, "trip_id"): "出访编号不重复 no trip is listed twice",
+    ("aggregates.trips", NOT_NULL, "counts"): "每次出访都注明是否计入 every trip says whether it counts",
+    ("aggregates.trips", NOT_NULL, "kind"): "计入的出访都有类型 a counted trip has its kind",
+    ("aggregates.trips", NOT_NULL, "departed"): "计入的出访都有出发日期 a counted trip has its departure date",
+    ("aggregates.trips", NOT_NULL, "returned"): "计入的出访都有返回日期 a counted trip has its return date",
+    ("aggregates.trips", IN_SET, "kind"):
+        "出访类型只有党政主要领导带队、小分队和其他 trips are led by the top leaders, by a team or other",
+    ("aggregates.trips", PAIR, "returned ≥ departed"): "返回不早于出发 a trip returns on or after its departure",
+    ("aggregates.trips", BETWEEN, "people"): "出访人数至少 1 人 a trip has at least one person",
+    **{("aggregates.trips", BETWEEN, figure): f"{name}不为负 no negative {english}"
+       for figure, name, english in (("companies_visited", "拜访企业数", "count of companies visited"),
+                                     ("leads", "收集线索数", "count of leads"),
+                                     ("valid_leads", "有效线索数", "count of valid leads"))},
+    ("aggregates.trips", BETWEEN, "days"): "出访天数至少 1 天 a trip lasts at least one day",
+    ("aggregates.trips", BETWEEN, "people_days"): "计入的出访人天数至少为 1 a counted trip has at least one person-day",
+    ("aggregates.trips", PAIR, "leads ≥ valid_leads"):
+        "有效线索不多于收集线索（提醒） no more valid leads than leads (a warning)",
+    ("aggregates.trip_references", UNIQUE, "project_id"): "每个项目只记一次出访 a project names one trip",
+    ("aggregates.trip_references", NOT_NULL, "trip_id"): "所记出访都有编号 every trip named has its number",
+    ("aggregates.trip_references", IN_SET, "agrees_with_trips"):
+        "项目所记出访是否计入与出访表一致 whether a named trip counts matches the trip list",
+    ("aggregates.trip_references", IN_SET, "counted"):
+        "项目所记出访都已计入（提醒） every trip a project names is a counted trip (a warning)",
+    **{("aggregates.issues", NOT_NULL, column): f"每个问题都有{name} every problem has its {english}"
+       for column, name, english in (("project_id", "项目编号", "project"), ("issue_id", "问题编号", "number"),
+                                     ("open", "办理状态", "state"), ("category", "问题类别", "category"),
+                                     ("first_raised_at", "首次提出时间", "first raising"),
+                                     ("raised_at", "提出时间", "latest raising"))},
+    ("aggregates.issues", COMPOUND_UNIQUE, "project_id, issue_id"): "每个项目的问题编号不重复 no problem is listed twice",
+    ("aggregates.issues", IN_SET, "category"):
+        "问题类别为规划、土地、审批手续、资金、征拆、要素保障、建设环境、技术或其他 only the known problem categories",
+    ("aggregates.issues", PAIR, "raised_at ≥ first_raised_at"):
+        "最近提出不早于首次提出 a problem's latest raising is not before its first",
+    ("aggregates.issues", PAIR, "resolved_at ≥ raised_at"): "办结不早于提出 a problem is resolved after it is raised",
+    ("aggregates.issues", NOT_NULL, "resolved_at"): "已办结的问题都有办结时间 a resolved problem has its resolution time",
+    ("aggregates.issues", NULL, "resolved_at"): "未办结的问题没有办结时间 an open problem has no resolution time",
+    ("aggregates.resolutions", IN_SET, "raised"):
+        "办结的问题都曾提出（提醒） every problem resolved was raised (a warning)",
+    ("aggregates.reconciliation", BETWEEN, "difference"):
+        "汇总的出访与问题数字与明细一致 the trip and problem figures of the summary match the lists",
 }
 
 #: What each kind of expectation asks, Chinese first: for a check without a description of its own.

@@ -72,3 +72,63 @@ def totals_frame(summary: dict, state: pl.DataFrame, pools: dict[str, dict]) -> 
         **funnel,
     }])
 
+
+
+#: The columns of the trips table (§8) the trips suite reads.
+TRIP_FRAME = ("trip_id", "counts", "kind", "departed", "returned", "people", "companies_visited", "leads",
+              "valid_leads", "days", "people_days")
+
+
+def trips_frame(trips: pl.DataFrame) -> pl.DataFrame:
+    """The trips table as the trips suite sees it (its list and free-text columns left out)."""
+    return trips.select(pl.col(c).cast(pl.Utf8) if c == "kind" else pl.col(c) for c in TRIP_FRAME if c in trips.columns)
+
+
+def trip_references_frame(references: pl.DataFrame, trips: pl.DataFrame) -> pl.DataFrame:
+    """Each project naming a trip, whether the replay found the trip counted, and whether that agrees with the
+    trips table."""
+    counted = trips.filter(pl.col("counts"))["trip_id"].cast(pl.Utf8).implode()
+    return references.with_columns(agrees_with_trips=pl.col("counted") == pl.col("trip_id").is_in(counted))
+
+
+def _figures(key: str, doc: dict) -> dict[tuple[str, str, str], int]:
+    """A summary key flattened to (key, figure, entry) -> value; entry: a year or a category, "" for a scalar."""
+    if key == "trips":
+        return {(key, figure, year): n for year, figures in doc.items() for figure, n in figures.items()}
+    out: dict[tuple[str, str, str], int] = {}
+    for figure, value in doc.items():
+        if isinstance(value, dict):
+            out |= {(key, figure, entry): n for entry, n in value.items()}
+        else:
+            out[(key, figure, "")] = value
+    return out
+
+
+def recomputed(summary: dict, tables: dict[str, pl.DataFrame]) -> dict[str, dict]:
+    """The summary's ``trips`` and ``bottlenecks`` recomputed by the core's rules from the written tables alone
+    (trips, trip_references, issues, project_state); a key whose tables are missing is left out."""
+    from datetime import date
+
+    from streams.core.bottlenecks import bottlenecks_of
+    from streams.core.trips import from_trip_references, trips_by_year
+
+    state, out = tables["project_state"], {}
+    if "trips" in tables and "trip_references" in tables:
+        trips = tables["trips"]
+        out["trips"] = trips_by_year(trips, from_trip_references(state, tables["trip_references"], trips))
+    if "issues" in tables:
+        out["bottlenecks"] = bottlenecks_of(tables["issues"], state, date.fromisoformat(summary["as_of"]))
+    return out
+
+
+def reconciliation_frame(summary: dict, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """One row per figure of the summary's ``trips`` and ``bottlenecks`` (key, figure, entry) with its value in the
+    summary, as recomputed from the tables, and the difference (a figure missing on one side is 0 there)."""
+    rows = []
+    for key, doc in recomputed(summary, tables).items():
+        written, computed = _figures(key, summary.get(key, {})), _figures(key, doc)
+        for k in sorted(written.keys() | computed.keys()):
+            a, b = written.get(k, 0), computed.get(k, 0)
+            rows.append({"key": k[0], "figure": k[1], "entry": k[2], "summary": a, "tables": b, "difference": a - b})
+    return pl.DataFrame(rows, schema={"key": pl.Utf8, "figure": pl.Utf8, "entry": pl.Utf8, "summary": pl.Int64,
+                                      "tables": pl.Int64, "difference": pl.Int64})

@@ -21,7 +21,10 @@ ROW_IDS = {"feed": ["row", "origin"], "aggregates.project_state": ["project_id"]
            "aggregates.flows": ["period", "stage", "granularity"], "aggregates.cohorts": ["cohort", "k", "stage"],
            "aggregates.conversions": ["period", "pair", "granularity"], "aggregates.totals": [],
            "aggregates.supervision_over_time": ["month", "project_id"],
-           "aggregates.rankings": ["granularity", "period", "dimension", "unit"]}
+           "aggregates.rankings": ["granularity", "period", "dimension", "unit"],
+           "aggregates.trips": ["trip_id"], "aggregates.trip_references": ["project_id", "trip_id"],
+           "aggregates.issues": ["project_id", "issue_id"], "aggregates.resolutions": ["project_id", "issue_id", "seq"],
+           "aggregates.reconciliation": ["key", "figure", "entry"]}
 
 
 @dataclass
@@ -153,9 +156,24 @@ def aggregate_frames(summary: dict, tables: dict[str, pl.DataFrame]) -> dict[str
     out = {"aggregates.totals": frames.totals_frame(summary, state, summary["pools"]),
            "aggregates.project_state": state.select(
                "project_id", "investment_yuan", *[c for c in state.columns if c.startswith("reached_at_")])}
-    for name in ("flows", "cohorts", "conversions", "supervision_over_time", "rankings"):
+    for name in ("flows", "cohorts", "conversions", "supervision_over_time", "rankings", "issues", "resolutions"):
         if name in tables:
             out[f"aggregates.{name}"] = tables[name]
+    return out | trip_and_issue_frames(summary, tables)
+
+
+def trip_and_issue_frames(summary: dict, tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """The frames of the trips (§8) and of the reconciliation of ``trips`` and ``bottlenecks`` with the tables
+    (none from a replay output older than these tables)."""
+    out = {}
+    if "trips" in tables:
+        out["aggregates.trips"] = frames.trips_frame(tables["trips"])
+        if "trip_references" in tables:
+            out["aggregates.trip_references"] = frames.trip_references_frame(tables["trip_references"],
+                                                                             tables["trips"])
+    reconciliation = frames.reconciliation_frame(summary, tables)
+    if reconciliation.height:
+        out["aggregates.reconciliation"] = reconciliation
     return out
 
 

@@ -43,7 +43,7 @@ def test_every_notebook_becomes_a_page_with_charts_and_no_error(report):
         page = (out / f"{nb.stem}.html").read_text(encoding="utf-8")
         assert page.count("data:image/png;base64,") >= 1, nb.stem
         assert "Traceback" not in page and 'data-mime-type="application/vnd.jupyter.stderr"' not in page, nb.stem
-    assert len(notebooks()) == 4
+    assert len(notebooks()) == 5
 
 
 def test_a_report_prints_no_warnings(report_run):
@@ -94,6 +94,27 @@ def test_the_officials_pages_hide_the_code_and_format_the_tables(report):
     received = summary["accounting"]["received"]
     assert received >= 1000 and f'<td style="text-align:right">{received:,}</td>' in \
         (out / "official" / "04_data_quality.html").read_text(encoding="utf-8")
+
+
+def test_the_officials_pages_show_the_bottlenecks_and_the_trip_targets(report):
+    """Notebook 05's tables for officials carry the summary's issues and trips by year; notebook 03 shows the trip
+    targets apart."""
+    out, summary, _ = report
+    page = (out / "official" / "05_bottlenecks.html").read_text(encoding="utf-8")
+    for header in ("清障项目数 projects cleared", "牵头单位 lead department", "问题类别 category", "出访次数 trips",
+                   "每次签约额 signed per trip 亿元"):
+        assert header in page, header
+    b = summary["bottlenecks"]
+    for year, raised in b["raised"].items():
+        row = (f'<td style="text-align:left">{year}</td><td style="text-align:right">{raised:,}</td>'
+               f'<td style="text-align:right">{b["resolved"].get(year, 0):,}</td>'
+               f'<td style="text-align:right">{b["projects_cleared"].get(year, 0):,}</td>')
+        assert row in page, row
+    for year, figures in summary["trips"].items():
+        assert f'<td style="text-align:left">{year}</td><td style="text-align:right">{figures["leader_led"]:,}</td>' \
+            in page, year
+    targets = (out / "official" / "03_targets_2024.html").read_text(encoding="utf-8")
+    assert "小分队外出招商 team trips" in targets and "党政主要领导带队外出 leader-led trips" in targets
 
 
 @pytest.mark.parametrize("page", ["02_conversion.html", "official/02_conversion.html"])

@@ -112,16 +112,20 @@ def _jsonable(value):
     return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
 
 
+def _result_format(name: str, frame: pl.DataFrame) -> dict:
+    """Every offending row named by the suite's id columns (:data:`ROW_IDS`), else a summary."""
+    ids = [c for c in ROW_IDS.get(name, []) if c in frame.columns]
+    return {"result_format": "COMPLETE", "unexpected_index_column_names": ids} if ids else \
+        {"result_format": "SUMMARY"}
+
+
 def validate(name: str, frame: pl.DataFrame) -> QualityReport:
     """Validate one frame against one suite; failures name the expectation, column and a few rows."""
     import time
 
     started = time.perf_counter()
-    ids = [c for c in ROW_IDS.get(name, []) if c in frame.columns]
-    result_format = {"result_format": "COMPLETE", "unexpected_index_column_names": ids} if ids else \
-        {"result_format": "SUMMARY"}
     batch = _batch_definition(name).get_batch(batch_parameters={"dataframe": frame.to_pandas()})
-    result = batch.validate(_suite(name), result_format=result_format)
+    result = batch.validate(_suite(name), result_format=_result_format(name, frame))
     report = QualityReport(seconds=time.perf_counter() - started)
     for r in result.results:
         if r.success:
@@ -243,6 +247,8 @@ def build_docs(outputs: list[Path], project_dir: Path = PROJECT_DIR) -> Path:
                          else asset.get_batch_definition("whole"))
             definition = context.validation_definitions.add_or_update(
                 gx.ValidationDefinition(name=f"{name}", data=batch_def, suite=context.suites.get(name)))
-            definition.run(batch_parameters={"dataframe": frame.to_pandas()})
+            # the offending rows' ids show in the docs (a project naming a trip that does not count, …)
+            definition.run(batch_parameters={"dataframe": frame.to_pandas()},
+                           result_format=_result_format(name, frame))
     context.build_data_docs()
     return project_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"

@@ -45,10 +45,21 @@ def test_trip_and_issue_records_pass_the_feed_suite():
             "departed": "2022-12-20", "returned": "2022-12-22"}
     issue = {"event_id": "i1", "event_type": "issue_raised", "schema_version": 2, "project_id": "P", "issue_id": "Q",
              "category": "land", "occurred_at": "2023-01-01T00:00:00+08:00", "recorded_at": "2023-01-02T00:00:00+08:00"}
-    rows = feed_rows([json.dumps(e, ensure_ascii=False).encode() for e in (GOOD, trip, issue)])
-    assert [r["key"] for r in rows] == ["P", "T-1", "P"]
+    gone = {"event_id": "t2", "event_type": "trip_withdrawn", "schema_version": 2, "trip_id": "T-1",
+            "occurred_at": "2023-01-03T00:00:00+08:00", "recorded_at": "2023-01-04T00:00:00+08:00", "reason": "重复"}
+    solved = {**issue, "event_id": "i2", "event_type": "issue_resolved", "resolution": "办结"}
+    del solved["category"]
+    records = (GOOD, trip, issue, gone, solved)
+    rows = feed_rows([json.dumps(e, ensure_ascii=False).encode() for e in records])
+    assert [r["key"] for r in rows] == ["P", "T-1", "P", "T-1", "P"]
+    assert [r["project_id"] for r in rows] == ["P", None, "P", None, "P"]
     report = gate.check_feed_rows(rows)
-    assert not failing(report), report.as_dict()
+    assert not failing(report) and not report.failures, report.as_dict()
+    # a trip's record that has a project_id (null included) breaks the contract (§8), and the suite says so
+    for project_id in ("P", None):
+        rows = feed_rows([json.dumps({**trip, "project_id": project_id}, ensure_ascii=False).encode()])
+        assert rows[0]["contract_reason"] == "schema"
+        assert ("expect_column_values_to_be_null", "contract_reason") in failing(gate.check_feed_rows(rows))
 
 
 def test_the_generated_feed_passes_once_the_contract_rejections_are_out():

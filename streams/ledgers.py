@@ -79,7 +79,7 @@ def plan_import(path: str | Path | LedgerSheet, month: str, state: pl.DataFrame,
     for other in result.others:
         for s in other.skipped:
             log.info("%s skipped: %s", _where(sheet.file, s.sheet, s.row), s.kind)
-    for r in result.all_rejected():
+    for r in _every(result, "rejected"):
         log.warning("%s rejected: %s (%s)", _where(sheet.file, r.sheet, r.row), r.reason, r.detail)
     return sheet, result
 
@@ -88,9 +88,14 @@ def _where(file: str, sheet: str | None, row: int | None) -> str:
     return file if row is None else f"{file}:{sheet}:{row}"
 
 
+def _every(result: LedgerImport, name: str) -> list:
+    """The ``events`` or ``rejected`` rows of every sheet of an import: the project sheets', then the §11 sheets'."""
+    return [x for part in (result, *getattr(result, "others", ())) for x in getattr(part, name)]
+
+
 def event_records(file: str, result: LedgerImport) -> Iterator[FeedRecord]:
     """The import's events as feed records, each with its origin ``file:sheet:row``."""
-    for made in result.all_events():
+    for made in _every(result, "events"):
         raw = json.dumps(made.event, ensure_ascii=False, separators=(",", ":")).encode()
         yield FeedRecord(f"{file}:{made.sheet}:{made.row}", raw, made.event)
 
@@ -118,8 +123,8 @@ def send(producer, topic: str, file: str, result: LedgerImport, flush_timeout: f
     """
     from streams.ingest import Ingest
 
-    run = Ingest(producer, topic, batch_size=max(10_000, len(result.events)))
-    for rejection in result.all_rejected():
+    run = Ingest(producer, topic, batch_size=max(10_000, len(_every(result, "events"))))
+    for rejection in _every(result, "rejected"):
         run.dead_letter(rejected_record(file, rejection), rejection.reason, rejection.detail)
     return run.run(event_records(file, result), flush_timeout=flush_timeout)
 
@@ -130,11 +135,11 @@ def write_events(out: Path, file: str, result: LedgerImport) -> Path | None:
     with out.open("wb") as f:
         for record in event_records(file, result):
             f.write(record.raw + b"\n")
-    if not result.all_rejected():
+    if not _every(result, "rejected"):
         return None
     rejected = out.with_name(out.name + ".rejected.jsonl")
     with rejected.open("w", encoding="utf-8") as f:
-        for r in result.all_rejected():
+        for r in _every(result, "rejected"):
             f.write(json.dumps({**r.as_dict(), "cells": r.cells}, ensure_ascii=False, default=str) + "\n")
     return rejected
 

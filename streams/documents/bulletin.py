@@ -214,8 +214,8 @@ def frames_at(data: BulletinData, end: datetime) -> dict[str, pl.DataFrame | Non
     return {"trips": departed_by(data.trips, end), "from_trips": from_trips, "issues": issues_at(data.issues, end)}
 
 
-def trip_figures(data: BulletinData, frames: dict, label: str, start: datetime, end: datetime) -> tuple[dict,
-                                                                                                        pl.DataFrame]:
+def trip_figures(data: BulletinData, frames: dict, label: str, start: datetime, end: datetime
+                 ) -> tuple[dict, pl.DataFrame]:
     """The year's trips to ``end`` (by kind and summed, the period's, the teams' signed amount) and its table by
     team, with the year's targets of §8."""
     year = label[:4]

@@ -17,6 +17,7 @@ from streams.core.tables import aggregate_tables
 from streams.documents import bulletin, chinese as zh, fonts, sources, to_docx, to_html
 from streams.documents.model import Figure, Heading, Paragraph, Table
 from tests.unit.history import ev, fold
+from tests.unit.test_trips_and_bottlenecks import issue, trip, withdrawn
 
 YI = 100_000_000
 TARGETS = {"2024": {"signed": 4, "signed_yuan": 10 * YI, "started": 2}}
@@ -187,15 +188,7 @@ def test_the_command_from_a_replay_directory(tmp_path):
 # ------------------------------------------------------------------------------------------------ 外出招商, 解瓶颈清障碍
 
 def _trip(trip_id: str, kind: str, departed: str, returned: str, day: str | None = None, **payload) -> dict:
-    from tests.unit.test_trips_and_bottlenecks import trip
-
     return trip(trip_id, day or departed, kind, departed, returned, **payload)
-
-
-def _issue(project: str, kind: str, issue_id: str, day: str, **payload) -> dict:
-    from tests.unit.test_trips_and_bottlenecks import issue
-
-    return issue(project, kind, issue_id, day, **payload)
 
 
 TRIP_TARGETS = {"2023": {"projects_cleared": 70},
@@ -209,8 +202,7 @@ TRIPS_AND_ISSUES = [
     _trip("S3", "team", "2024-12-20", "2024-12-22", team=TEAM2, companies_visited=2),          # people absent: 1
     _trip("S4", "team", "2025-01-03", "2025-01-05", "2024-12-30", team=TEAM2, people=9),      # departs in 2025
     _trip("S5", "team", "2024-05-01", "2024-05-02", team=TEAM2, people=9),
-    withdrawn_trip := {"event_id": "w-S5", "event_type": "trip_withdrawn", "schema_version": 2, "trip_id": "S5",
-                       "occurred_at": "2024-06-01T12:00:00+08:00", "recorded_at": "2024-06-01T12:00:00+08:00"},
+    withdrawn("S5", "2024-06-01"),
     _trip("S6", "team", "2023-12-27", "2023-12-28", team=TEAM3, people=2),                    # a 2023 trip
     _trip("O1", "other", "2024-07-01", "2024-07-01", team=TEAM2, people=2, companies_visited=1),
     planned("A", "2024-04-10", trip_id="S1", name="高端装备产业园"), ev("A", "signed", "2024-06-01", investment_yuan=120 * YI),
@@ -219,21 +211,21 @@ TRIPS_AND_ISSUES = [
     planned("D", "2024-03-05", trip_id="L1", name="总部经济大楼"), ev("D", "signed", "2024-05-01", investment_yuan=7 * YI),
     planned("E", "2024-01-05", trip_id="S6", name="冷链物流中心"), ev("E", "signed", "2024-02-01", investment_yuan=5 * YI),
     planned("X", "2024-01-05", name="已终止项目"), ev("X", "dropped", "2024-08-01", reason="撤资"),
-    _issue("A", "raised", "Q1", "2024-06-10", category="land", department="区自然资源局", due="2024-11-30"),
-    _issue("B", "raised", "Q1", "2024-11-05", category="approval", department="区行政审批局", due="2024-12-31"),
-    _issue("B", "raised", "Q2", "2024-11-05", category="funding", department="区财政局", due="2024-11-20"),
-    _issue("B", "resolved", "Q2", "2024-11-25"),
-    _issue("D", "raised", "Q1", "2024-05-10", category="utilities", department="区城建局", due="2024-10-01"),
-    _issue("C", "raised", "Q1", "2024-12-25", category="planning", due="2024-12-26"),
-    _issue("C", "resolved", "Q1", "2024-12-26"),
-    _issue("X", "raised", "Q1", "2024-03-01", due="2024-04-01"),                               # dropped project
-    _issue("Z", "raised", "Q1", "2024-03-01", due="2024-04-01"),                               # an orphan
+    issue("A", "raised", "Q1", "2024-06-10", category="land", department="区自然资源局", due="2024-11-30"),
+    issue("B", "raised", "Q1", "2024-11-05", category="approval", department="区行政审批局", due="2024-12-31"),
+    issue("B", "raised", "Q2", "2024-11-05", category="funding", department="区财政局", due="2024-11-20"),
+    issue("B", "resolved", "Q2", "2024-11-25"),
+    issue("D", "raised", "Q1", "2024-05-10", category="utilities", department="区城建局", due="2024-10-01"),
+    issue("C", "raised", "Q1", "2024-12-25", category="planning", due="2024-12-26"),
+    issue("C", "resolved", "Q1", "2024-12-26"),
+    issue("X", "raised", "Q1", "2024-03-01", due="2024-04-01"),                               # dropped project
+    issue("Z", "raised", "Q1", "2024-03-01", due="2024-04-01"),                               # an orphan
 ]
 #: after the quarter: S4 departs, A's issue is resolved, a project from S2 signs; none of it is the quarter's
 LATER = [
     planned("F", "2025-01-10", trip_id="S2", name="后续项目"), ev("F", "signed", "2025-02-01", investment_yuan=40 * YI),
-    _issue("A", "resolved", "Q1", "2025-01-10"),
-    _issue("D", "raised", "Q2", "2025-01-10", category="land", due="2025-01-20"),
+    issue("A", "resolved", "Q1", "2025-01-10"),
+    issue("D", "raised", "Q2", "2025-01-10", category="land", due="2025-01-20"),
 ]
 
 

@@ -1,4 +1,5 @@
-"""月评比 through the real broker: two workers' /rankings equal the rankings table of a replay of the topic."""
+"""月评比 through the real broker: two workers' /rankings equal the rankings table of a replay of the topic, issue
+figures (§9) included."""
 
 from __future__ import annotations
 
@@ -45,6 +46,9 @@ def test_the_workers_rankings_equal_the_replays(bootstrap, topic, tmp_path, work
     for asked, label in (("2024-Q4", "2024Q4"), ("2024-03", "2024-03"), ("2024", "2024"), ("2023Q2", "2023Q2")):
         rows = table.filter(pl.col("period") == label)
         assert rows.height > 0 and rows["red"].sum() > 0 and rows["signings"].sum() > 0
+        # the issue figures (§9) are compared too, and are there to compare
+        assert rows["issues_raised"].sum() > 0 and rows["issues_open"].sum() > 0
+        assert rows["resolution_rate"].drop_nulls().len() > 0
         assert set(rows["board"].drop_nulls()) == {"top", "bottom"}
         for w in (first, second):
             doc = w.wait_for(f"/rankings?period={asked}&as_of={AS_OF}", lambda d: d["rankings"], timeout=180)

@@ -448,7 +448,7 @@ def _issue_blocks(f: Figures, n: _Numbers, limit: int) -> list:
                      for i, r in enumerate(overdue.head(limit).iter_rows(named=True), start=1))
         blocks.append(Table(f"{n.table()}  逾期问题清单", ("序号", "项目名称", "问题类别", "牵头单位", "办结时限",
                                                             "逾期天数"), rows, (True, False, False, False, False, True),
-                            wrap=(1, 3), note=f"逾期天数为办结时限至{zh.day(f.end_day)}的天数。"))
+                            wrap=(1,), note=f"逾期天数为办结时限至{zh.day(f.end_day)}的天数。"))
     return blocks
 
 

@@ -24,7 +24,7 @@ ROW_IDS = {"feed": ["row", "origin"], "aggregates.project_state": ["project_id"]
            "aggregates.rankings": ["granularity", "period", "dimension", "unit"],
            "aggregates.trips": ["trip_id"], "aggregates.trip_references": ["project_id", "trip_id"],
            "aggregates.issues": ["project_id", "issue_id"], "aggregates.resolutions": ["project_id", "issue_id", "seq"],
-           "aggregates.reconciliation": ["key", "figure", "entry"]}
+           "aggregates.reconciliation": ["key", "figure", "entry", "summary", "tables"]}  # both values shown
 
 
 @dataclass

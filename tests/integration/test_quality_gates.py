@@ -81,3 +81,47 @@ def test_data_docs(bootstrap, topic, tmp_path):
                    bootstrap=bootstrap).stdout.strip()
     html = open(index, encoding="utf-8").read()
     assert "aggregates.totals" in html and (tmp_path / "gxp" / "gx" / "expectations").is_dir()
+
+
+def test_funnel_check_on_a_replay_of_trips_and_issues(bootstrap, topic, tmp_path):
+    """Issue 23 end to end: trip and issue records pass ingest's quality gate (quarantine), a replay of the topic
+    checks the trips and issues tables, reports a project naming a trip that does not count and a resolution
+    without a raise by their ids (warnings: the check passes), and reconciles the summary's trips and bottlenecks
+    with the tables; `funnel check` fails, naming the figure, once summary.json disagrees with them."""
+    from tests.unit.history import lines
+    from tests.unit.test_quality_trips_issues import FLAWED, GOOD
+
+    feed_path = tmp_path / "bureau.jsonl"
+    feed_path.write_bytes(b"\n".join(lines([*GOOD, *FLAWED])) + b"\n")
+    ingested = json.loads(funnel("ingest", str(feed_path), "--topic", topic, "--quality", "quarantine", "--json",
+                                 bootstrap=bootstrap).stdout)
+    assert ingested["produced"] == len(GOOD) + len(FLAWED) and not ingested["rejected"], ingested
+    out = tmp_path / "out"
+    funnel("replay", "--topic", topic, "--as-of", "2024-12-31", "--out", str(out), bootstrap=bootstrap)
+    for table in ("trips", "issues", "trip_references", "resolutions"):
+        assert (out / f"{table}.parquet").is_file(), table
+    written = json.loads((out / "quality.json").read_text(encoding="utf-8"))
+    checked = json.loads(funnel("check", str(out), "--json", bootstrap=bootstrap).stdout)
+    for report in (written, checked):
+        assert report["success"] is True
+        warned = {f["suite"]: f for f in report["failures"]}
+        assert set(warned) == {"aggregates.trip_references", "aggregates.resolutions"}
+        assert all(f["severity"] == "warning" for f in warned.values())
+        assert sorted((e["project_id"], e["trip_id"]) for e in warned["aggregates.trip_references"]["examples"]) \
+            == [("D", "T4"), ("E", "T-NONE")]
+        assert sorted((e["project_id"], e["issue_id"]) for e in warned["aggregates.resolutions"]["examples"]) \
+            == [("D", "Q7"), ("Z", "Q8")]
+    table = funnel("check", str(out), bootstrap=bootstrap).stdout
+    assert "PASS" in table and "T-NONE" in table
+
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["trips"]["2024"]["team"] == 1 and summary["bottlenecks"]["open"] == 2
+    summary["trips"]["2024"]["team"] += 1
+    summary["bottlenecks"]["open_by_category"]["planning"] = 1
+    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
+    tampered = funnel("check", str(out), "--json", bootstrap=bootstrap, check=False)
+    assert tampered.returncode == 1
+    [failed] = [f for f in json.loads(tampered.stdout)["failures"] if f["severity"] == "critical"]
+    assert (failed["suite"], failed["column"], failed["unexpected"]) == ("aggregates.reconciliation", "difference", 2)
+    assert sorted((e["key"], e["figure"], e["entry"], e["summary"], e["tables"]) for e in failed["examples"]) == [
+        ("bottlenecks", "open_by_category", "planning", 1, 0), ("trips", "team", "2024", 2, 1)]

@@ -5,9 +5,10 @@ Every figure of the summary adds up across parts that share no project and no tr
 project in one part may name a trip kept in another, and it counts only if that trip
 counts at T anywhere in the log. So a part carries, besides its summary (whose ``trips``
 count its own trips only, no project from a trip), the trip ids that count at T among its
-own trips, and, for every trip id its projects name, what those projects would add to
-``trips`` if that trip counts (``from_trips``). The merge adds the contributions of the
-trip ids counted in any part: exactly what a fold of the whole log counts. Pure functions.
+own trips, and its projects that name a trip at T, counted or not (``from_trips``: the trip
+id and what :func:`streams.core.trips.trips_by_year` reads of each). The merge keeps those
+naming a trip counted in some part and counts them by the one rule: exactly what a fold of
+the whole log counts. Pure functions.
 """
 
 from __future__ import annotations
@@ -20,20 +21,31 @@ from streams.core.log import accepted_events, outcome_counts
 from streams.core.summary import Result, merge_summaries, summary_of
 from streams.core.trips import YEAR_FIGURES, project_trip_ids, projects_from_trips, trips_by_year
 
-#: The part of the summary's ``trips`` of one trip id's projects: year → figures (§8).
-Contributions = dict[str, dict[str, int]]
+#: What a part's ``from_trips`` keeps of each project naming a trip: what :func:`trips_by_year` reads of it.
+FROM_TRIP_COLUMNS = ("trip_id", "reached_at_planned", "reached_at_signed", "signed_yuan")
+_TIMES = ("reached_at_planned", "reached_at_signed")
+_SCHEMA = {"trip_id": pl.Utf8, "reached_at_planned": pl.Int64, "reached_at_signed": pl.Int64, "signed_yuan": pl.Int64}
 
 
-def from_trips_by_trip(state: pl.DataFrame, trip_ids: pl.DataFrame) -> dict[str, Contributions]:
-    """For every trip id that a project of ``state`` names at T (``trip_ids``: project_id, trip_id), what its
-    non-orphan projects add to the summary's ``trips`` if that trip counts (:func:`trips_by_year`)."""
-    if not trip_ids.height:
-        return {}
-    named = projects_from_trips(state, trip_ids, trip_ids["trip_id"])
+def named_projects(state: pl.DataFrame, trip_ids: pl.DataFrame) -> pl.DataFrame:
+    """The non-orphan projects of ``state`` (dropped ones included) naming a trip at T (``trip_ids``: project_id,
+    trip_id), whether that trip counts or not: those a fold would count from a trip if it counted."""
+    return projects_from_trips(state, trip_ids, trip_ids["trip_id"] if trip_ids.height else pl.Series("trip_id", [], pl.Utf8))
+
+
+def from_trips_columns(named: pl.DataFrame) -> dict[str, list]:
+    """Named projects (:func:`named_projects`) as plain JSON columns (times in microseconds since 1970, UTC)."""
     if not named.height:
-        return {}
-    return {str(trip_id): trips_by_year(None, piece)
-            for (trip_id,), piece in sorted(named.partition_by("trip_id", as_dict=True).items())}
+        return {c: [] for c in FROM_TRIP_COLUMNS}
+    frame = named.select(pl.col("trip_id").cast(pl.Utf8), *(pl.col(c).dt.epoch("us") for c in _TIMES),
+                         pl.col("signed_yuan").cast(pl.Int64))
+    return {c: frame[c].to_list() for c in FROM_TRIP_COLUMNS}
+
+
+def from_trips_frame(columns: dict[str, list]) -> pl.DataFrame:
+    """A part's ``from_trips`` columns back as a frame :func:`trips_by_year` reads."""
+    frame = pl.DataFrame({c: columns[c] for c in FROM_TRIP_COLUMNS}, schema=_SCHEMA)
+    return frame.with_columns(pl.from_epoch(c, "us").dt.replace_time_zone("UTC") for c in _TIMES)
 
 
 def counted_trips(trips: pl.DataFrame | None) -> list[str]:
@@ -44,10 +56,10 @@ def counted_trips(trips: pl.DataFrame | None) -> list[str]:
 
 
 def part_of(summary: dict, trips: pl.DataFrame | None, state: pl.DataFrame, trip_ids: pl.DataFrame) -> dict:
-    """A part: its ``summary`` (no project from a trip in its ``trips``), its ``counted_trips`` and ``from_trips``
-    (:func:`from_trips_by_trip`)."""
+    """A part: its ``summary`` (no project from a trip in its ``trips``), its ``counted_trips`` and, as columns,
+    its projects naming a trip (``from_trips``: :func:`named_projects`)."""
     return {"summary": summary, "counted_trips": counted_trips(trips),
-            "from_trips": from_trips_by_trip(state, trip_ids)}
+            "from_trips": from_trips_columns(named_projects(state, trip_ids))}
 
 
 def summary_part(result: Result) -> dict:
@@ -58,16 +70,15 @@ def summary_part(result: Result) -> dict:
 
 
 def merge_parts(parts: list[dict]) -> dict:
-    """The summary of the whole log from its parts (:func:`summary_part`): their summaries added up, and the
-    contributions of every trip id that counts in some part added to ``trips``."""
+    """The summary of the whole log from its parts (:func:`summary_part`): their summaries added up, and to
+    ``trips`` the projects of every part that name a trip counted in some part (:func:`trips_by_year`)."""
     doc = merge_summaries([part["summary"] for part in parts])
-    counted = {trip_id for part in parts for trip_id in part["counted_trips"]}
+    counted = pl.Series("trip_id", sorted({t for part in parts for t in part["counted_trips"]}), pl.Utf8)
+    named = pl.concat([from_trips_frame(part["from_trips"]) for part in parts])
+    from_trips = named.filter(pl.col("trip_id").is_in(counted.implode()))
     years: dict[str, Counter] = {year: Counter(figures) for year, figures in doc["trips"].items()}
-    for part in parts:
-        for trip_id, by_year in part["from_trips"].items():
-            if trip_id in counted:
-                for year, figures in by_year.items():
-                    years.setdefault(year, Counter()).update(figures)
+    for year, figures in trips_by_year(None, from_trips).items():
+        years.setdefault(year, Counter()).update(figures)
     doc["trips"] = {year: {f: years[year][f] for f in YEAR_FIGURES} for year in sorted(years)
                     if any(years[year].values())}
     return doc

@@ -229,8 +229,8 @@ def create_app(settings: WorkerSettings) -> faust.App:
     refreshing = asyncio.Lock()
 
     async def refresh() -> None:
-        """Fold the projects that changed into today's state (in a thread); a new day refolds them all. The
-        store's trips (few) are folded again, all of them, when one changed."""
+        """Fold the projects and trips that changed into today's state (in a thread); a new day refolds them
+        all."""
         async with refreshing:
             day = today_cst()
             everything = store.today is None or store.today.day != day
@@ -240,7 +240,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
                        else dict(store.dirty))
             projects = [(pid, n, store.partitions[n].projects[pid]) for pid, n in changed.items()
                         if n in store.partitions and pid in store.partitions[n].projects]
-            trips = store.all_trips() if everything or store.dirty_trips else None
+            trips = store.all_trips() if everything else store.changed_trips()
             generation = store.generation
             today, state = await asyncio.get_running_loop().run_in_executor(
                 None, refreshed, store.today, day, projects, everything, trips)
@@ -250,7 +250,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
             for pid, n, blob in projects:
                 if store.partitions[n].projects.get(pid) is blob:
                     store.dirty.pop(pid, None)  # unchanged while it was folded
-            for tid, n, blob in trips or ():
+            for tid, n, blob in trips:
                 if store.partitions[n].trips.get(tid) is blob:
                     store.dirty_trips.pop(tid, None)
             for doc in state.iter_rows(named=True):

@@ -68,14 +68,16 @@ class Snapshot(NamedTuple):
 @dataclass(frozen=True)
 class Today:
     """The maintained state of one CST day: one row per project (with its partition, outcome tallies and the
-    trip it names), sorted by project, the issues of those projects, and the summary of those rows; the state of
-    the store's trips and the summary of their records. Rejections are counted apart."""
+    trip it names), sorted by project, the issues of those projects, and the summary of those rows; one row per
+    trip (its :func:`streams.core.trips.trip_state`), sorted by trip, their outcome tallies, and the summary of
+    those. Rejections are counted apart."""
 
     day: date
     frame: pl.DataFrame
     doc: dict
     issues: pl.DataFrame
     trips: pl.DataFrame
+    trip_tallies: pl.DataFrame
     trip_doc: dict
 
 
@@ -166,6 +168,11 @@ class ProjectStore:
         """Every trip's records, with its partition: (trip_id, partition, compact records)."""
         return [(tid, n, blob) for n, part in self.partitions.items() for tid, blob in part.trips.items()]
 
+    def changed_trips(self) -> list[tuple[str, int, bytes]]:
+        """The records of the trips changed since today's state was folded: (trip_id, partition, compact records)."""
+        return [(tid, n, self.partitions[n].trips[tid]) for tid, n in self.dirty_trips.items()
+                if n in self.partitions and tid in self.partitions[n].trips]
+
     def rejected(self) -> Counter:
         total: Counter = Counter()
         for part in self.partitions.values():
@@ -252,11 +259,17 @@ def fold_changed(projects: list[tuple[str, int, bytes]], cutoff: datetime
     return rows, state, issue_state(accepted, cutoff)
 
 
-def fold_trips(trips: list[tuple[str, int, bytes]], view: View) -> tuple[pl.DataFrame, dict]:
-    """The state of a store's trips as of the view, and the summary of their records (no project in it). Pure."""
+def fold_changed_trips(trips: list[tuple[str, int, bytes]], view: View
+                       ) -> tuple[pl.DataFrame, pl.DataFrame, dict, pl.DataFrame]:
+    """The trips that changed, folded as of the view: their rows of :class:`Today` (:func:`trip_state`), their
+    outcome tallies, the summary of their records, and the (empty) project state of a log of trips alone. Pure."""
     result = fold_log(compact.log_frame(compact.events_frame([], _decoded(trips)), compact.rejections_frame([])),
                       view)
-    return result.trips, summary(result)
+    tallies = (pl.DataFrame({"trip_id": [t for t, _, _ in trips]}, schema={"trip_id": pl.Utf8})
+               .join(result.settled.group_by(pl.col("trip_id").cast(pl.Utf8)).agg(
+                   [(pl.col("outcome") == t).sum().cast(pl.Int64).alias(t) for t in _TALLIES]),
+                   on="trip_id", how="left").fill_null(0))
+    return result.trips, tallies, summary(result), result.state
 
 
 def _tallies(frame: pl.DataFrame) -> dict[str, int]:
@@ -264,31 +277,38 @@ def _tallies(frame: pl.DataFrame) -> dict[str, int]:
 
 
 def refreshed(today: Today | None, day: date, projects: list[tuple[str, int, bytes]], everything: bool,
-              trips: list[tuple[str, int, bytes]] | None = None) -> tuple[Today, pl.DataFrame]:
-    """Today's state with the projects that changed folded again, and their project state (to publish).
+              trips: list[tuple[str, int, bytes]] = ()) -> tuple[Today, pl.DataFrame]:
+    """Today's state with the projects and ``trips`` that changed folded again, and their project state (to
+    publish).
 
-    The summary is kept up to date by taking the changed projects' old rows away and adding
-    their new ones (:func:`merge_summaries` of disjoint parts), so it never sums the whole
-    frame; a new day (or ``everything``) folds and sums it all. ``trips``: every trip of the
-    store, when one changed or on a new day (None: today's trips are unchanged). Pure: run it in
-    a thread.
+    The summaries are kept up to date by taking the changed projects' (trips') old rows away and
+    adding their new ones (:func:`merge_summaries` of disjoint parts), so they never sum the
+    whole frame; a new day (or ``everything``) folds and sums it all (then ``projects`` and
+    ``trips`` are every project and trip of the store). Pure: run it in a thread.
     """
     view = View(day)
-    if trips is None and (today is None or today.day != day):
-        raise ValueError("a new day's state needs the store's trips")
-    trip_frame, trip_doc = fold_trips(trips, view) if trips is not None else (today.trips, today.trip_doc)
+    anew = today is None or everything or today.day != day
     rows, state, issues = fold_changed(projects, day_end(day))
-    if today is None or everything or today.day != day:
-        frame = rows.sort("project_id")
-        return Today(day, frame, summary_of(view, _tallies(frame), frame, issues=issues), issues, trip_frame,
-                     trip_doc), state
+    trip_rows, tallies, trip_doc, no_state = fold_changed_trips(list(trips), view)
+    if anew:
+        return Today(day, rows.sort("project_id"), summary_of(view, _tallies(rows), rows, issues=issues),
+                     issues.sort("project_id", "issue_id"), trip_rows.sort("trip_id"), tallies, trip_doc), state
     changed = pl.col("project_id").is_in(rows["project_id"].implode())
     old, old_issues = today.frame.filter(changed), today.issues.filter(changed)
     frame = pl.concat([today.frame.filter(~changed), rows], how="vertical_relaxed").sort("project_id")
     kept = pl.concat([today.issues.filter(~changed), issues], how="vertical_relaxed").sort("project_id", "issue_id")
     doc = merge_summaries([today.doc, summary_of(view, _tallies(rows), rows, issues=issues),
                            negated(summary_of(view, _tallies(old), old, issues=old_issues))])
-    return Today(day, frame, doc, kept, trip_frame, trip_doc), state
+    if trips:
+        changed = pl.col("trip_id").is_in(tallies["trip_id"].implode())
+        old_trips, old_tallies = today.trips.filter(changed), today.trip_tallies.filter(changed)
+        trip_doc = merge_summaries([today.trip_doc, trip_doc,
+                                    negated(summary_of(view, _tallies(old_tallies), no_state, trips=old_trips))])
+        trip_rows = pl.concat([today.trips.filter(~changed), trip_rows], how="vertical_relaxed").sort("trip_id")
+        tallies = pl.concat([today.trip_tallies.filter(~changed), tallies], how="vertical_relaxed")
+    else:
+        trip_rows, tallies, trip_doc = today.trips, today.trip_tallies, today.trip_doc
+    return Today(day, frame, doc, kept, trip_rows, tallies, trip_doc), state
 
 
 def today_project(today: Today, project_id: str) -> dict | None:
@@ -323,5 +343,5 @@ def today_summary(today: Today, rejected: Counter) -> dict:
 
 
 __all__ = ["EVENT", "REJECTED", "TRIP", "Partition", "ProjectStore", "Snapshot", "Today", "fold_changed",
-           "fold_snapshot", "fold_trips", "full_log", "project_answer", "project_result", "ranking_part", "refreshed",
+           "fold_changed_trips", "fold_snapshot", "full_log", "project_answer", "project_result", "ranking_part", "refreshed",
            "snapshot_part", "summary", "today_links", "today_part", "today_project", "today_summary"]

@@ -3,12 +3,15 @@ trip: their merge is the summary of the whole, projects from a trip kept in anot
 
 from __future__ import annotations
 
-import random
 import json
+import random
+
+import polars as pl
 import pytest
 
-from streams.core.parts import merge_parts, summary_part
+from streams.core.parts import from_trips_frame, merge_parts, summary_part
 from streams.core.summary import merge_summaries, summary
+from streams.core.trips import trips_by_year
 from tests.trip_feed import trip_history
 from tests.unit.history import ev, fold
 from tests.unit.test_trips_and_bottlenecks import ZERO, trip, withdrawn
@@ -50,13 +53,14 @@ def test_a_trip_that_counts_in_no_part_brings_no_project():
     assert before == summary(fold(history, "2024-03-09")) and before["trips"]["2024"]["projects_planned"] == 0
 
 
-def test_a_part_is_plain_json():
+def test_a_part_is_plain_json_and_names_every_trip_its_projects_name():
     part = summary_part(fold(trip_history()))
     assert json.loads(json.dumps(part)) == part
     assert part["counted_trips"] == ["TR-A", "TR-C", "TR-E"]
-    assert set(part["from_trips"]) == {"TR-A", "TR-B", "TR-C", "TR-D", "TR-E", "TR-X"}  # named, counted or not
-    assert part["from_trips"]["TR-A"] == {"2024": ZERO | {"projects_planned": 1 + 14, "projects_signed": 1,
-                                                          "signed_yuan": 600_000_000}}
+    named = from_trips_frame(part["from_trips"])
+    assert set(named["trip_id"]) == {"TR-A", "TR-B", "TR-C", "TR-D", "TR-E", "TR-X"}  # counted or not
+    assert trips_by_year(None, named.filter(pl.col("trip_id") == "TR-A")) == {"2024": ZERO | {
+        "projects_planned": 1 + 14, "projects_signed": 1, "signed_yuan": 600_000_000}}
 
 
 @pytest.mark.parametrize("as_of", ["2023-12-31", "2024-03-01", "2024-12-31"])

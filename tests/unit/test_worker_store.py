@@ -89,12 +89,11 @@ def changed_projects(store: ProjectStore) -> list:
     return changed
 
 
-def changed_trips(store: ProjectStore, everything: bool = False) -> list | None:
-    """Every trip when one changed (or ``everything``), as the worker refolds them; else None."""
-    if not (everything or store.dirty_trips):
-        return None
+def changed_trips(store: ProjectStore, everything: bool = False) -> list:
+    """The trips that changed (every trip with ``everything``), as the worker folds them."""
+    trips = store.all_trips() if everything else store.changed_trips()
     store.dirty_trips.clear()
-    return store.all_trips()
+    return trips
 
 
 def test_todays_state_kept_batch_by_batch_equals_a_full_fold(rows):
@@ -110,6 +109,9 @@ def test_todays_state_kept_batch_by_batch_equals_a_full_fold(rows):
     kept = today.frame.select("project_id", "pool", "investment_yuan")
     expected = whole.state.sort("project_id").select("project_id", "pool", "investment_yuan")
     assert_frame_equal(kept, expected)
+    assert_frame_equal(today.trips, whole.trips, categorical_as_str=True)
+    assert_frame_equal(today.issues, whole.issues, categorical_as_str=True)
+    assert today.trips.height > 5 and today.issues.height > 3
 
 
 def test_a_new_day_refolds_everything(rows):

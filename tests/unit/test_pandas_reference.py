@@ -21,7 +21,7 @@ RECEIVED = datetime(2025, 1, 10, tzinfo=timezone.utc)
 @pytest.fixture(scope="module", params=[7, 11])
 def log(request) -> pl.DataFrame:
     out = io.BytesIO()
-    synthetic.write(out, synthetic.records(projects=500, seed=request.param))
+    synthetic.write(out, synthetic.records(projects=500, seed=request.param, bureau=False))
     return received_log(enumerate(out.getvalue().splitlines(), 1), RECEIVED)
 
 
@@ -31,7 +31,7 @@ def test_the_pandas_reference_writes_the_same_summary(log: pl.DataFrame, as_of: 
     ours = summary(fold_log(log, view))
     frame = log.with_columns(pl.col(pl.Categorical).cast(pl.Utf8)).to_pandas()
     reference = pandas_fold.summary(frame, view.cutoff)
-    # the reference folds projects only; the feed has no trip or issue (§8, §9), so those keys count nothing
+    # the reference folds projects only; this feed has no trip or issue (§8, §9), so those keys count nothing
     assert ours["trips"] == {} and not ours["bottlenecks"]["raised"]
     assert reference == {k: v for k, v in ours.items() if k not in ("trips", "bottlenecks")}
     assert sum(ours["supervision"].values()) > 0 and ours["accounting"]["rejected"]  # the comparison covers them

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.integration
 
 REPO_GX = Path(__file__).resolve().parents[2] / "expectations" / "gx"
 SUITES = ["aggregates.totals", "aggregates.project_state", "aggregates.flows", "aggregates.cohorts",
-          "aggregates.conversions"]
+          "aggregates.conversions", "aggregates.trips", "aggregates.trip_references", "aggregates.issues",
+          "aggregates.resolutions", "aggregates.reconciliation"]
 
 
 @pytest.fixture(scope="module")

@@ -81,6 +81,9 @@ def test_data_docs(bootstrap, topic, tmp_path):
                    bootstrap=bootstrap).stdout.strip()
     html = open(index, encoding="utf-8").read()
     assert "aggregates.totals" in html and (tmp_path / "gxp" / "gx" / "expectations").is_dir()
+    for suite in ("aggregates.trips", "aggregates.issues", "aggregates.reconciliation"):  # issue 23
+        assert suite in html and (tmp_path / "gxp" / "gx" / "expectations" / "aggregates" /
+                                  f"{suite.split('.')[1]}.json").is_file()
 
 
 def test_funnel_check_on_a_replay_of_trips_and_issues(bootstrap, topic, tmp_path):

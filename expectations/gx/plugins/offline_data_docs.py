@@ -73,6 +73,9 @@ SITE_LOGO = Path("static") / "images" / "logo-long.png"
 _STATIC = re.compile(r"(?:\./)?(?:\.\./)*static/(.+)")
 _TAG = re.compile(r"<(script|link|img)\b[^>]*>", re.IGNORECASE)
 _URL_ATTR = re.compile(r"""\b(src|href)\s*=\s*(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
+#: GX's index tables (validations, suites) show 10 rows a page: every aggregate suite on the first page instead.
+_PAGINATION = re.compile(r"'pagination': 'true'(?!, 'pageSize')")
+PAGE_SIZE = 50
 _CORS_ATTRS = re.compile(r"""\s+(integrity|crossorigin)\s*=\s*(["']).*?\2""", re.IGNORECASE | re.DOTALL)
 
 
@@ -83,8 +86,9 @@ def vendored_files() -> list[str]:
 
 def rewrite_page(text: str, page: Path, site: Path) -> tuple[str, list[str]]:
     """The page with every known CDN asset loaded from the site (integrity and crossorigin removed:
-    a file: page cannot make CORS requests) and GX's own static files at the page's depth; returns it
-    and the external URLs of scripts, stylesheets and images that remain."""
+    a file: page cannot make CORS requests) and GX's own static files at the page's depth, its tables
+    :data:`PAGE_SIZE` rows a page; returns it and the external URLs of scripts, stylesheets and images that
+    remain."""
     up = os.path.relpath(site, page.parent)
     remaining: list[str] = []
 
@@ -113,6 +117,7 @@ def rewrite_page(text: str, page: Path, site: Path) -> tuple[str, list[str]]:
         text = text[:attr.start(3)] + path + text[attr.end(3):]
         return _CORS_ATTRS.sub("", text)
 
+    text = _PAGINATION.sub(f"'pagination': 'true', 'pageSize': {PAGE_SIZE}", text)
     return _TAG.sub(tag, text), remaining
 
 

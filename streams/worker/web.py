@@ -6,10 +6,10 @@ answered by the instance that owns the key's partition, found from the group's a
 and asked through ``/parts/projects/{id}`` (then every other peer, for a producer that
 partitioned by another rule); a global query (``/summary``, ``/pools``) gathers every instance's
 part (``/parts/summary``) and adds them up (:func:`streams.core.parts.merge_parts`: a project
-lives in one partition, so every figure is additive, but for the projects from a trip kept in
-another partition, which each part carries by trip id). ``/trips`` gathers every instance's
-trips (``/parts/trips``), each kept in the partition of its ``trip_id``. Rankings (``/rankings``) are not
-additive: each worker gives the units' counts of its partitions (``/parts/rankings``), and the
+lives in one partition, so every figure is additive but the projects from a trip, which may be
+kept in another partition than their trip's: each part carries its projects naming a trip and
+the trips it counts). ``/trips`` gathers every instance's trips (``/parts/trips``), each kept in
+the partition of its ``trip_id``. Rankings (``/rankings``) are not additive: each worker gives the units' counts of its partitions (``/parts/rankings``), and the
 asking worker sums them and ranks once (:mod:`streams.core.rankings`). An answer is whole or it
 is not given: when the parts do not cover every partition exactly once (a rebalance, a
 restoring peer), the page answers 503 with ``Retry-After``.

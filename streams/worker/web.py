@@ -9,8 +9,9 @@ part (``/parts/summary``) and adds them up (:func:`streams.core.parts.merge_part
 lives in one partition, so every figure is additive but the projects from a trip, which may be
 kept in another partition than their trip's: each part carries its projects naming a trip and
 the trips it counts). ``/trips`` gathers every instance's trips (``/parts/trips``), each kept in
-the partition of its ``trip_id``. Rankings (``/rankings``) are not additive: each worker gives the units' counts of its partitions (``/parts/rankings``), and the
-asking worker sums them and ranks once (:mod:`streams.core.rankings`). An answer is whole or it
+the partition of its ``trip_id``. Rankings (``/rankings``) are not additive: each worker gives
+the units' counts of its partitions (``/parts/rankings``), and the asking worker sums them and
+ranks once (:mod:`streams.core.rankings`). An answer is whole or it
 is not given: when the parts do not cover every partition exactly once (a rebalance, a
 restoring peer), the page answers 503 with ``Retry-After``.
 

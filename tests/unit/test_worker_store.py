@@ -230,3 +230,21 @@ def test_a_record_written_before_the_trip_and_issue_fields_still_decodes(rows):
     got = frame.row(0, named=True)
     assert got["name"] == row["name"] and got["trip_id"] is None and got["issue_id"] is None
     assert got["departed"] is None and got["destinations"] is None
+
+
+def test_two_workers_todays_parts_merge_to_the_whole(rows):
+    """Each worker's maintained part of today's summary (one holding partition 0, the other 1 and 2): merged, the
+    whole log's summary, projects naming a trip of the other worker included."""
+    view = View(date(2025, 1, 10))
+    parts = []
+    for owned in ({0}, {1, 2}):
+        store = stored(rows)
+        store.keep_only(owned)
+        projects = [(pid, n, blob) for n, part in store.partitions.items() for pid, blob in part.projects.items()]
+        today, _ = refreshed(None, view.as_of, projects, everything=True, trips=store.all_trips())
+        parts.append(today_part(today, store.rejected()))
+    whole = summary(fold_log(_frame(rows), view))
+    assert merge_parts(parts) == whole and whole["trips"]
+    alone = merge_summaries([part["summary"] for part in parts])["trips"]
+    planned = (lambda doc: sum(f["projects_planned"] for f in doc.values()))
+    assert planned(alone) < planned(whole["trips"])

@@ -64,7 +64,11 @@ def test_funnel_check_on_replay_outputs_and_feeds(bootstrap, topic, tmp_path):
     tampered = funnel("check", str(out), "--json", bootstrap=bootstrap, check=False)
     assert tampered.returncode == 1
     failures = json.loads(tampered.stdout)["failures"]
-    assert [(f["suite"], f["column"]) for f in failures] == [("aggregates.totals", "pools_balance")]
+    # the seed's bureau records may also warn (a project naming a trip that does not count): not a failure
+    assert [(f["suite"], f["column"]) for f in failures if f["severity"] == "critical"] == \
+        [("aggregates.totals", "pools_balance")]
+    assert {f["suite"] for f in failures if f["severity"] == "warning"} <= {"aggregates.trip_references",
+                                                                          "aggregates.resolutions"}
 
     bad_feed = funnel("check", "--feed", str(seed), "--json", bootstrap=bootstrap, check=False)
     assert bad_feed.returncode == 1

@@ -51,10 +51,14 @@ def fold_as_of(log_frame: pl.DataFrame, day: date) -> Result:
 
 
 def plan_import(path: str | Path | LedgerSheet, month: str, state: pl.DataFrame, recorded_at: datetime, *,
-                trips: pl.DataFrame | None = None, issues: pl.DataFrame | None = None
+                trips: pl.DataFrame | None = None, issues: pl.DataFrame | None = None,
+                department: str | None = None, submitted_by: str | None = None
                 ) -> tuple[LedgerSheet, LedgerImport]:
     """What importing the ledger file (or its cells, read already) means against ``state``, ``trips`` and
-    ``issues`` as of the month's end (:func:`fold_as_of`; without them, none are known); sends nothing."""
+    ``issues`` as of the month's end (:func:`fold_as_of`; without them, none are known); sends nothing.
+
+    ``department``: an import made for that department only (another's rows are ``ledger_not_yours``; None: the
+    bureau's, for all); ``submitted_by``: who handed it in, carried by every event."""
     _, end = ledger.month_end_of(month)
     if end - recorded_at > timedelta(hours=24):
         raise LedgerFileError(f"the ledger of {month} reports the month's end ({end.date().isoformat()}): its events "
@@ -62,14 +66,18 @@ def plan_import(path: str | Path | LedgerSheet, month: str, state: pl.DataFrame,
                               f"{recorded_at.date().isoformat()}")
     sheet = path if isinstance(path, LedgerSheet) else read_ledger(path)
     source = f"ledger:{sheet.file}"
-    result = ledger.import_sheets(sheet.layouts, state, month, recorded_at, source=source)
+    result = ledger.import_sheets(sheet.layouts, state, month, recorded_at, source=source, department=department)
     cutoff = ledger.ledger_cutoff(month)
     if ISSUE_SHEET in sheet.others:
         issues = issue_state(pl.DataFrame(schema=LOG_SCHEMA), cutoff) if issues is None else issues
-        result.others.append(import_issues(sheet.others[ISSUE_SHEET], issues, state, month, recorded_at, source))
+        result.others.append(import_issues(sheet.others[ISSUE_SHEET], issues, state, month, recorded_at, source,
+                                           department))
     if TRIP_SHEET in sheet.others:
         trips = trip_state(pl.DataFrame(schema=LOG_SCHEMA), cutoff) if trips is None else trips
-        result.others.append(import_trips(sheet.others[TRIP_SHEET], trips, month, recorded_at, source))
+        result.others.append(import_trips(sheet.others[TRIP_SHEET], trips, month, recorded_at, source, department))
+    result.events = ledger.submitted(result.events, submitted_by)
+    for other in result.others:
+        other.events = ledger.submitted(other.events, submitted_by)
     for s in result.skipped:
         log.info("%s skipped: %s", _where(sheet.file, s.sheet, s.row), s.kind)
     for w in result.warnings:  # each at info; their counts at warning (a big ledger can have thousands)

@@ -14,7 +14,8 @@ REASON_LABELS = {"malformed": "无法解析 unreadable", "unsupported_version": 
                  "unknown_event_type": "未知事件类型 unknown event type", "schema": "字段不合规 invalid fields",
                  "future_occurred_at": "发生时间晚于上报时间 dated after its report",
                  "event_id_conflict": "事件编号冲突 conflicting event id",
-                 "ledger_schema": "台账格式错误 invalid ledger row", "ledger_duplicate_row": "台账重复行 duplicate ledger row"}
+                 "ledger_schema": "台账格式错误 invalid ledger row", "ledger_duplicate_row": "台账重复行 duplicate ledger row",
+                 "ledger_not_yours": "非本单位项目 another department's project"}
 #: Problem categories (DOMAIN.md §9) and kinds of trip (§8) for people; "planning" here is 规划, not the pool.
 ISSUE_CATEGORY_LABELS = {"planning": "规划 planning", "land": "土地 land", "approval": "审批手续 approval",
                          "funding": "资金 funding", "demolition": "征拆 demolition", "utilities": "要素保障 utilities",

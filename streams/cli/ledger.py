@@ -53,9 +53,12 @@ def _received_log(files, bootstrap_servers: str | None, topic: str):
 @click.option("--transactions/--no-transactions", default=True, show_default=True, envvar="FUNNEL_TRANSACTIONS",
               show_envvar=True, help="Send the rejected rows and the events in one Kafka transaction; "
               "--no-transactions: idempotent sends only, for clusters that forbid transactions.")
+@click.option("--department", help="Import for this department only: a row of another department's project (or "
+              "naming another 责任单位) is rejected as ledger_not_yours; default: the bureau's import, for all.")
+@click.option("--submitted-by", "submitted_by", help="Who hands the ledger in: carried by every event as submitted_by.")
 @json_option
 def import_(file: Path, month: str, bootstrap_servers, topic: str, files, out: Path | None, transactions: bool,
-            as_json: bool) -> None:
+            department: str | None, submitted_by: str | None, as_json: bool) -> None:
     """Turn a month's ledger (.xlsx, .xlsm, .xls, .ods or .csv) into the events that differ from the log, and send them.
 
     Titles, unit lines and group headers above the header row, section headings, totals, notes and blank
@@ -75,7 +78,7 @@ def import_(file: Path, month: str, bootstrap_servers, topic: str, files, out: P
     as_of_e = ledgers.fold_as_of(received, month_end_of(month)[0])
     try:
         sheet, result = ledgers.plan_import(cells, month, as_of_e.state, ledgers.import_time(), trips=as_of_e.trips,
-                                            issues=as_of_e.issues)
+                                            issues=as_of_e.issues, department=department, submitted_by=submitted_by)
     except LedgerFileError as e:
         raise click.ClickException(str(e)) from e
     doc = {"file": str(file), "sheet": sheet.sheet, "encoding": sheet.encoding, **result.as_dict(),

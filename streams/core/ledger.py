@@ -56,7 +56,8 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     *REACHED_DATES, *PLAN_DATES, "终止原因",
 )
 DEFAULT_DROP_REASON = "台账终止"
-REJECTIONS = ("ledger_schema", "ledger_duplicate_row")
+NOT_YOURS = "ledger_not_yours"
+REJECTIONS = ("ledger_schema", "ledger_duplicate_row", NOT_YOURS)
 WARNINGS = ("stage_regression", "date_differs", "missing_from_ledger", "total_differs")
 # Event ids are derived from content: re-importing an unchanged ledger can only repeat them.
 _ID_NAMESPACE = uuid.UUID("6f1c2a52-3c0b-4f3e-9d7e-2b1d0c7a9e11")
@@ -304,8 +305,36 @@ def ledger_cutoff(month: str) -> datetime:
     return day_end(month_end_of(month)[0])
 
 
+def not_yours(importer: str | None, owner: str | None, cell: str | None) -> str | None:
+    """Why a row is not the importing department's to report (``ledger_not_yours``), or None when it is.
+
+    ``importer``: the department an import is made for (None: the bureau, which imports for all); ``owner``: the
+    department of the row's project (or trip) as of E, None when the log names none (a new project); ``cell``: the
+    department the row's own cell names. A row of another department's project, or one naming another department
+    (a new project it would plan for them, or a hand-over the bureau makes), is not the importer's.
+    """
+    if importer is None:
+        return None
+    if owner is not None and owner != importer:
+        return f"the project is {owner}'s as of the month's end, not {importer}'s"
+    if cell is not None and cell != importer:
+        return f"the row names {cell}, not {importer}"
+    return None
+
+
+def submitted(events: list[LedgerEvent], by: str | None) -> list[LedgerEvent]:
+    """The events, each carrying ``submitted_by`` (who handed the ledger in); unchanged when ``by`` is None.
+
+    Like ``source``, ``submitted_by`` describes a record and is not part of its content: the event ids stay
+    those of the content, so one ledger handed in by two people makes duplicates, not conflicts.
+    """
+    if not by:
+        return events
+    return [LedgerEvent(e.sheet, e.row, {**e.event, "submitted_by": by}) for e in events]
+
+
 def _event_id(event: dict) -> str:
-    content = {k: v for k, v in event.items() if k not in ("event_id", "recorded_at", "source")}
+    content = {k: v for k, v in event.items() if k not in ("event_id", "recorded_at", "source", "submitted_by")}
     return str(uuid.uuid5(_ID_NAMESPACE, json.dumps(content, sort_keys=True, ensure_ascii=False)))
 
 
@@ -407,12 +436,13 @@ def import_ledger(sheet: str, header: list, rows: list[tuple[int, list]], state:
 
 
 def import_sheets(layouts: list[SheetLayout], state: pl.DataFrame, month: str, recorded_at: datetime,
-                  source: str) -> LedgerImport:
+                  source: str, department: str | None = None) -> LedgerImport:
     """Compare a ledger's sheets (§7a: their project rows, in workbook order) with the state as of ``month``'s end (§7).
 
     ``state`` is :func:`streams.core.fold.project_state` at :func:`ledger_cutoff` of the month; every event is
     recorded at ``recorded_at`` from ``source``. Raises :class:`LedgerFileError` before any row when a sheet's
     header cannot be used. The layouts' skipped rows are listed apart; their totals are checked.
+    An import for a ``department`` rejects the rows that are not its own (:func:`not_yours`); None: the bureau's.
     """
     last_day, end = month_end_of(month)
     at_end, stamp = format_timestamp(end), format_timestamp(recorded_at)
@@ -427,8 +457,8 @@ def import_sheets(layouts: list[SheetLayout], state: pl.DataFrame, month: str, r
         rows = [_read(layout.sheet, n, cells, columns, layout.header, last_day, layout.pool)
                 for n, cells in layout.rows]
         read += rows
-        department = _header_of(layout.header, columns, "department")
-        departments |= {d for _, kept in rows if (d := _text(kept.get(department)))}
+        column = _header_of(layout.header, columns, "department")
+        departments |= {d for _, kept in rows if (d := _text(kept.get(column)))}
         result.warnings += _total_warnings(layout, columns)
         result.skipped += layout.skipped
         result.sheets.append({"sheet": layout.sheet, "header_row": layout.header_row, "rows": len(layout.rows),
@@ -450,6 +480,13 @@ def import_sheets(layouts: list[SheetLayout], state: pl.DataFrame, month: str, r
         seen[row.project_id] = f"{row.sheet}!{row.row}"
         project = states.get(row.project_id)
         new = project is None or project["orphan"]
+        why = not_yours(department, (project or {}).get("department"), row.department)
+        if why:
+            result.rejected.append(RowRejection(row.sheet, row.row, NOT_YOURS, f"项目编号 {row.project_id}: {why}",
+                                                row.project_id, cells))
+            continue
+        if new and department is not None and row.department is None:  # planned for the department importing it
+            row = replace(row, department=department)
         if new and not (row.name and row.industry):
             result.rejected.append(RowRejection(row.sheet, row.row, "ledger_schema",
                                                 "a new project needs 项目名称 and 所属行业", row.project_id, cells))
@@ -466,6 +503,8 @@ def import_sheets(layouts: list[SheetLayout], state: pl.DataFrame, month: str, r
         else:
             result.unchanged += 1
     row_ids = {r.project_id for r, _ in read if r.project_id}
+    if department is not None:  # a department's ledger answers for its own projects only
+        departments &= {department}
     result.warnings.extend(_missing(state, row_ids, departments))
     return result
 

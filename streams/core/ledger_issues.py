@@ -15,7 +15,7 @@ import polars as pl
 from streams.contract.acceptance import format_timestamp
 from streams.core import ledger_sheets as ls
 from streams.core.clock import CST
-from streams.core.ledger import month_end_of
+from streams.core.ledger import NOT_YOURS, month_end_of, not_yours
 from streams.core.ledger_layout import SheetLayout
 
 ISSUE_SHEET = "问题清单"
@@ -116,14 +116,16 @@ def issue_events(row: IssueRow, standing: dict | None, end: datetime, recorded_a
 
 
 def import_issues(layout: SheetLayout, issues: pl.DataFrame, state: pl.DataFrame, month: str,
-                  recorded_at: datetime, source: str) -> ls.SheetImport:
+                  recorded_at: datetime, source: str, department: str | None = None) -> ls.SheetImport:
     """The 问题清单 sheet against the issues (:func:`streams.core.bottlenecks.issue_state`) and the projects'
-    state as of the end of ``month`` (§11); every event recorded at ``recorded_at`` from ``source``."""
+    state as of the end of ``month`` (§11); every event recorded at ``recorded_at`` from ``source``. An import
+    for a ``department`` rejects the rows of another department's project (:func:`ledger.not_yours`)."""
     last_day, end = month_end_of(month)
     stamp = format_timestamp(recorded_at)
     result = ls.SheetImport(layout.sheet, layout.header_row, skipped=list(layout.skipped))
     standing = {(i["project_id"], i["issue_id"]): i for i in issues.iter_rows(named=True)}
     planned = _planned(state)
+    owners = _owners(state) if department is not None else {}
     seen: dict[tuple[str, str], int] = {}
     for row in ls.rows_of(layout, HEADERS):
         project_id = ls.text(row.get("project_id"))
@@ -144,6 +146,10 @@ def import_issues(layout: SheetLayout, issues: pl.DataFrame, state: pl.DataFrame
         except ls.Bad as bad:
             result.reject(ls.rejection(layout.sheet, row, "ledger_schema", str(bad), project_id))
             continue
+        why = not_yours(department, owners.get(ids[0]), None)  # 牵头单位 is the issue's lead, not the project's owner
+        if why:
+            result.reject(ls.rejection(layout.sheet, row, NOT_YOURS, f"项目编号 {ids[0]}: {why}", ids[0]))
+            continue
         result.count(issue_events(issue, standing.get(ids), end, stamp, source), ids not in standing, row.row)
     return result
 
@@ -153,6 +159,14 @@ def _planned(state: pl.DataFrame) -> set[str]:
     if state.is_empty() or "orphan" not in state.columns:
         return set()
     return set(state.filter(~pl.col("orphan"))["project_id"].to_list())
+
+
+def _owners(state: pl.DataFrame) -> dict[str, str]:
+    """Each project's department as of E, where the log names one."""
+    if state.is_empty() or "department" not in state.columns:
+        return {}
+    known = state.filter(pl.col("department").is_not_null()).select("project_id", pl.col("department").cast(pl.Utf8))
+    return dict(known.iter_rows())
 
 
 def _day(at: datetime | None) -> date | None:

@@ -15,7 +15,7 @@ import polars as pl
 
 from streams.contract.acceptance import format_timestamp
 from streams.core import ledger_sheets as ls
-from streams.core.ledger import month_end_of
+from streams.core.ledger import NOT_YOURS, month_end_of, not_yours
 from streams.core.ledger_layout import SheetLayout
 from streams.core.trips import REPORTED
 
@@ -107,14 +107,17 @@ def trip_events(row: TripRow, standing: dict | None, end: str, recorded_at: str,
 
 
 def import_trips(layout: SheetLayout, trips: pl.DataFrame, month: str, recorded_at: datetime,
-                 source: str) -> ls.SheetImport:
+                 source: str, department: str | None = None) -> ls.SheetImport:
     """The 外出招商 sheet against the trips as of the end of ``month`` (:func:`streams.core.trips.trip_state`,
-    §11); every event at E, recorded at ``recorded_at`` from ``source``."""
+    §11); every event at E, recorded at ``recorded_at`` from ``source``. An import for a ``department`` rejects
+    a trip another department organised, or a row naming another 组织单位 (:func:`ledger.not_yours`)."""
     last_day, end = month_end_of(month)
     at_end, stamp = format_timestamp(end), format_timestamp(recorded_at)
     result = ls.SheetImport(layout.sheet, layout.header_row, skipped=list(layout.skipped))
     counting = {t["trip_id"]: t for t in trips.filter(pl.col("counts")).iter_rows(named=True)} \
         if trips.height else {}
+    owners = {t["trip_id"]: t.get("department") for t in trips.iter_rows(named=True)} \
+        if department is not None and trips.height else {}
     seen: dict[str, int] = {}
     for row in ls.rows_of(layout, HEADERS):
         trip_id = ls.text(row.get("trip_id"))
@@ -127,6 +130,10 @@ def import_trips(layout: SheetLayout, trips: pl.DataFrame, month: str, recorded_
                 continue
             trip = read_trip(row, trip_id, last_day)
             seen[trip_id] = row.row  # the row stands by its cells, before the log is looked at (as in 问题清单)
+            why = not_yours(department, owners.get(trip_id), trip.department)
+            if why:
+                result.reject(ls.rejection(layout.sheet, row, NOT_YOURS, f"出访编号 {trip_id}: {why}", None))
+                continue
             events = trip_events(trip, counting.get(trip_id), at_end, stamp, source)
         except ls.Bad as bad:
             detail = f"出访编号 {trip_id}: {bad}" if trip_id else str(bad)

@@ -30,7 +30,7 @@ REASONS: tuple[str, ...] = (
 MAX_DEPTH = 32
 FUTURE_TOLERANCE = timedelta(hours=24)
 #: Fields that may differ between an event and its duplicate.
-NON_CONTENT_FIELDS = frozenset({"recorded_at", "source"})
+NON_CONTENT_FIELDS = frozenset({"recorded_at", "source", "submitted_by"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +216,7 @@ _MAX_WAN = (2**63 - 1) // YUAN_PER_WAN
 
 
 def content_of(event: dict, occurred: datetime | None = None) -> dict:
-    """What must match for a re-send to count as a duplicate: all but recorded_at and source, after the
+    """What must match for a re-send to count as a duplicate: all but recorded_at, source and submitted_by, after the
     upcast, with occurred_at as an instant. The log compares it as JSON text, so 30000 and 30000.0 differ.
 
     ``occurred``: the event's ``occurred_at`` already read, if it has been.

@@ -53,7 +53,7 @@ STAGE_POOL: dict[int, str] = {1: "planning", 2: "attraction", 3: "signed", 4: "l
 
 #: Envelope fields; anything else on an event is payload.
 ENVELOPE: tuple[str, ...] = (
-    "event_id", "event_type", "schema_version", "project_id", "occurred_at", "recorded_at", "source",
+    "event_id", "event_type", "schema_version", "project_id", "occurred_at", "recorded_at", "source", "submitted_by",
 )
 
 YUAN_PER_WAN = 10_000

@@ -146,3 +146,20 @@ def test_the_events_carry_who_submitted_them_and_pass_the_contract_with_the_same
     for e in signed:
         assert not isinstance(check_event(json.loads(json.dumps(e.event, ensure_ascii=False)), NOW), Rejection)
     assert submitted(result.events, None) == result.events
+
+
+def test_the_same_event_handed_in_by_someone_else_is_a_duplicate_and_an_empty_submitter_breaks_the_contract():
+    from streams.core.log import received_log
+    from tests.unit.history import RECEIVED
+
+    first = ev("A", "planned", "2024-01-10", event_id="x1", submitted_by="张三")
+    again = {**first, "submitted_by": "李四", "source": "ledger:other.xlsx"}
+    log = received_log(enumerate([json.dumps(e, ensure_ascii=False).encode() for e in (first, again)], start=1),
+                       RECEIVED)
+    assert log["reason"].to_list() == [None, None]  # both pass the contract
+    assert log["content"][0] == log["content"][1]  # the same content: settled as a duplicate, not a conflict
+    changed = {**first, "name": "another name", "submitted_by": "李四"}
+    other = received_log([(1, json.dumps(changed, ensure_ascii=False).encode())], RECEIVED)
+    assert other["content"][0] != log["content"][0]
+    assert isinstance(check_event({**first, "submitted_by": ""}, NOW), Rejection)
+    assert isinstance(check_event({**first, "submitted_by": 7}, NOW), Rejection)

@@ -137,6 +137,11 @@ class RateLimiter:
             self.sleep(pause)
             waited += pause
 
+    def settle(self) -> None:
+        """Count the last send from when it ended: the robot counted it on arrival, after ``acquire``."""
+        if self.sent:
+            self.sent[-1] = max(self.sent[-1], self.clock())
+
 
 def backoff_delays(retries: int, base_s: float, cap_s: float, rng: random.Random) -> list[float]:
     """The pauses before each retry: exponential from ``base_s``, capped at ``cap_s``, with jitter (50-100 %)."""
@@ -163,8 +168,12 @@ class Sender:
             send_email(self.config.smtp, recipient.email, digest)
             return
         robot = getattr(recipient, channel)
-        self.limiter(robot).acquire()
-        send_robot(robot, digest)
+        limiter = self.limiter(robot)
+        limiter.acquire()
+        try:
+            send_robot(robot, digest)
+        finally:
+            limiter.settle()
 
     def deliver(self, recipient: Recipient, channel: str, digest: Digest) -> int:
         """Send with retries; return the attempts it took, or raise the last DeliveryError (``exhausted`` set)."""

@@ -13,6 +13,8 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
+from streams.contract.events import key_of
+
 
 @dataclass
 class TransactionalLog:
@@ -44,9 +46,10 @@ def _producer(bootstrap: str, transactional_id: str):
 
 
 def _key(line: bytes) -> bytes | None:
+    """The record's key as the contract has it (a project's project_id, a trip's trip_id: §8), as ingest keys it."""
     event = _event(line)
-    pid = event.get("project_id") if event else None
-    return pid.encode() if isinstance(pid, str) and pid else None
+    key = key_of(event) if event else None
+    return key.encode() if key else None
 
 
 def _event(line: bytes) -> dict | None:

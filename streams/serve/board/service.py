@@ -62,7 +62,7 @@ def target_row(metric: str, target: float, actual: float | None) -> dict:
             "attainment": None if actual is None or not target else round(actual / target, 4)}
 
 
-def targets_part(source: FigureSource, doc: dict, year: int) -> list[dict]:
+def targets_part(source: FigureSource, doc: dict, year: int, targets: dict) -> list[dict]:
     """The year's figures against the targets: the replay's targets table, else those the summary holds (stage
     flows, trips by kind; a figure the summary lacks is shown as unknown)."""
     try:
@@ -70,7 +70,7 @@ def targets_part(source: FigureSource, doc: dict, year: int) -> list[dict]:
         return [target_row(r["metric"], r["target"], r["actual"]) for r in table]
     except NotAvailable:
         pass
-    goals = config.targets().get(str(year), {})
+    goals = targets.get(str(year), {})
     flows = doc["flows"].get(str(year), {})
     trips = doc["trips"].get(str(year), {})
     known = {**{s: flows.get(s, 0) for s in STAGES_ZH}, "leader_led": trips.get("leader_led", 0),
@@ -106,10 +106,10 @@ def ranking_part(source: FigureSource, period: str) -> dict:
             "black_board": sorted((r for r in shown if r["board"] == "bottom"), key=lambda r: r["score"])}
 
 
-def trips_part(doc: dict, year: int) -> dict:
+def trips_part(doc: dict, year: int, targets: dict) -> dict:
     """The year's trips against their targets, and what the projects from trips brought in."""
     figures = doc["trips"].get(str(year), {})
-    goals = config.targets().get(str(year), {})
+    goals = targets.get(str(year), {})
     return {"year": year, "leader_led": figures.get("leader_led", 0), "team": figures.get("team", 0),
             "other": figures.get("other", 0), "leader_led_target": goals.get("leader_led"),
             "team_target": goals.get("team"), "people_days": figures.get("people_days", 0),
@@ -118,13 +118,13 @@ def trips_part(doc: dict, year: int) -> dict:
             "signed_yi": yi(figures.get("signed_yuan", 0))}
 
 
-def bottlenecks_part(doc: dict, year: int) -> dict:
+def bottlenecks_part(doc: dict, year: int, targets: dict) -> dict:
     """Bottlenecks open, overdue and cleared (the year's resolved issues and the projects cleared)."""
     b = doc["bottlenecks"]
     key = str(year)
     return {"open": b["open"], "overdue": b["overdue"], "raised": b["raised"].get(key, 0),
             "resolved": b["resolved"].get(key, 0), "projects_cleared": b["projects_cleared"].get(key, 0),
-            "projects_cleared_target": config.targets().get(key, {}).get("projects_cleared"),
+            "projects_cleared_target": targets.get(key, {}).get("projects_cleared"),
             "open_by_category": [{"category": c, "label": CATEGORIES_ZH.get(c, c), "count": n}
                                  for c, n in sorted(b["open_by_category"].items(), key=lambda kv: -kv[1])]}
 
@@ -146,8 +146,10 @@ def trend_part(source: FigureSource) -> dict | None:
     return {"months": months, "series": series}
 
 
-def board(source: FigureSource) -> dict:
-    """The whole board, or ``{"state": "rebalancing"}`` when the workers cannot answer for every partition."""
+def board(source: FigureSource, targets: dict | None = None) -> dict:
+    """The whole board, or ``{"state": "rebalancing"}`` when the workers cannot answer for every partition
+    (``targets``: the annual targets; by default :func:`streams.config.targets`)."""
+    targets = config.targets() if targets is None else targets
     fetched = now_cst().isoformat(timespec="seconds")
     try:
         doc = source.summary()
@@ -156,9 +158,10 @@ def board(source: FigureSource) -> dict:
         return {"state": "ok", "source": source.kind, "as_of": doc["as_of"], "known_at": doc["known_at"],
                 "fetched_at": fetched, "updated_at": source.updated_at() or fetched, "year": as_of.year,
                 "projects_total": doc["projects"]["total"], "href_all": link(),
-                "pools": pools_part(doc), "targets": targets_part(source, doc, as_of.year),
+                "pools": pools_part(doc), "targets": targets_part(source, doc, as_of.year, targets),
                 "colours": colours_part(source, doc), "ranking": ranking_part(source, month),
-                "trips": trips_part(doc, as_of.year), "bottlenecks": bottlenecks_part(doc, as_of.year),
+                "trips": trips_part(doc, as_of.year, targets),
+                "bottlenecks": bottlenecks_part(doc, as_of.year, targets),
                 "trend": trend_part(source)}
     except Rebalancing as e:
         log.info("board not available: %s", e)

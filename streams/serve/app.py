@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 #: The feature packages (``streams/serve/<name>/views.py``, each with ``router``, and ``public_router``
 #: for the few pages open without signing in). Every route of ``router`` requires a session and, for
 #: writes, the CSRF token: a feature cannot forget either.
-FEATURES = ("accounts", "desk")
+FEATURES = ("accounts", "bulletins", "desk", "board", "projects")
 #: Open without a session: the sign-in form, the static files, the health check.
 PUBLIC_PATHS = ("/login", "/healthz")
 SESSION_COOKIE = "funnel_session"

@@ -8,6 +8,6 @@ command group, write ``streams/cli/<name>.py`` that way and add ``<name>`` to th
 
 from streams.cli.app import main
 
-from streams.cli import bench, bulletin, feeds, kafka, ledger, notify, quality, replay, report, serve, status, worker  # noqa: E402,F401  (registers)
+from streams.cli import bench, bulletin, feeds, kafka, ledger, notify, quality, remind, replay, report, serve, status, worker  # noqa: E402,F401  (registers)
 
 __all__ = ["main"]

@@ -52,8 +52,15 @@ REJECTED_LINE = '{"event_id": "bad-1", "event_type": "contract_signed", "schema_
                 '"project_id": "BD-003", "occurred_at": "not a time"}'
 
 
-def write_feed(path: Path, *, rejected: bool = True) -> Path:
-    """The feed as JSON Lines (the rejected line last)."""
-    lines = [json.dumps(e, ensure_ascii=False) for e in board_events()]
+def in_year(line: str, year: int) -> str:
+    """A line of the feed moved by whole years so that its 2024 is ``year`` (for a live worker's today)."""
+    for old in (2025, 2024, 2023, 2022):
+        line = line.replace(f"{old}-", f"{old + year - 2024}-@")
+    return line.replace("-@", "-")
+
+
+def write_feed(path: Path, *, rejected: bool = True, year: int = 2024) -> Path:
+    """The feed as JSON Lines (the rejected line last), its 2024 moved to ``year``."""
+    lines = [in_year(json.dumps(e, ensure_ascii=False), year) for e in board_events()]
     path.write_text("\n".join(lines + ([REJECTED_LINE] if rejected else [])) + "\n", encoding="utf-8")
     return path

@@ -14,6 +14,14 @@
     return value.toLocaleString("zh-CN", { minimumFractionDigits: decimals || 0, maximumFractionDigits: decimals || 0 });
   }
 
+  /* figures shown as they are: a year is not a quantity, times read as "2024-12-31 18:00:05" */
+  var PLAIN = { year: true, as_of: true, updated_at: true, fetched_at: true, "ranking.period": true };
+
+  function plain(value) {
+    if (value === null || value === undefined) { return "—"; }
+    return String(value).replace("T", " ").replace(/([+-]\d\d:\d\d|Z)$/, "");
+  }
+
   function flat(doc) {
     var out = { as_of: doc.as_of, updated_at: doc.updated_at, fetched_at: doc.fetched_at, year: doc.year,
       projects_total: doc.projects_total, red_total: doc.colours.red_total, "ranking.period": doc.ranking.period,
@@ -36,7 +44,7 @@
       if (!(key in values)) { return; }
       var v = values[key];
       var yi = /_yi$/.test(key);
-      el.textContent = yi ? fmt(v, 2) : fmt(v);
+      el.textContent = PLAIN[key] ? plain(v) : yi ? fmt(v, 2) : fmt(v);
       el.dataset.value = v === null || v === undefined ? "" : String(v);
     });
   }
@@ -105,13 +113,15 @@
       grid: { left: 8, right: 48, top: 8, bottom: 8, containLabel: true },
       xAxis: { type: "value", max: function (v) { return Math.max(100, Math.ceil(v.max / 50) * 50); },
         axisLabel: { formatter: "{value}%" } },
-      yAxis: { type: "category", data: shown.map(function (t) { return t.label; }) },
+      yAxis: { type: "category", data: shown.map(function (t) { return t.label; }),
+        axisLabel: { interval: 0, fontSize: 11 } },
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
       series: [{ type: "bar", data: shown.map(function (t) {
         var pct = t.attainment === null ? 0 : Math.round(t.attainment * 1000) / 10;
         return { value: pct, itemStyle: { color: pct >= 100 ? "#2e7d32" : "#d32f2f" } };
       }), label: { show: true, position: "right", formatter: "{c}%" },
-        markLine: { silent: true, symbol: "none", data: [{ xAxis: 100 }], lineStyle: { color: "#999" } } }]
+        markLine: { silent: true, symbol: "none", label: { show: false }, data: [{ xAxis: 100 }],
+          lineStyle: { color: "#999" } } }]
     }, true);
   }
 
@@ -120,7 +130,7 @@
     if (!c) { return; }
     c.setOption({
       animation: false,
-      grid: { left: 8, right: 24, top: 24, bottom: 8, containLabel: true },
+      grid: { left: 8, right: 24, top: 36, bottom: 8, containLabel: true },
       title: { text: "在办问题类别", textStyle: { fontSize: 13 } },
       xAxis: { type: "category", data: categories.map(function (r) { return r.label; }) },
       yAxis: { type: "value", minInterval: 1 },
@@ -191,6 +201,7 @@
       cell(tr, fmt(r.starts), "num");
       cell(tr, fmt(r.red), "num");
     });
+    document.getElementById("targets-missing").hidden = doc.targets.length > 0;
     drawTargets(doc.targets);
     drawIssues(doc.bottlenecks.open_by_category);
     drawTrend(doc.trend);

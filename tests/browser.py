@@ -3,10 +3,10 @@
 Import what a module needs (``from tests.browser import browser_page, chromium, serve_app, signed_in``):
 ``serve_app`` is a module-scoped factory, ``server = serve_app(source=replay_dir)`` (or ``worker_url=``),
 started once per module on a free port with its own state directory, database and secret and
-``--insecure-cookies`` (plain http); ``server.make_user("department", "区商务局")`` adds an account through
-``funnel users add``; ``browser_page`` is a fresh context and page of the session's Chromium
-(``page.external_requests`` lists every request that left the server's origin); ``signed_in(page, server, user)``
-signs in through the form.
+``--insecure-cookies`` (plain http; or HTTPS with ``args=("--tls-cert", C, "--tls-key", K)``);
+``server.make_user("department", "区商务局")`` adds an account through ``funnel users add``;
+``browser_page`` is a fresh context and page of the session's Chromium (``page.external_requests`` lists every
+request that left the server's origin); ``signed_in(page, server, user)`` signs in through the form.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ class Serve:
                  args: tuple[str, ...] = (), env: dict | None = None):
         self.home, self.port = Path(home), _free_port_pair()
         self.home.mkdir(parents=True, exist_ok=True)
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = "--tls-cert" in args  # HTTPS, and the Secure cookie; else plain http and --insecure-cookies
+        self.url = f"http{'s' if self.tls else ''}://127.0.0.1:{self.port}"
         self.db = self.home / "serve.sqlite3"
         self.bulletins = self.home / "bulletins"
         self.env = {**os.environ, "FUNNEL_STATE_DIR": str(self.home), "FUNNEL_SERVE_DB": str(self.db),
@@ -69,15 +70,16 @@ class Serve:
     def start(self, timeout: float = 60) -> "Serve":
         """Start the server and wait until /healthz answers."""
         self.log = open(self.log_path, "ab")
+        plain = () if self.tls else ("--insecure-cookies",)
         self.proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "serve", "--port", str(self.port),
-                                      "--insecure-cookies", *self.args],
+                                      *plain, *self.args],
                                      env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"funnel serve exited {self.proc.returncode}: {self.log_path.read_text()}")
             try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=2):
+                with urllib.request.urlopen(self.url + "/healthz", timeout=2, context=_unverified()):
                     return self
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.2)
@@ -105,6 +107,13 @@ class Serve:
         args += ["--display-name", display_name] if display_name else []
         self.funnel(*args, stdin=password + "\n")
         return Account(username, password, role, department)
+
+
+def _unverified():
+    """A TLS context for the test's self-signed certificate (the health check only)."""
+    import ssl
+
+    return ssl._create_unverified_context()
 
 
 def make_user(server: Serve, role: str = "bureau", department: str | None = None, **kw) -> Account:
@@ -150,7 +159,8 @@ def browser_page(chromium):
                                    accept_downloads=True)
     page = context.new_page()
     page.external_requests = []
-    page.on("request", lambda r: None if r.url.startswith(("http://127.0.0.1", "data:", "blob:", "about:"))
+    page.on("request", lambda r: None if r.url.startswith(("http://127.0.0.1", "https://127.0.0.1", "data:", "blob:",
+                                                            "about:"))
             else page.external_requests.append(r.url))
     yield page
     context.close()

@@ -47,8 +47,12 @@ def _settings(**overrides):
               help="Send the session cookie over plain http too (tests and development; never in production).")
 @click.option("--forwarded-allow-ips", default=None,
               help="Trust X-Forwarded-For from these proxies (comma-separated); default: trust none.")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), envvar="FUNNEL_SERVE_TLS_CERT",
+              help="Serve HTTPS with this certificate (PEM); else put an HTTPS proxy in front.")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), envvar="FUNNEL_SERVE_TLS_KEY",
+              help="The certificate's private key (PEM).")
 def serve(host, port, db, worker_url, worker_token, source, bootstrap_servers, topic, bulletins, targets_file,
-          max_upload_mb, insecure_cookies, forwarded_allow_ips) -> None:
+          max_upload_mb, insecure_cookies, forwarded_allow_ips, tls_cert, tls_key) -> None:
     """Run the web application: the board, project pages, the ledger desk and bulletins, behind sign-in."""
     import uvicorn
 
@@ -62,11 +66,18 @@ def serve(host, port, db, worker_url, worker_token, source, bootstrap_servers, t
     if not worker_url and not source:
         click.echo("serve: neither --worker-url nor --source: figures come from neither until one is given",
                    err=True)
+    if bool(tls_cert) != bool(tls_key):
+        raise click.UsageError("--tls-cert and --tls-key go together")
     if insecure_cookies:
         click.echo("serve: --insecure-cookies: the session cookie also travels over plain http", err=True)
+    elif not tls_cert and not forwarded_allow_ips:
+        click.echo("serve: the session cookie is Secure: browsers keep it over HTTPS only (and on localhost); "
+                   "give --tls-cert/--tls-key or serve behind an HTTPS proxy", err=True)
     app = create_app(settings)
+    click.echo(f"serve: http{'s' if tls_cert else ''}://{host}:{port}/", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False,
-                proxy_headers=bool(forwarded_allow_ips), forwarded_allow_ips=forwarded_allow_ips)
+                proxy_headers=bool(forwarded_allow_ips), forwarded_allow_ips=forwarded_allow_ips,
+                ssl_certfile=tls_cert, ssl_keyfile=tls_key)
 
 
 @main.group()

@@ -176,3 +176,46 @@ def test_on_a_phone_the_nav_folds_behind_the_menu_button(server, chromium):
         assert width <= 390  # nothing wider than the screen
     finally:
         context.close()
+
+
+def self_signed(where) -> tuple[str, str]:
+    """A certificate and key for 127.0.0.1 (PEM files)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .sign(key, hashes.SHA256()))
+    (where / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (where / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                      serialization.PrivateFormat.PKCS8,
+                                                      serialization.NoEncryption()))
+    return str(where / "cert.pem"), str(where / "key.pem")
+
+
+def test_over_https_the_session_cookie_is_secure(serve_app, replay_dir, chromium, tmp_path):
+    cert, key = self_signed(tmp_path)
+    server = serve_app(source=replay_dir, args=("--tls-cert", cert, "--tls-key", key))
+    assert server.url.startswith("https://")
+    user = server.make_user("viewer")
+    context = chromium.new_context(ignore_https_errors=True, locale="zh-CN")
+    try:
+        page = context.new_page()
+        signed_in(page, server, user, "/bulletins")
+        assert page.url == server.url + "/bulletins"
+        [cookie] = context.cookies()
+        assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    finally:
+        context.close()
+    with httpx.Client(verify=False) as client:
+        assert "secure" in client.get(server.url + "/login").headers["set-cookie"].lower()

@@ -10,7 +10,7 @@ import secrets
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from fastapi import Depends, Request, UploadFile
+from fastapi import Request, UploadFile
 
 from streams.serve import audit
 from streams.serve.accounts import service

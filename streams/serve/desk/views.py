@@ -67,11 +67,11 @@ async def upload(request: Request, month: str = Form(...), file: UploadFile = Fi
         planned = await run_in_threadpool(service.plan_upload, settings, user, request.session.get("sid", ""),
                                           file.filename, data, month)
     except DeskError as e:
-        audit.record(settings, user, "desk_upload_refused",
+        audit.record(settings, user, "upload_refused",
                      {"file": file.filename, "month": month, "bytes": len(data), "error": str(e)}, _address(request))
         return _desk_page(request, user, month, str(e), 400)
     p = planned.preview
-    audit.record(settings, user, "desk_upload", {"upload": planned.id, "file": planned.file, "month": month,
+    audit.record(settings, user, "upload", {"upload": planned.id, "file": planned.file, "month": month,
                                                  "bytes": len(data), "rows": p["rows"],
                                                  "events": p["event_count"],
                                                  "rejected": len(p["all_rejected_rows"])}, _address(request))
@@ -109,7 +109,7 @@ async def confirm(request: Request, upload_id: str, user: User = Depends(desk_us
             return _desk_page(request, user, None, str(e), 404)
         return _preview_page(request, planned, str(e), 409)
     if before.status not in ("sent", "sending"):
-        audit.record(settings, user, "desk_confirm", {"upload": upload_id, "file": done.file, "month": done.month,
+        audit.record(settings, user, "confirm", {"upload": upload_id, "file": done.file, "month": done.month,
                                                       "status": done.status, **(done.report or {})},
                      _address(request))
     return RedirectResponse(f"/desk/upload/{upload_id}", status_code=303)

@@ -228,3 +228,24 @@ def test_the_live_board_equals_the_replay_and_changes_when_events_arrive(fed, se
         timeout=60_000)
     assert_board_shows(page, replay(bootstrap, topic, tmp_path / "after", fed["targets"]))
     assert attempted == [] and page.external_requests == []
+
+
+def test_no_board_project_or_figure_without_a_session(fed, serve_app):
+    import urllib.error
+    import urllib.request
+
+    server = serve_app(source=fed["replay"], args=fed["args"])
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    for path, status in (("/api/board", 401), ("/board", 303), ("/projects?pool=signed", 303),
+                         ("/projects/BD-003", 303)):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            opener.open(server.url + path, timeout=10)
+        assert refused.value.code == status, path
+        if status == 303:
+            assert refused.value.headers["Location"].startswith("/login?next="), path
+        assert "BD-003" not in refused.value.read().decode("utf-8", "replace")

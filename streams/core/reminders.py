@@ -27,7 +27,7 @@ import polars as pl
 
 from streams.contract.events import MILESTONES
 from streams.core.aggregates import _prefix_states
-from streams.core.bottlenecks import issue_state
+from streams.core.bottlenecks import ISSUE_COLUMNS, issue_state
 from streams.core.clock import day_end
 from streams.core.fold import DEFAULT_COLOURS, ColourRules, planned, project_state, reached, with_colour
 from streams.core.log import accepted_events
@@ -132,8 +132,11 @@ def _rank(colour: str) -> pl.Expr:
 
 def worsened(days: pl.DataFrame, day: date) -> pl.DataFrame:
     """``colour_worsened`` about each day d in [D − 7, D]: yellow or red at the end of d, worse than at d − 1."""
-    window = days.filter(pl.col("day").is_between(day - timedelta(days=BEHIND_DAYS), day))
-    before = days.select(pl.col("day") + timedelta(days=1), "project_id", pl.col("colour").alias("before"))
+    first = day - timedelta(days=BEHIND_DAYS)
+    window = days.filter(pl.col("day").is_between(first, day) & pl.col("colour").is_in(list(_RANK)))
+    before = (days.filter(pl.col("day").is_between(first - timedelta(days=1), day - timedelta(days=1))
+                          & pl.col("colour").is_not_null())
+              .select(pl.col("day") + timedelta(days=1), "project_id", pl.col("colour").alias("before")))
     return (window.join(before, on=["day", "project_id"], how="left")
             .filter(_rank("colour") > _rank("before").fill_null(0))
             .select(kind=pl.lit("colour_worsened"), project_id="project_id", about="day", colour="colour",
@@ -171,7 +174,7 @@ def issues_overdue(events: pl.LazyFrame, days: pl.DataFrame, day: date) -> pl.Da
     names = events.collect_schema().names()
     if "issue_id" not in names:
         return pl.DataFrame()
-    issues = events.filter(pl.col("issue_id").is_not_null()).collect()
+    issues = events.filter(pl.col("issue_id").is_not_null()).select(c for c in ISSUE_COLUMNS if c in names).collect()
     first = day - timedelta(days=BEHIND_DAYS)
     found = []
     for d in (first + timedelta(days=k) for k in range(1, BEHIND_DAYS + 1)):
@@ -215,7 +218,9 @@ def records(found: pl.DataFrame, people: pl.DataFrame, day: date) -> pl.DataFram
 
 
 def _to_whom(r: dict) -> str:
-    who = "、".join(x for x in (f"分包领导{r['leader']}" if r.get("leader") else "", r.get("department") or "") if x)
+    leader = r.get("leader") or ""
+    leader = leader if not leader or "领导" in leader else f"分包领导{leader}"  # 县处级领导丁 is titled already
+    who = "、".join(x for x in (leader, r.get("department") or "") if x)
     return f"请{who}" if who else "请责任单位"
 
 

@@ -219,3 +219,34 @@ def test_over_https_the_session_cookie_is_secure(serve_app, replay_dir, chromium
         context.close()
     with httpx.Client(verify=False) as client:
         assert "secure" in client.get(server.url + "/login").headers["set-cookie"].lower()
+
+
+def test_from_the_topic_the_bulletin_made_on_the_page_is_the_replays(serve_app, replay_dir, bootstrap, topic,
+                                                                      chromium, tmp_path):
+    """Without --source the page makes the bulletin from a replay of the topic: the same document as
+    funnel bulletin on a replay directory of that topic."""
+    from tests.integration.test_bulletin import docx_text
+    from tests.integration.test_ingest import funnel
+
+    feed = replay_dir.parent / "feed.jsonl"
+    funnel("ingest", str(feed), "--topic", topic, bootstrap=bootstrap)
+    funnel("replay", "--topic", topic, "--out", str(tmp_path / "replay"), "--no-check", bootstrap=bootstrap)
+    month = today_cst().strftime("%Y-%m")
+    funnel("bulletin", "--period", month, "--source", str(tmp_path / "replay"), "--out", str(tmp_path / "cli"),
+           "--format", "docx", bootstrap=bootstrap)
+    server = serve_app(args=("--bootstrap-servers", bootstrap, "--topic", topic))
+    context = chromium.new_context(locale="zh-CN", accept_downloads=True)
+    try:
+        page = context.new_page()
+        signed_in(page, server, server.make_user("bureau"), "/bulletins")
+        page.select_option("select[name=period]", month)
+        page.click("#make-bulletin button[type=submit]")
+        page.wait_for_url(re.compile(r"made="), timeout=300_000)
+        with page.expect_download() as got:
+            page.locator(f"tr[data-period='{month}'] a.download-docx").click()
+        got.value.save_as(tmp_path / "web.docx")
+    finally:
+        context.close()
+    paragraphs, tables = docx_text(tmp_path / "web.docx")
+    assert tables and any("谋划" in c for t in tables for row in t for c in row)
+    assert (paragraphs, tables) == docx_text(tmp_path / "cli" / f"bulletin-{month}.docx")

@@ -186,7 +186,10 @@ class Sender:
                 if not e.retryable or attempt == len(delays):
                     e.attempts = attempt + 1
                     raise
+                pause = delays[attempt]
+                if e.reason == "rate_limited":  # the robot counts a window: wait for it to pass
+                    pause = max(pause, getattr(recipient, channel).window_s)
                 log.warning("%s to %s failed (%s), retry %d of %d in %.1f s", channel, recipient.name, e,
-                            attempt + 1, len(delays), delays[attempt])
-                self.sleep(delays[attempt])
+                            attempt + 1, len(delays), pause)
+                self.sleep(pause)
         raise AssertionError("unreachable")

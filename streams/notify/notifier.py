@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 DEFAULT_TOPIC = "project-reminders"
 DEFAULT_GROUP = "funnel-notify"
 REQUIRED = ("reminder_id", "kind", "project_id", "about")
+#: how long --idle-exit waits for partitions before it counts idleness (a killed member's session is 10 s)
+JOIN_GRACE_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -136,12 +138,15 @@ class Notifier:
 
     def run(self, stop: threading.Event, idle_exit_s: float | None = None, linger_ms: int = 500) -> None:
         """Deliver until ``stop`` is set (or nothing came for ``idle_exit_s``)."""
-        idle_since = time.monotonic()
+        started = idle_since = time.monotonic()
         log.info("notifier %s reading %s", self.owner, self.topic)
         while not stop.is_set():
             records = self.poll(linger_ms)
             if not records:
-                if idle_exit_s is not None and time.monotonic() - idle_since > idle_exit_s:
+                now = time.monotonic()
+                if not self.consumer.assignment() and now - started < JOIN_GRACE_S:
+                    idle_since = now  # still joining: a killed member holds its partitions until its session ends
+                if idle_exit_s is not None and now - idle_since > idle_exit_s:
                     break
                 continue
             if self.handle(records, stop):

@@ -98,6 +98,7 @@ def test_rate_limited_and_5xx_answers_are_retried(robots):
     robots.fail("dingtalk:t1", DINGTALK_TOO_FAST, 502)
     assert send.deliver(recipient, "dingtalk", DIGEST) == 3
     assert len(slept) == 2 and len(robots.bodies()) == 1
+    assert slept[0] >= 60.0 and slept[1] < 1  # after "too fast" it waits the robot's window out
 
 
 def test_retries_exhausted_raise_the_last_error(robots):

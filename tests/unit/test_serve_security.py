@@ -236,3 +236,33 @@ def test_pages_carry_the_security_headers_and_a_csp_with_no_other_origin(setting
             assert "secure" in (await client.get("/login")).headers["set-cookie"].lower()
 
     asyncio.run(run_secure())
+
+
+def test_signing_in_again_makes_a_new_session_id_and_ends_the_old_one(settings):
+    service.add_user(settings, "wu", "bureau", "a password")
+    service.add_user(settings, "zheng", "viewer", "b password")
+    app = create_app(settings)
+
+    def sid_of(client) -> str:
+        import base64
+        import json
+
+        value = client.cookies["funnel_session"].split(".")[0]
+        return json.loads(base64.b64decode(value + "=" * (-len(value) % 4)))["sid"]
+
+    async def run():
+        async with client_of(app) as client:
+            token = await sign_in(client, "wu", "a password")
+            first = sid_of(client)
+            planted = client.cookies["funnel_session"]
+            again = await client.post("/login", data={"csrf_token": token, "username": "zheng",
+                                                      "password": "b password"})
+            assert again.status_code == 303
+            assert sid_of(client) != first
+            assert service.session_user(settings, first) is None
+            assert service.session_user(settings, sid_of(client)).username == "zheng"
+        async with client_of(app) as other:  # the first session's cookie, replayed elsewhere, is dead
+            other.cookies.set("funnel_session", planted)
+            assert (await other.get("/bulletins")).status_code == 303
+
+    asyncio.run(run())

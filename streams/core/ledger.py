@@ -316,7 +316,7 @@ def not_yours(importer: str | None, owner: str | None, cell: str | None) -> str 
     if importer is None:
         return None
     if owner is not None and owner != importer:
-        return f"the project is {owner}'s as of the month's end, not {importer}'s"
+        return f"belongs to {owner} as of the month's end, not to {importer}"
     if cell is not None and cell != importer:
         return f"the row names {cell}, not {importer}"
     return None

@@ -27,6 +27,7 @@ import functools
 import hmac
 import logging
 from datetime import date, datetime
+from urllib.parse import quote
 
 import polars as pl
 from kafka.partitioner.default import murmur2
@@ -41,6 +42,14 @@ from streams.worker.store import (ProjectStore, Snapshot, Today, fold_snapshot, 
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = 1
+
+
+#: The columns of a project in ``/project-list``.
+LIST_COLUMNS = ("project_id", "name", "industry", "lead_industry", "town", "department", "leader", "pool", "stage",
+                "dropped", "investment_yuan", "signed_yuan", "colour", "days_late", "next_due", "days_since_advance",
+                "plan_negotiating", "plan_signed", "plan_started", "plan_completed", "plan_operating", "drop_reason")
+#: The filters ``/project-list`` takes.
+LIST_FILTERS = ("pool", "colour", "department", "leader")
 
 
 class NotWhole(Exception):
@@ -143,6 +152,19 @@ class Views:
             return rows_of((await self._today()).trips)
         return (await self._folded(view))[1]
 
+    async def project_list(self, view: View, which: dict[str, str]) -> list[dict]:
+        """This worker's projects in the pools as of today, those whose ``pool``, ``colour``, ``department`` and
+        ``leader`` equal ``which``'s (the board's red list and filtered lists); today's view only."""
+        self._ensure_ready()
+        if not _is_today(view):
+            raise ValueError("the list of projects is kept for today's view only")
+        frame = (await self._today()).frame
+        wanted = pl.col("in_pools")
+        for column, value in which.items():
+            wanted = wanted & (pl.col(column).cast(pl.Utf8) == value)
+        shown = [c for c in LIST_COLUMNS if c in frame.columns]
+        return rows_of(frame.filter(wanted).select(shown))
+
     async def ranking_counts(self, view: View, period: str):
         """This worker's part of a period's rankings (:func:`streams.worker.store.ranking_part`), folded in a
         thread and cached per view, period and store version."""
@@ -236,6 +258,10 @@ def add_pages(app, settings: WorkerSettings, store: ProjectStore) -> None:
         partitions = sorted(store.assigned)
         return {"partitions": partitions, "counts": (await views.ranking_counts(view, period)).to_dicts()}
 
+    async def local_project_list(view: View, which: dict[str, str]) -> dict:
+        partitions = sorted(store.assigned)
+        return {"partitions": partitions, "projects": await views.project_list(view, which)}
+
     def view_query(view: View) -> str:
         return f"as_of={view.as_of.isoformat()}" + (f"&known_at={view.known_at.isoformat()}" if view.known_at else "")
 
@@ -310,6 +336,25 @@ def add_pages(app, settings: WorkerSettings, store: ProjectStore) -> None:
     async def trips_part_page(self, request):
         """This worker's trips as of the view, with the partitions they cover (for its peers)."""
         return self.json(await local_trips(view_of(request.query)))
+
+    @app.page("/project-list")
+    @guarded
+    async def project_list_page(self, request):
+        """Today's projects in the pools of every partition, by ``project_id``: ``?pool=&colour=&department=&leader=``
+        (the board's red list and the lists behind its figures)."""
+        view = view_of(request.query)
+        which = {k: request.query[k] for k in LIST_FILTERS if request.query.get(k)}
+        query = "&".join(f"{k}={quote(v)}" for k, v in which.items())
+        parts = await gather("/parts/project-list", "&".join(q for q in (query, view_query(view)) if q),
+                             lambda: local_project_list(view, which), request)
+        return self.json(sorted((p for part in parts for p in part["projects"]), key=lambda p: p["project_id"]))
+
+    @app.page("/parts/project-list")
+    @guarded
+    async def project_list_part_page(self, request):
+        """This worker's part of ``/project-list``, with the partitions it covers (for its peers)."""
+        which = {k: request.query[k] for k in LIST_FILTERS if request.query.get(k)}
+        return self.json(await local_project_list(view_of(request.query), which))
 
     @app.page("/rankings")
     @guarded

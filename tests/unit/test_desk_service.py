@@ -137,3 +137,29 @@ def test_a_month_not_ended_yet_cannot_be_handed_in(settings, log):
         service.plan_upload(settings, CLERK, "sid-1", "t.xlsx", data, "2099-01", log)
     with pytest.raises(DeskError, match="YYYY-MM"):
         service.plan_upload(settings, CLERK, "sid-1", "t.xlsx", data, "2024-13", log)
+
+
+def test_two_confirmations_at_once_send_once(settings, log, tmp_path):
+    import threading
+    import time
+
+    data = edited(service.export_ledger(settings, CLERK, MONTH, log), {"A": "签约"})
+    upload = service.plan_upload(settings, CLERK, "sid-1", "t.xlsx", data, MONTH, log)
+    sends, start = [], threading.Barrier(2)
+
+    def slow(file, result, upload_id):
+        sends.append(upload_id)
+        time.sleep(0.5)  # the other confirmation arrives while this one is sending
+        return service.file_sender(tmp_path / "out")(file, result, upload_id)
+
+    def confirm():
+        start.wait()
+        service.confirm(settings, CLERK, "sid-1", upload.id, slow)
+
+    threads = [threading.Thread(target=confirm) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sends == [upload.id]
+    assert service.find(settings, CLERK, "sid-1", upload.id).status == "sent"

@@ -163,3 +163,29 @@ def test_the_same_event_handed_in_by_someone_else_is_a_duplicate_and_an_empty_su
     assert other["content"][0] != log["content"][0]
     assert isinstance(check_event({**first, "submitted_by": ""}, NOW), Rejection)
     assert isinstance(check_event({**first, "submitted_by": 7}, NOW), Rejection)
+
+
+def test_funnel_ledger_import_for_a_department_writes_only_its_rows_events_with_the_submitter(tmp_path):
+    import csv
+
+    from click.testing import CliRunner
+
+    from streams.cli import main
+
+    feed = tmp_path / "history.jsonl"
+    feed.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in HISTORY), encoding="utf-8")
+    ledger = tmp_path / "台账.csv"
+    with ledger.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([["项目编号", "项目阶段"], ["A", "签约"], ["B", "开工"]])
+    out = tmp_path / "events.jsonl"
+    done = CliRunner().invoke(main, ["ledger", "import", str(ledger), "--month", MONTH, "--from-file", str(feed),
+                                     "--out", str(out), "--department", COMMERCE, "--submitted-by", "张三", "--json"],
+                              catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    doc = json.loads(done.output)
+    assert doc["rejected"] == {"ledger_not_yours": 1} and doc["rows"] == 2 and doc["changed"] == 1
+    events = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(e["project_id"], e["event_type"], e["submitted_by"]) for e in events] == \
+        [("A", "contract_signed", "张三")]
+    dead = [json.loads(line) for line in out.with_name(out.name + ".rejected.jsonl").read_text().splitlines()]
+    assert [(d["project_id"], d["reason"], d["row"]) for d in dead] == [("B", "ledger_not_yours", 3)]

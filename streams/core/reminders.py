@@ -174,8 +174,12 @@ def issues_overdue(events: pl.LazyFrame, days: pl.DataFrame, day: date) -> pl.Da
     names = events.collect_schema().names()
     if "issue_id" not in names:
         return pl.DataFrame()
-    issues = events.filter(pl.col("issue_id").is_not_null()).select(c for c in ISSUE_COLUMNS if c in names).collect()
     first = day - timedelta(days=BEHIND_DAYS)
+    issues = events.filter(pl.col("issue_id").is_not_null()).select(c for c in ISSUE_COLUMNS if c in names)
+    # an issue's due date as of a day is that of one of its raises: only issues with one in the window can be overdue
+    candidates = issues.filter((pl.col("event_type") == "issue_raised") & pl.col("due").is_between(first, day)
+                               ).select("project_id", "issue_id").unique()
+    issues = issues.join(candidates, on=["project_id", "issue_id"], how="semi").collect()
     found = []
     for d in (first + timedelta(days=k) for k in range(1, BEHIND_DAYS + 1)):
         active = days.filter((pl.col("day") == d) & pl.col("active")).select("project_id", "colour")

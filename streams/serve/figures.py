@@ -75,6 +75,12 @@ class ProjectFilter:
         return urllib.parse.urlencode({k: v for k, v in vars(self).items() if v})
 
 
+def worst_first(project: dict) -> tuple:
+    """Order of a project list: the most days overdue first, those without a due date last, then by id."""
+    late = project.get("days_late")
+    return (late is None, -(late or 0), project["project_id"])
+
+
 class FigureSource:
     """Figures for the pages: :meth:`from_workers` (live) or :meth:`from_replay` (archived)."""
 
@@ -154,6 +160,12 @@ class WorkerFigures(FigureSource):
     def project(self, project_id: str) -> dict | None:
         return self._get(f"/projects/{urllib.parse.quote(project_id, safe='')}")
 
+    def projects(self, which: ProjectFilter) -> list[dict]:
+        """Today's projects in the pools of every partition (the workers' ``/project-list``), worst first."""
+        query = which.query()
+        found = self._get("/project-list" + (f"?{query}" if query else ""))
+        return sorted(found, key=worst_first)
+
 
 @dataclass
 class ReplayFigures(FigureSource):
@@ -206,7 +218,7 @@ class ReplayFigures(FigureSource):
     def projects(self, which: ProjectFilter) -> list[dict]:
         state = self.table("project_state").filter(which.expr())
         shown = [c for c in PROJECT_COLUMNS if c in state.columns]
-        return rows(state.select(shown).sort("days_late", "project_id", descending=[True, False], nulls_last=True))
+        return sorted(rows(state.select(shown)), key=worst_first)
 
     def pools_over_time(self) -> list[dict]:
         return rows(self.table("pools_over_time"))

@@ -214,6 +214,10 @@ def test_the_live_board_equals_the_replay_and_changes_when_events_arrive(fed, se
     page.goto(f"{server.url}/board?poll=2")
     wait_drawn(page)
     assert_board_shows(page, replay(bootstrap, topic, tmp_path / "before", fed["targets"]))
+    reds = pl.read_parquet(tmp_path / "before" / "project_state.parquet").filter(pl.col("colour") == "red")
+    rows = page.locator("#red-list tbody tr")  # the workers' /project-list
+    assert [rows.nth(i).get_attribute("data-project-id") for i in range(rows.count())] == ["BD-003", "BD-007"]
+    assert set(reds["project_id"]) == {"BD-003", "BD-007"}
     signed_before = int(figure(page, "pools.signed.count"))
 
     more = tmp_path / "more.jsonl"
@@ -226,7 +230,13 @@ def test_the_live_board_equals_the_replay_and_changes_when_events_arrive(fed, se
     page.wait_for_function(
         f"() => document.querySelector('[data-figure=\"pools.signed.count\"]').dataset.value === '{signed_before + 1}'",
         timeout=60_000)
-    assert_board_shows(page, replay(bootstrap, topic, tmp_path / "after", fed["targets"]))
+    after = replay(bootstrap, topic, tmp_path / "after", fed["targets"])
+    assert_board_shows(page, after)
+    page.click('a[data-pool="signed"]')  # the live list behind the figure: the new project is in it
+    page.wait_for_url("**/projects?pool=signed")
+    listed = page.locator("#projects tbody tr")
+    assert listed.count() == after["pools"]["signed"]["count"] == signed_before + 1
+    assert page.locator('#projects tr[data-project-id="BD-100"]').count() == 1
     assert attempted == [] and page.external_requests == []
 
 

@@ -170,6 +170,11 @@ def test_the_other_department_is_refused_the_first_ones_rows_and_the_bureau_down
     page.wait_for_url("**/desk/upload/*")
     refused = page.locator("#rejected tr[data-reason=ledger_not_yours] td").all_inner_texts()
     assert refused[2] == "DA" and COMMERCE in refused[4]
+    for width, height in ((390, 844), (1920, 1080)):  # a phone and the meeting room's screen: no page overflow
+        page.set_viewport_size({"width": width, "height": height})
+        for path in (page.url, f"{server.url}/desk"):
+            page.goto(path)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, (width, path)
 
     bureau = server.make_user("bureau")
     page.context.clear_cookies()

@@ -37,6 +37,7 @@ KINDS = ("colour_worsened", "red_persisting", "milestone_due", "issue_overdue")
 BEHIND_DAYS = 7
 #: How many days after d an open milestone's due date makes a ``milestone_due`` at the end of d (§10).
 AHEAD_DAYS = 7
+AHEAD_DAYS_DELTA = timedelta(days=AHEAD_DAYS)
 #: The record of a reminder (the contract between ``funnel remind`` and ``funnel notify``), in order.
 RECORD_SCHEMA: dict[str, pl.DataType] = {
     "reminder_id": pl.Utf8, "kind": pl.Utf8, "project_id": pl.Utf8, "project_name": pl.Utf8, "about": pl.Date,
@@ -157,8 +158,11 @@ def persisting(days: pl.DataFrame, day: date) -> pl.DataFrame:
 def milestones_due(days: pl.DataFrame, day: date) -> pl.DataFrame:
     """``milestone_due`` about each due date in [D − 7, D + 7]: at the end of some day d ≤ D, a project with a
     colour has an open milestone due on d … d + 7; with the colour of the first such day."""
-    long = (days.filter(pl.col("colour").is_not_null() & (pl.col("day") <= day))
-            .unpivot(index=["day", "project_id", "colour"], on=[f"open_{m}" for m in MILESTONES],
+    opens = [f"open_{m}" for m in MILESTONES]
+    long = (days.filter(pl.col("colour").is_not_null() & (pl.col("day") <= day)
+                        & pl.any_horizontal(pl.col(o).is_between(pl.col("day"), pl.col("day") + AHEAD_DAYS_DELTA)
+                                            for o in opens))
+            .unpivot(index=["day", "project_id", "colour"], on=opens,
                      variable_name="milestone", value_name="due")
             .filter(pl.col("due").is_not_null())
             .filter((pl.col("due") >= pl.col("day")) & (pl.col("due") <= pl.col("day") + timedelta(days=AHEAD_DAYS))

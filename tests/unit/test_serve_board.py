@@ -141,3 +141,25 @@ def test_a_workers_503_is_rebalancing_never_partial_figures():
         assert b == {"state": "rebalancing", "message": REBALANCING_TEXT, "fetched_at": b["fetched_at"]}
     finally:
         server.shutdown()
+
+
+def test_history_entries_read_each_record_and_sort_by_occurred_at_across_offsets():
+    from collections import namedtuple
+
+    from streams.serve.projects.service import _entry, _when
+
+    Record = namedtuple("Record", "topic partition offset timestamp key value headers")
+    late = Record("t", 1, 7, 1_700_000_000_000, b"P", json.dumps(
+        {"event_type": "contract_signed", "occurred_at": "2024-03-01T09:00:00+08:00", "source": "区商务局"}).encode(),
+        [("origin", b"feed.jsonl:12")])
+    early = Record("t", 1, 9, 1_700_000_000_000, b"P", json.dumps(
+        {"event_type": "project_planned", "occurred_at": "2024-03-01T00:30:00Z"}).encode(), [])  # 08:30 CST
+    ledger_row = Record("t.dlq", 0, 3, 1_700_000_000_000, b"P", json.dumps(
+        {"sheet": "台账", "row": 5, "project_id": "P", "cells": {}}, ensure_ascii=False).encode(),
+        [("origin", "台账.xlsx:台账:5".encode()), ("reason", b"ledger_schema")])
+    entries = sorted([_entry(late, "accepted", False), _entry(ledger_row, "ledger_schema", True),
+                      _entry(early, "accepted", False)], key=_when)
+    assert [e.position for e in entries] == ["t:1:9", "t:1:7", "t.dlq:0:3"]
+    assert (entries[1].origin, entries[1].source, entries[1].type_zh) == ("feed.jsonl:12", "区商务局", "签约")
+    assert entries[0].origin is None and entries[0].recorded_at.startswith("2023-11-14T22:13:20")
+    assert (entries[2].type_zh, entries[2].outcome_zh) == ("台账行（台账 第5行）", "退回：ledger_schema")

@@ -52,6 +52,8 @@ class Entry:
 
     @property
     def type_zh(self) -> str:
+        if self.event_type is None and "cells" in self.event and "sheet" in self.event:
+            return f"台账行（{self.event['sheet']} 第{self.event.get('row')}行）"  # a ledger row the import rejected
         return TYPES_ZH.get(self.event_type or "", self.event_type or "（无法解析）")
 
     @property

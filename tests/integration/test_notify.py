@@ -250,3 +250,59 @@ def test_two_notifiers_share_the_topic_and_deliver_each_once(bootstrap, reminder
     delivered_by = {json.loads(r.value)["by"] for r in read_topic(bootstrap, f"{reminders}.delivered")
                     if json.loads(r.value)["state"] == "delivered"}
     assert len(delivered_by) == 2, "both notifiers delivered a share of the partitions"
+
+
+def test_from_a_history_exactly_the_reminders_of_section_10_each_once(bootstrap, robots, smtp, tmp_path):
+    """End to end: `funnel remind` on test_remind's hand-worked history, then `funnel notify`: each leader gets
+    exactly the reminders §10 defines for it (test_remind.EXPECTED), once, also when remind runs again."""
+    from tests.integration.test_ingest import funnel
+    from tests.integration.test_remind import D, EXPECTED, history, write_feed
+
+    mailbox, port = smtp
+    feed = write_feed(tmp_path / "history.jsonl", history())
+    topic = f"reminders-{uuid.uuid4().hex[:10]}"
+    config = tmp_path / "notify.toml"
+    config.write_text(f"""
+link_base = "http://board.local"
+[smtp]
+host = "127.0.0.1"
+port = {port}
+[recipients.commerce]
+dingtalk = {{ webhook = "{robots.dingtalk_webhook('commerce')}", secret = "{SECRET}" }}
+[recipients.zhang]
+wecom = {{ webhook = "{robots.wecom_webhook('zhang')}" }}
+[recipients.zhangmin]
+email = {{ to = "zhangmin@bureau.example" }}
+[[rules]]
+leader = "王伟"
+recipients = ["commerce"]
+[[rules]]
+leader = "赵磊"
+recipients = ["commerce"]
+[[rules]]
+leader = "李强"
+recipients = ["zhang"]
+[[rules]]
+leader = "张敏"
+recipients = ["zhangmin"]
+""", encoding="utf-8")
+    for _ in range(2):  # the day's reminders computed twice: the same records, delivered once
+        funnel("remind", "--day", D.isoformat(), "--from-file", str(feed), "--reminder-topic", topic,
+               bootstrap=bootstrap)
+        run_notify(bootstrap, topic, config, tmp_path / "notify.log")
+
+    delivered = {r.key.decode() for r in read_topic(bootstrap, f"{topic}.delivered")
+                 if json.loads(r.value)["state"] == "delivered"}
+    assert delivered == {
+        "red_persisting:A:2024-05-31:|commerce|dingtalk", "milestone_due:D:2024-05-29:started|commerce|dingtalk",
+        "colour_worsened:D:2024-05-30:|commerce|dingtalk", "milestone_due:B:2024-06-03:signed|zhang|wecom",
+        "issue_overdue:C:2024-05-27:I1|zhangmin|email"}
+    assert {key.split("|")[0] for key in delivered} == EXPECTED
+    links = re.compile(r"/projects/(\w+)\)")
+    [ding] = robots.bodies("dingtalk:commerce")  # one digest of A's and D's three reminders
+    assert sorted(links.findall(ding["markdown"]["text"])) == ["A", "D", "D"]
+    [wecom] = robots.bodies("wecom:zhang")
+    assert links.findall(wecom["markdown"]["content"]) == ["B"]
+    [mail] = mailbox.messages
+    assert mail["To"] == "zhangmin@bureau.example" and links.findall(mail.get_content()) == ["C"]
+    assert "连续三个月末为红色" in ding["markdown"]["text"] and robots.refused == []

@@ -123,3 +123,16 @@ def test_digests_split_under_the_robots_limit_and_keep_every_reminder():
 def test_an_overlong_reminder_is_cut_not_dropped():
     [digest] = build_digests("商务局", [reminder(text="长" * 5000)])
     assert len(digest.text.encode()) <= ROBOT_LIMIT_BYTES and digest.text.endswith("…")
+
+
+def test_the_example_config_loads_and_routes(monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.setenv("FUNNEL_SMTP_PASSWORD", "x")
+    example = load_config(Path(__file__).resolve().parents[2] / "examples" / "notify.toml")
+    assert example.smtp.starttls and example.smtp.password == "x" and example.retries == 5
+    assert route(reminder(kind="red_persisting", leader="王伟"), example) == (
+        "commerce_group", "leader_wang", "supervision")
+    monkeypatch.delenv("FUNNEL_SMTP_PASSWORD")
+    with pytest.raises(ConfigError, match="FUNNEL_SMTP_PASSWORD"):
+        load_config(Path(__file__).resolve().parents[2] / "examples" / "notify.toml")

@@ -77,10 +77,12 @@ def build_digests(recipient: str, reminders: Iterable[Mapping[str, Any]], limit_
     used = 0
     for reminder in ordered:
         line = _truncate(item_line(reminder, link_base), room) + "\n"
-        size = len(line.encode()) + len(_section(reminder).encode())  # a kind heading may be needed
+        heading = len(_section(reminder).encode())
+        new_kind = not chunks[-1] or chunks[-1][-1][0].get("kind") != reminder.get("kind")
+        size = len(line.encode()) + (heading if new_kind else 0)
         if chunks[-1] and used + size > room:
             chunks.append([])
-            used = 0
+            used, size = 0, len(line.encode()) + heading
         chunks[-1].append((reminder, line))
         used += size
     return [_digest(recipient, chunk, i, len(chunks)) for i, chunk in enumerate(chunks, 1)]

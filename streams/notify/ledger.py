@@ -71,6 +71,9 @@ class DeliveryLog:
 
     def _apply(self, record) -> None:
         key = record.key.decode("utf-8", "replace") if record.key else None
+        if key and record.value is None:  # a tombstone: the delivery is to be made again (a resend)
+            self.states.pop(key, None)
+            return
         try:
             value = json.loads(record.value) if record.value is not None else None
         except ValueError:

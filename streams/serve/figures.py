@@ -111,8 +111,13 @@ class FigureSource:
     def targets(self) -> list[dict]:
         raise NotAvailable("targets")
 
-    def projects(self, which: ProjectFilter) -> list[dict]:
+    def projects(self, which: ProjectFilter, limit: int | None = None) -> list[dict]:
+        """The projects in the pools that ``which`` selects, worst first (:func:`worst_first`), at most ``limit``."""
         raise NotAvailable("the list of projects")
+
+    def count_projects(self, which: ProjectFilter) -> int:
+        """How many projects ``which`` selects."""
+        return len(self.projects(which))
 
     def pools_over_time(self) -> list[dict]:
         raise NotAvailable("the pools over time")
@@ -160,11 +165,11 @@ class WorkerFigures(FigureSource):
     def project(self, project_id: str) -> dict | None:
         return self._get(f"/projects/{urllib.parse.quote(project_id, safe='')}")
 
-    def projects(self, which: ProjectFilter) -> list[dict]:
+    def projects(self, which: ProjectFilter, limit: int | None = None) -> list[dict]:
         """Today's projects in the pools of every partition (the workers' ``/project-list``), worst first."""
         query = which.query()
         found = self._get("/project-list" + (f"?{query}" if query else ""))
-        return sorted(found, key=worst_first)
+        return sorted(found, key=worst_first)[:limit]
 
 
 @dataclass
@@ -215,10 +220,14 @@ class ReplayFigures(FigureSource):
     def targets(self) -> list[dict]:
         return rows(self.table("targets"))
 
-    def projects(self, which: ProjectFilter) -> list[dict]:
+    def projects(self, which: ProjectFilter, limit: int | None = None) -> list[dict]:
         state = self.table("project_state").filter(which.expr())
         shown = [c for c in PROJECT_COLUMNS if c in state.columns]
-        return sorted(rows(state.select(shown)), key=worst_first)
+        ordered = state.select(shown).sort("days_late", "project_id", descending=[True, False], nulls_last=True)
+        return rows(ordered if limit is None else ordered.head(limit))  # the order of worst_first
+
+    def count_projects(self, which: ProjectFilter) -> int:
+        return self.table("project_state").filter(which.expr()).height
 
     def pools_over_time(self) -> list[dict]:
         return rows(self.table("pools_over_time"))

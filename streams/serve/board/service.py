@@ -83,14 +83,14 @@ def colours_part(source: FigureSource, doc: dict) -> dict:
     counts = [{"colour": c, "label": z, "count": doc["supervision"].get(c, 0), "href": link(colour=c)}
               for c, z in COLOURS.items()]
     try:
-        reds = source.projects(ProjectFilter(colour="red"))
+        reds = source.projects(ProjectFilter(colour="red"), limit=RED_LIST_LIMIT)
     except NotAvailable:
         reds = None
     red_list = None if reds is None else [
         {"project_id": r["project_id"], "name": r.get("name"), "leader": r.get("leader"),
          "department": r.get("department"), "days_late": r.get("days_late"),
          "days_since_advance": r.get("days_since_advance"), "href": f"/projects/{r['project_id']}"}
-        for r in reds[:RED_LIST_LIMIT]]
+        for r in reds]
     return {"counts": counts, "red_total": doc["supervision"].get("red", 0), "red_list": red_list}
 
 

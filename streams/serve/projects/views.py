@@ -40,18 +40,19 @@ def project_list(request: Request):
     """The projects behind a figure of the board."""
     which = _filter(request)
     figures: FigureSource = figures_of(request)
-    message = projects = None
+    message = projects = total = None
     try:
-        projects = figures.projects(which)
+        projects = figures.projects(which, limit=LIST_LIMIT)
+        total = len(projects) if len(projects) < LIST_LIMIT else figures.count_projects(which)
     except NotAvailable:
         message = "实时数据源暂不提供项目清单，请用回放目录（--source）查看归档清单，或按项目编号查询。"
     except Rebalancing:
         message = REBALANCING_TEXT
     shown = None if projects is None else [
         {**p, "investment_yi": yi(p.get("investment_yuan")), "stage_zh": STAGE_ZH.get(p.get("stage"), "—")}
-        for p in projects[:LIST_LIMIT]]
+        for p in projects]
     return render(request, "project_list.html", which=which, title=describe(which), projects=shown,
-                  total=None if projects is None else len(projects), limit=LIST_LIMIT, message=message,
+                  total=total, limit=LIST_LIMIT, message=message,
                   pools=POOLS, colours=COLOURS)
 
 

@@ -72,3 +72,30 @@ def test_undeliverable_reminders_are_dead_lettered_with_the_reason(bootstrap, re
     again = start_notify(bootstrap, reminders, config, tmp_path / "notify.log", "--idle-exit", "4", "--group", "g2")
     assert again.wait(timeout=180) == 0
     assert dead(bootstrap, reminders) == letters and robots.bodies() == []
+
+
+def test_dead_letters_are_resent_once_after_the_fault_is_fixed(bootstrap, reminders, robots, smtp, tmp_path):
+    from tests.integration.test_ingest import funnel
+
+    mailbox, port = smtp
+    config = write_config(tmp_path / "notify.toml", robots, port, retries=0)
+    good = config.read_text()
+    config.write_text(good.replace(f'secret = "{SECRET}"', 'secret = "SECwrong"', 1), encoding="utf-8")
+    publish(bootstrap, reminders, [reminder(1), reminder(2), reminder(3, leader="张三", department="区住建局")])
+    run_notify(bootstrap, reminders, config, tmp_path / "notify.log")
+    assert {v[0] for v in dead(bootstrap, reminders).values()} == {"robot_refused"}
+    assert robots.bodies("dingtalk:commerce") == [] and robot_tokens(robots, "wecom:zhang") == ["R0003"]
+
+    config.write_text(good, encoding="utf-8")  # the secret fixed
+    done = funnel("notify", "--topic", reminders, "--resend-reason", "robot_refused", bootstrap=bootstrap)
+    assert done.stdout.strip() == f"2 dead-lettered deliveries written back to {reminders}"
+    run_notify(bootstrap, reminders, config, tmp_path / "notify.log")
+    assert sorted(robot_tokens(robots, "dingtalk:commerce")) == ["R0001", "R0002"]
+    assert robot_tokens(robots, "wecom:zhang") == ["R0003"]  # delivered the first time, never again
+
+    # resending again finds nothing still dead-lettered: nothing is sent twice
+    done = funnel("notify", "--topic", reminders, "--resend-reason", "robot_refused", "--resend",
+                  reminder(1)["reminder_id"], bootstrap=bootstrap)
+    assert done.stdout.strip() == f"0 dead-lettered deliveries written back to {reminders}"
+    run_notify(bootstrap, reminders, config, tmp_path / "notify.log")
+    assert sorted(robot_tokens(robots, "dingtalk:commerce")) == ["R0001", "R0002"] and len(mailbox.messages) == 1

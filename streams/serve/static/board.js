@@ -133,9 +133,10 @@
       grid: { left: 8, right: 24, top: 36, bottom: 8, containLabel: true },
       title: { text: "在办问题类别", textStyle: { fontSize: 13 } },
       xAxis: { type: "category", data: categories.map(function (r) { return r.label; }) },
-      yAxis: { type: "value", minInterval: 1, splitNumber: 3 },
+      yAxis: { type: "value", minInterval: 1, splitNumber: 2, axisLabel: { show: false } },
       tooltip: { trigger: "axis" },
-      series: [{ type: "bar", data: categories.map(function (r) { return r.count; }), itemStyle: { color: "#e8684a" } }]
+      series: [{ type: "bar", data: categories.map(function (r) { return r.count; }), itemStyle: { color: "#e8684a" },
+        label: { show: true, position: "top", fontSize: 11 } }]
     }, true);
   }
 

@@ -104,9 +104,10 @@ kinds = ["red_persisting"]
 recipients = ["supervisor"]
 """
     for i in range(1, departments + 1):
+        webhook = robots.dingtalk_webhook("shared" if shared else f"d{i:02d}")
         text += f"""
 [recipients.d{i:02d}]
-dingtalk = {{ webhook = "{robots.dingtalk_webhook('shared' if shared else f'd{i:02d}')}", secret = "{SECRET}", {limit} }}
+dingtalk = {{ webhook = "{webhook}", secret = "{SECRET}", {limit} }}
 [[rules]]
 department = "D{i:02d}"
 recipients = ["d{i:02d}"]

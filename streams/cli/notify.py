@@ -55,6 +55,9 @@ def notify(config_file, topic, group, idle_exit, resend_ids, resend_reasons, boo
         sys.exit(1)
     try:
         notifier.run(stop, idle_exit_s=idle_exit)
+    except Exception as e:  # noqa: BLE001 (a broker lost mid-batch: the log's `sending` marks what was cut off)
+        log_failure("notify", e)
+        sys.exit(1)
     finally:
         notifier.close()
         log.info("notify: %d deliveries made, %d dead-lettered", notifier.sent, notifier.dead)

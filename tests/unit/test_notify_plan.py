@@ -56,3 +56,26 @@ def test_unroutable_and_malformed_records_are_dead_lettered_once():
                 delivery_key("rem:0:1", "", "malformed"): "dead_lettered"}
     again = plan([record(0, lost), record(1, b"\xff{")], CONFIG, finished.get)
     assert again.dead == [] and dict(again.sends) == {}
+
+
+def dead_letter(key: str, reason: str, recipient: str = "", channel: str = "", value: bytes = b"{}"):
+    headers = [("reason", reason.encode()), ("recipient", recipient.encode()), ("channel", channel.encode())]
+    return SimpleNamespace(key=key.encode(), value=value, headers=headers)
+
+
+def test_a_resend_picks_what_is_still_dead_lettered():
+    from streams.notify.resend import chosen
+
+    letters = [dead_letter("r1", "outcome_unknown", "zhang", "wecom", b"r1"),
+               dead_letter("r1", "outcome_unknown", "zhang", "email", b"r1"),
+               dead_letter("r2", "outcome_unknown", "commerce", "dingtalk"),  # resent before, delivered since
+               dead_letter("r3", "robot_refused", "commerce", "dingtalk", b"r3"),
+               dead_letter("rem:0:7", "malformed", "", "malformed"),
+               dead_letter("r4", "no_recipient", value=b"r4")]
+    states = {"r1|zhang|wecom": "dead_lettered", "r1|zhang|email": "dead_lettered", "r2|commerce|dingtalk":
+              "delivered", "r3|commerce|dingtalk": "dead_lettered", "rem:0:7||malformed": "dead_lettered",
+              "r4||": "dead_lettered"}
+    assert chosen(letters, (), {"outcome_unknown", "malformed"}, states.get) == {
+        "r1": (b"r1", ["r1|zhang|wecom", "r1|zhang|email"])}
+    assert chosen(letters, {"r3", "r4"}, (), states.get) == {"r3": (b"r3", ["r3|commerce|dingtalk"]),
+                                                            "r4": (b"r4", ["r4||"])}

@@ -195,6 +195,8 @@ def test_the_project_page_lists_every_record_with_its_origin_the_rejected_one_in
     assert rejected.count() == 1
     assert rejected.locator("td.origin").inner_text() == f"{fed['feed']}:{len(lines)}"
     assert rejected.locator("td.position").inner_text().startswith(f"{fed['topic']}.dlq:")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(DOCS / "board-project-phone.png"), full_page=True)
     accepted = page.locator('#history tr[data-outcome="accepted"] td.position').all_inner_texts()
     assert len(accepted) == 3 and all(p.startswith(f"{fed['topic']}:") for p in accepted)
     assert attempted == [] and page.external_requests == []
@@ -219,6 +221,13 @@ def test_the_live_board_equals_the_replay_and_changes_when_events_arrive(fed, se
     assert [rows.nth(i).get_attribute("data-project-id") for i in range(rows.count())] == ["BD-003", "BD-007"]
     assert set(reds["project_id"]) == {"BD-003", "BD-007"}
     signed_before = int(figure(page, "pools.signed.count"))
+    page.click('#red-list tr[data-project-id="BD-003"] a')  # the project as the workers hold it, and its log
+    page.wait_for_url("**/projects/BD-003")
+    assert page.locator("#project-colour").inner_text() == "红"
+    assert "Q1" in page.locator("#project-issues").inner_text()
+    assert page.locator("#history tbody tr").count() == 4
+    page.goto(f"{server.url}/board?poll=2")
+    wait_drawn(page)
 
     more = tmp_path / "more.jsonl"
     day = (today_cst() - timedelta(days=1)).isoformat()
@@ -259,3 +268,25 @@ def test_no_board_project_or_figure_without_a_session(fed, serve_app):
         if status == 303:
             assert refused.value.headers["Location"].startswith("/login?next="), path
         assert "BD-003" not in refused.value.read().decode("utf-8", "replace")
+
+
+def test_while_the_workers_rebalance_the_board_says_so_and_shows_no_figure(serve_app, browser_page):
+    import threading
+    from http.server import HTTPServer
+
+    from tests.unit.test_serve_board import Answers503
+
+    worker = HTTPServer(("127.0.0.1", 0), Answers503)
+    threading.Thread(target=worker.serve_forever, daemon=True).start()
+    try:
+        server = serve_app(worker_url=f"http://127.0.0.1:{worker.server_port}")
+        page = browser_page
+        signed_in(page, server, server.make_user("viewer"), "/board")
+        page.goto(f"{server.url}/board")
+        status = page.locator("#board-status")
+        status.wait_for(state="visible")
+        assert status.inner_text() == "正在重新平衡，稍后刷新"
+        assert figure(page, "pools.signed.count") is None  # nothing drawn: no partial figure
+        assert page.locator('[data-figure="pools.signed.count"]').inner_text() == "—"
+    finally:
+        worker.shutdown()

@@ -161,5 +161,5 @@ def test_history_entries_read_each_record_and_sort_by_occurred_at_across_offsets
                       _entry(early, "accepted", False)], key=_when)
     assert [e.position for e in entries] == ["t:1:9", "t:1:7", "t.dlq:0:3"]
     assert (entries[1].origin, entries[1].source, entries[1].type_zh) == ("feed.jsonl:12", "区商务局", "签约")
-    assert entries[0].origin is None and entries[0].recorded_at.startswith("2023-11-14T22:13:20")
+    assert entries[0].origin is None and entries[0].recorded_at == "2023-11-15T06:13:20+08:00"
     assert (entries[2].type_zh, entries[2].outcome_zh) == ("台账行（台账 第5行）", "退回：ledger_schema")

@@ -16,6 +16,7 @@ from kafka.partitioner.default import murmur2
 
 from streams.config import dlq_topic
 from streams.contract.schemas import parse_timestamp
+from streams.core.clock import CST
 from streams.core.log import LogBuilder, settle
 from streams.kafkaio import records
 
@@ -69,12 +70,17 @@ def _parsed(raw: bytes) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def received_cst(timestamp_ms: float | None) -> str:
+    """A record's Kafka timestamp (when the platform received it) in CST, to the second."""
+    return records.received_at(timestamp_ms).astimezone(CST).isoformat(timespec="seconds")
+
+
 def _entry(record, outcome: str, rejected: bool, detail: str | None = None) -> Entry:
     event = _parsed(record.value or b"")
     text = (lambda k: event.get(k) if isinstance(event.get(k), str) else None)
     return Entry(position=f"{record.topic}:{record.partition}:{record.offset}", outcome=outcome, rejected=rejected,
                  event_type=text("event_type"), occurred_at=text("occurred_at"),
-                 recorded_at=text("recorded_at") or records.received_at(record.timestamp).isoformat(),
+                 recorded_at=text("recorded_at") or received_cst(record.timestamp),
                  source=text("source"), origin=records.header_value(record, "origin"), detail=detail or None,
                  event=event)
 

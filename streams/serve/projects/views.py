@@ -7,7 +7,7 @@ import logging
 
 from fastapi import APIRouter, HTTPException, Request
 
-from streams.serve.board.service import COLOURS, POOLS, REBALANCING_TEXT, yi
+from streams.serve.board.service import CATEGORIES_ZH, COLOURS, POOLS, REBALANCING_TEXT, yi
 from streams.serve.figures import FigureSource, NotAvailable, ProjectFilter, Rebalancing, figures_of
 from streams.serve.projects import service
 from streams.serve.templating import render
@@ -83,4 +83,4 @@ def project_page(request: Request, project_id: str):
                  "open_issues": [i for i in state.get("issues", []) if i.get("open")]}
     return render(request, "project.html", project_id=project_id, state=state, message=None, history=history,
                   history_message=history_message, milestones=MILESTONES, stage_zh=STAGE_ZH,
-                  colours=COLOURS, pools=POOLS)
+                  colours=COLOURS, pools=POOLS, categories=CATEGORIES_ZH)

@@ -26,7 +26,6 @@ from datetime import date, datetime, timedelta
 import polars as pl
 
 from streams.contract.events import MILESTONES
-from streams.core.aggregates import _prefix_states
 from streams.core.bottlenecks import ISSUE_COLUMNS, issue_state
 from streams.core.clock import day_end
 from streams.core.fold import DEFAULT_COLOURS, ColourRules, planned, project_state, reached, with_colour
@@ -95,21 +94,27 @@ def coloured_days(events: pl.LazyFrame, days: list[date], colours: ColourRules =
     """Per day (in order) and project with a state then, the project's colour at the day's end, whether it is in
     the pools and not dropped (``active``), and per milestone the due date of its open plan (``open_<m>``).
 
-    One fold up to the first day's end, then each day's state of only the projects that had events since."""
+    One fold up to the first day's end; then for each later day only the projects that had events since the day
+    before are folded again (a project's state changes only with its own events; its colour, which also changes
+    with the calendar, is judged again at every day's end)."""
     names = events.collect_schema().names()
     ends = [day_end(d) for d in days]
     ev = events.select(c for c in _FOLDED if c in names).filter(pl.col("occurred_at") < ends[-1]).collect()
     if not ev.height:
         return pl.DataFrame(schema=_DAY_SCHEMA)
-    changed_in = _prefix_states(ev, ends)
-    current: pl.DataFrame | None = None
+    after = pl.Series(ends, dtype=ev.schema["occurred_at"]).search_sorted(ev["occurred_at"], side="right")
+    ev = ev.with_columns(_k=after)  # the first day whose end comes after the event
+    first = ev.filter(pl.col("_k") == 0)
+    later = ev.filter(pl.col("project_id").is_in(ev.filter(pl.col("_k") > 0)["project_id"].unique().implode()))
+    current = project_state(first, ends[0], colours) if first.height else None
     frames = []
     for k, (d, end) in enumerate(zip(days, ends)):
-        changed = changed_in.get(k)
-        if changed is not None:
-            current = changed if current is None else pl.concat([
-                current.join(changed.select("project_id"), on="project_id", how="anti"),
-                changed.select(current.columns)])
+        changed = later.filter(pl.col("_k") == k)["project_id"].unique() if k else pl.Series([], dtype=pl.Utf8)
+        if changed.len():
+            refolded = project_state(later.filter(pl.col("project_id").is_in(changed.implode())), end, colours)
+            current = refolded if current is None else pl.concat([
+                current.join(refolded.select("project_id"), on="project_id", how="anti"),
+                refolded.select(current.columns)], how="vertical_relaxed")
         if current is not None:
             frames.append(_day_frame(with_colour(current, end, colours), d))
     return pl.concat(frames) if frames else pl.DataFrame(schema=_DAY_SCHEMA)

@@ -32,7 +32,9 @@ from urllib.parse import quote
 import polars as pl
 from kafka.partitioner.default import murmur2
 
+from streams.core.aggregates import over_time
 from streams.core.clock import now_cst, today_cst
+from streams.core.log import accepted_events
 from streams.core.parts import merge_parts, summary_part
 from streams.core.summary import View, summary
 from streams.worker.settings import WorkerSettings
@@ -48,6 +50,8 @@ RETRY_AFTER_S = 1
 LIST_COLUMNS = ("project_id", "name", "industry", "lead_industry", "town", "department", "leader", "pool", "stage",
                 "dropped", "investment_yuan", "signed_yuan", "colour", "days_late", "next_due", "days_since_advance",
                 "plan_negotiating", "plan_signed", "plan_started", "plan_completed", "plan_operating", "drop_reason")
+#: How long a worker's pools over time are reused (seconds).
+TREND_SECONDS = 60
 #: The filters ``/project-list`` takes.
 LIST_FILTERS = ("pool", "colour", "department", "leader")
 
@@ -86,6 +90,13 @@ def folded_view(snapshot: Snapshot, view: View) -> tuple[dict, list[dict]]:
     return summary_part(result), rows_of(result.trips)
 
 
+def pools_over_time_of(snapshot: Snapshot, view: View) -> list[dict]:
+    """A store's pools (count, investment) at every month end up to the view, as the replay's ``pools_over_time``
+    table. Pure: run it in a thread."""
+    result = fold_snapshot(snapshot, view)
+    return rows_of(over_time(accepted_events(result.settled), view.cutoff)[0])
+
+
 def _is_today(view: View) -> bool:
     return view.known_at is None and view.as_of == today_cst()
 
@@ -104,6 +115,7 @@ class Views:
         self.cache: dict[View, tuple[int, asyncio.Future]] = {}
         self.ranking_cache: dict[tuple[View, str], tuple[int, asyncio.Future]] = {}
         self.links: tuple[Today, asyncio.Future] | None = None  # today's counted trips and from_trips
+        self.trend: dict[View, tuple[float, asyncio.Future]] = {}  # pools over time, folded at most once a minute
 
     def _ensure_ready(self) -> None:
         if not self.store.ready or self.app.rebalancing:
@@ -164,6 +176,18 @@ class Views:
             wanted = wanted & (pl.col(column).cast(pl.Utf8) == value)
         shown = [c for c in LIST_COLUMNS if c in frame.columns]
         return rows_of(frame.filter(wanted).select(shown))
+
+    async def pools_over_time(self, view: View) -> list[dict]:
+        """This worker's pools at every month end (:func:`streams.core.aggregates.over_time`), folded in a thread
+        at most once every :data:`TREND_SECONDS` per view (a monthly trend: it may be a minute behind)."""
+        self._ensure_ready()
+        loop = asyncio.get_running_loop()
+        cached = self.trend.get(view)
+        if cached is None or loop.time() - cached[0] > TREND_SECONDS:
+            future = loop.run_in_executor(None, pools_over_time_of, self.store.snapshot(), view)
+            self.trend = {v: c for v, c in self.trend.items() if loop.time() - c[0] <= TREND_SECONDS}
+            self.trend[view] = cached = (loop.time(), future)
+        return await asyncio.shield(cached[1])
 
     async def ranking_counts(self, view: View, period: str):
         """This worker's part of a period's rankings (:func:`streams.worker.store.ranking_part`), folded in a
@@ -262,6 +286,10 @@ def add_pages(app, settings: WorkerSettings, store: ProjectStore) -> None:
         partitions = sorted(store.assigned)
         return {"partitions": partitions, "projects": await views.project_list(view, which)}
 
+    async def local_pools_over_time(view: View) -> dict:
+        partitions = sorted(store.assigned)
+        return {"partitions": partitions, "pools_over_time": await views.pools_over_time(view)}
+
     def view_query(view: View) -> str:
         return f"as_of={view.as_of.isoformat()}" + (f"&known_at={view.known_at.isoformat()}" if view.known_at else "")
 
@@ -355,6 +383,27 @@ def add_pages(app, settings: WorkerSettings, store: ProjectStore) -> None:
         """This worker's part of ``/project-list``, with the partitions it covers (for its peers)."""
         which = {k: request.query[k] for k in LIST_FILTERS if request.query.get(k)}
         return self.json(await local_project_list(view_of(request.query), which))
+
+    @app.page("/pools-over-time")
+    @guarded
+    async def pools_over_time_page(self, request):
+        """Every pool's count and investment at every month end, of every partition (the rows of the replay's
+        ``pools_over_time`` table; a project lives in one partition, so the parts add up)."""
+        view = view_of(request.query)
+        parts = await gather("/parts/pools-over-time", view_query(view), lambda: local_pools_over_time(view),
+                             request)
+        rows = [r for part in parts for r in part["pools_over_time"]]
+        if not rows:
+            return self.json([])
+        summed = (pl.DataFrame(rows).group_by("month", "pool").agg(pl.col("count", "investment_yuan").sum())
+                  .sort("month", "pool"))
+        return self.json(summed.to_dicts())
+
+    @app.page("/parts/pools-over-time")
+    @guarded
+    async def pools_over_time_part_page(self, request):
+        """This worker's pools over time, with the partitions they cover (for its peers)."""
+        return self.json(await local_pools_over_time(view_of(request.query)))
 
     @app.page("/rankings")
     @guarded

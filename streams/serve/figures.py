@@ -171,6 +171,10 @@ class WorkerFigures(FigureSource):
         found = self._get("/project-list" + (f"?{query}" if query else ""))
         return sorted(found, key=worst_first)[:limit]
 
+    def pools_over_time(self) -> list[dict]:
+        """The pools at every month end, of every partition (the workers' ``/pools-over-time``)."""
+        return self._get("/pools-over-time")
+
 
 @dataclass
 class ReplayFigures(FigureSource):

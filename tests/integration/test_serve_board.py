@@ -220,6 +220,14 @@ def test_the_live_board_equals_the_replay_and_changes_when_events_arrive(fed, se
     rows = page.locator("#red-list tbody tr")  # the workers' /project-list
     assert [rows.nth(i).get_attribute("data-project-id") for i in range(rows.count())] == ["BD-003", "BD-007"]
     assert set(reds["project_id"]) == {"BD-003", "BD-007"}
+    trend = pl.read_parquet(tmp_path / "before" / "pools_over_time.parquet")  # the workers' /pools-over-time
+    live = page.evaluate("() => echarts.getInstanceByDom(document.getElementById('chart-trend')).getOption()")
+    months = sorted(trend["month"].unique())[-24:]
+    assert live["xAxis"][0]["data"] == months
+    for series in live["series"]:
+        pool = next(p for p, label in POOLS.items() if label == series["name"])
+        by_month = dict(trend.filter(pl.col("pool") == pool).select("month", "count").iter_rows())
+        assert series["data"] == [by_month.get(m, 0) for m in months], pool
     signed_before = int(figure(page, "pools.signed.count"))
     page.click('#red-list tr[data-project-id="BD-003"] a')  # the project as the workers hold it, and its log
     page.wait_for_url("**/projects/BD-003")

@@ -34,11 +34,13 @@ def _is_loopback(host: str) -> bool:
               help="Records checked and stored at a time.")
 @click.option("--quality-interval", envvar="FUNNEL_QUALITY_INTERVAL", default=60.0, show_default=True,
               show_envvar=True, help="Seconds between aggregate quality checks.")
+@click.option("--reminder-topic", envvar="FUNNEL_REMINDER_TOPIC", default="project-reminders", show_default=True,
+              show_envvar=True, help="Where the worker writes the reminders of each day just ended (§10).")
 @click.option("--loglevel", envvar="FUNNEL_LOGLEVEL", default="info", show_default=True, show_envvar=True,
               type=click.Choice(LOGLEVELS, case_sensitive=False),
               help="The worker's log level (Faust's and ours; the worker logs info by default).")
 def worker(bootstrap_servers, topic, app_id, web_port, web_host, partitions, state_topic, batch_size,
-           quality_interval, loglevel) -> None:
+           quality_interval, reminder_topic, loglevel) -> None:
     """Run the live Faust worker: check, keep, fold and serve /summary, /projects/{id}, /pools, /quality.
 
     Run several with the same --app-id to share the partitions: each answers for all of them.
@@ -65,7 +67,8 @@ def worker(bootstrap_servers, topic, app_id, web_port, web_host, partitions, sta
     settings = WorkerSettings(bootstrap=bootstrap, topic=topic, app_id=app_id, partitions=partitions,
                               state_topic=state_topic, web_host=web_host, web_port=web_port, web_token=token,
                               session_timeout_s=float(os.environ.get("FUNNEL_SESSION_TIMEOUT", "10")),
-                              quality_interval_s=quality_interval, batch_size=batch_size)
+                              quality_interval_s=quality_interval, batch_size=batch_size,
+                              reminder_topic=reminder_topic)
     from streams.worker.app import create_app, run
 
     run(create_app(settings), loglevel)

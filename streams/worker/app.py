@@ -30,6 +30,7 @@ from streams.kafkaio.consumer import read_range
 from streams.kafkaio.offsets import committed_offsets
 from streams.kafkaio.records import dead_letter_headers
 from streams.worker import compact
+from streams.reminders.worker import MidnightReminders
 from streams.worker.intake import Intake, Record, from_faust, from_kafka
 from streams.worker.settings import WorkerSettings
 from streams.worker.store import ProjectStore, refreshed
@@ -292,6 +293,28 @@ def create_app(settings: WorkerSettings) -> faust.App:
         from streams.worker.web import check_store_quality
 
         app.quality = await check_store_quality(store)
+
+    reminders = MidnightReminders(settings.bootstrap, settings.reminder_topic)
+
+    def caught_up() -> bool:
+        """Whether this worker has taken every partition of the event topic it was given up to its end."""
+        for n in store.assigned:
+            taken, end = intake.next_offset.get((settings.topic, n)), end_offset(settings.topic, n)
+            if taken is None or end is None or taken < end:
+                return False
+        return True
+
+    @app.timer(interval=settings.reminder_check_s)
+    async def remind_after_midnight():
+        """After each CST midnight, once caught up, the reminders (§10) of the day just ended of this worker's
+        partitions, to the reminders topic (:class:`MidnightReminders`)."""
+        if not store.ready or app.rebalancing or not caught_up():
+            return
+        try:
+            await reminders.tick(app.producer, store.snapshot)
+        except Exception:  # e.g. the broker unreachable: the day stays due, the next tick tries again
+            log.exception("the reminders of %s failed; retrying in %.0f s", reminders.due(),
+                          settings.reminder_check_s)
 
     from streams.worker import web
 

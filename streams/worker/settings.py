@@ -27,6 +27,8 @@ class WorkerSettings:
     publish_interval_s: float = 1.0
     sweep_interval_s: float = 5.0  # how often records a consumer skipped at a partition's end are looked for
     peer_timeout_s: float = 10.0  # a peer's part of a global answer
+    reminder_topic: str = "project-reminders"  # where the day just ended's reminders go after each CST midnight
+    reminder_check_s: float = 30.0  # how often the worker looks whether a day has ended
 
     @property
     def dead_letter_topic(self) -> str:
@@ -52,4 +54,5 @@ class WorkerSettings:
             session_timeout_s=float(env.get("FUNNEL_SESSION_TIMEOUT", "10")),
             quality_interval_s=float(env.get("FUNNEL_QUALITY_INTERVAL", "60")),
             batch_size=int(env.get("FUNNEL_BATCH_SIZE", "2000")),
+            reminder_topic=env.get("FUNNEL_REMINDER_TOPIC", "project-reminders"),
         )

@@ -5,8 +5,9 @@ same records again."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from streams.reminders.publish import from_files, records_of
 from tests.integration.test_ingest import funnel
 from tests.unit.history import ev
 from tests.unit.test_trips_and_bottlenecks import issue
+from tests.workers import workers  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.integration
 
@@ -94,3 +96,50 @@ def test_the_reminders_topic_is_compacted_and_a_dry_run_writes_nothing(bootstrap
     finally:
         admin.close()
     assert {k.decode() for k, _ in topic_records(bootstrap, reminders)} == EXPECTED
+
+
+def relative_history(d: date) -> tuple[list[dict], set[str]]:
+    """A history about the day ``d`` (the day just ended, for a live worker) and the reminders §10 gives for it,
+    worked out by hand: A red since d - 210 (a signing due d - 300), so red at the last month end and the two
+    before (a red_persisting about it when it is no earlier than d - 7); B a signing due d + 3; C an open issue
+    due d - 4; D a start due d - 2, yellow from d - 1."""
+    def day(k: int) -> str:
+        return (d + timedelta(days=k)).isoformat()
+
+    events = [ev("A", "planned", day(-400), leader="王伟", department="区商务局"),
+              ev("A", "plan", day(-400), milestone="signed", due=day(-300)),
+              ev("B", "planned", day(-150), leader="李强", department="区发改委"),
+              ev("B", "plan", day(-150), milestone="signed", due=day(3)),
+              ev("C", "planned", day(-60), leader="张敏", department="侯寨乡"),
+              issue("C", "raised", "I1", day(-59), due=day(-4), department="区自然资源局"),
+              ev("D", "planned", day(-150), leader="赵磊", department="区工信局"),
+              ev("D", "plan", day(-150), milestone="started", due=day(-2))]
+    expected = {f"milestone_due:B:{day(3)}:signed", f"issue_overdue:C:{day(-4)}:I1",
+                f"milestone_due:D:{day(-2)}:started", f"colour_worsened:D:{day(-1)}:"}
+    month_end = d.replace(day=1) - timedelta(days=1) if (d + timedelta(days=1)).day != 1 else d
+    if month_end >= d - timedelta(days=7):
+        expected.add(f"red_persisting:A:{month_end}:")
+    return events, expected
+
+
+def test_the_worker_writes_after_midnight_the_reminders_funnel_remind_writes(bootstrap, topic, tmp_path, workers):
+    from streams.core.clock import today_cst
+
+    d = today_cst() - timedelta(days=1)  # the day just ended: the live worker computes it when it starts
+    events, expected = relative_history(d)
+    funnel("ingest", str(write_feed(tmp_path / "history.jsonl", events)), "--topic", topic, bootstrap=bootstrap)
+    by_worker, by_command = (f"reminders-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    worker = workers(bootstrap, topic, env={"FUNNEL_REMINDER_TOPIC": by_worker})
+    worker.wait_for("/summary", lambda doc: doc.get("projects", {}).get("total") == 4)
+    deadline = time.monotonic() + 180
+    written: dict[str, dict] = {}
+    while time.monotonic() < deadline and set(written) != expected:
+        time.sleep(2)
+        try:
+            written = {k.decode(): json.loads(v) for k, v in topic_records(bootstrap, by_worker)
+                       if json.loads(v)["computed_for"] == d.isoformat()}
+        except Exception:  # noqa: BLE001 (the topic is created by the worker's first computation)
+            continue
+    assert set(written) == expected, f"worker wrote {sorted(written)}; see {worker.log_path}"
+    funnel("remind", "--day", d.isoformat(), "--topic", topic, "--reminder-topic", by_command, bootstrap=bootstrap)
+    assert {k.decode(): json.loads(v) for k, v in topic_records(bootstrap, by_command)} == written

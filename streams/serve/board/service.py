@@ -114,7 +114,8 @@ def trips_part(doc: dict, year: int, targets: dict) -> dict:
             "other": figures.get("other", 0), "leader_led_target": goals.get("leader_led"),
             "team_target": goals.get("team"), "people_days": figures.get("people_days", 0),
             "companies_visited": figures.get("companies_visited", 0), "valid_leads": figures.get("valid_leads", 0),
-            "projects_planned": figures.get("projects_planned", 0), "projects_signed": figures.get("projects_signed", 0),
+            "projects_planned": figures.get("projects_planned", 0),
+            "projects_signed": figures.get("projects_signed", 0),
             "signed_yi": yi(figures.get("signed_yuan", 0))}
 
 

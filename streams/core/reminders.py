@@ -6,13 +6,15 @@ the day D's reminders are those whose condition held at the end of some day up t
 earlier than D − 7 (a ``milestone_due`` up to D + 7). Which days can make one in that window:
 
 - ``colour_worsened`` about d compares the ends of d and d − 1: the days D − 8 … D.
-- ``red_persisting`` about a month end m in [D − 7, D] (at most one): m and the two month ends before it.
+- ``red_persisting`` about a month end m in [D − 7, D] (at most one): m and the two month ends before it, whose
+  colours are needed only for the projects red at m.
 - ``milestone_due`` about a due date in [D − 7, D + 7], held at the end of a day d with d ≤ due ≤ d + 7 and
   d ≤ D: the days D − 14 … D (a day before D − 14 sees only dues before D − 7).
 - ``issue_overdue`` about a due date ≥ D − 7, held at the end of a day d > due, d ≤ D: the days D − 6 … D.
 
-So the state is folded at the ends of the days D − 14 … D and of those month ends only: one fold of the log up
-to the first of them, then for each later end only the projects that had events since the one before.
+So the state is folded at the ends of the days D − 14 … D only: one fold of the log up to the first of them, then
+for each later day only the projects that had events that day; and at the two month ends before a month end in
+the window, for the projects red at it.
 
 A record's value depends on the log and its identity, not on D (but ``computed_for``): the day it is about,
 the colour and the issue's fields where the condition first held, and the project's name, leader and department
@@ -62,7 +64,7 @@ def reminders_for(settled: pl.DataFrame, day: date, colours: ColourRules = DEFAU
     earlier than D − 7 (§10); one row per reminder, :data:`RECORD_SCHEMA`, sorted by kind, date, project, name."""
     events = accepted_events(settled)
     days = coloured_days(events, judged_days(day), colours)
-    found = pl.concat([worsened(days, day), persisting(days, day), milestones_due(days, day),
+    found = pl.concat([worsened(days, day), persisting(events, days, day, colours), milestones_due(days, day),
                        issues_overdue(events, days, day)], how="diagonal_relaxed")
     if not found.height:
         return pl.DataFrame(schema=RECORD_SCHEMA)
@@ -70,12 +72,9 @@ def reminders_for(settled: pl.DataFrame, day: date, colours: ColourRules = DEFAU
 
 
 def judged_days(day: date) -> list[date]:
-    """The days whose ends can make a reminder of D (module docstring): D − 14 … D and the month ends that a
-    ``red_persisting`` about a month end in [D − 7, D] looks at."""
-    days = {day - timedelta(days=k) for k in range(BEHIND_DAYS + AHEAD_DAYS + 1)}
-    for m in month_ends_in(day - timedelta(days=BEHIND_DAYS), day):
-        days |= set(_three_month_ends(m))
-    return sorted(days)
+    """The days whose ends can make a reminder of D (module docstring) for every project: D − 14 … D. (A
+    ``red_persisting`` also looks at two earlier month ends, for the projects red at the one in the window.)"""
+    return [day - timedelta(days=k) for k in range(BEHIND_DAYS + AHEAD_DAYS, -1, -1)]
 
 
 def month_ends_in(first: date, last: date) -> list[date]:
@@ -149,13 +148,19 @@ def worsened(days: pl.DataFrame, day: date) -> pl.DataFrame:
                     before="before"))
 
 
-def persisting(days: pl.DataFrame, day: date) -> pl.DataFrame:
-    """``red_persisting`` about a month end m in [D − 7, D]: red at m and at the two month ends before it."""
+def persisting(events: pl.LazyFrame, days: pl.DataFrame, day: date, colours: ColourRules = DEFAULT_COLOURS
+               ) -> pl.DataFrame:
+    """``red_persisting`` about a month end m in [D − 7, D]: red at m and at the two month ends before it (whose
+    colours are folded for the projects red at m alone)."""
     found = []
     for m in month_ends_in(day - timedelta(days=BEHIND_DAYS), day):
-        red = [set(days.filter((pl.col("day") == e) & (pl.col("colour") == "red"))["project_id"])
-               for e in _three_month_ends(m)]
-        found += [(p, m) for p in sorted(set.intersection(*red))]
+        red = days.filter((pl.col("day") == m) & (pl.col("colour") == "red"))["project_id"].unique()
+        if not red.len():
+            continue
+        _, m1, m2 = _three_month_ends(m)
+        before = coloured_days(events.filter(pl.col("project_id").is_in(red.implode())), [m2, m1], colours)
+        reds = [set(before.filter((pl.col("day") == e) & (pl.col("colour") == "red"))["project_id"]) for e in (m1, m2)]
+        found += [(p, m) for p in sorted(set(red).intersection(*reds))]
     return pl.DataFrame(found, schema={"project_id": pl.Utf8, "about": pl.Date}, orient="row").select(
         kind=pl.lit("red_persisting"), project_id="project_id", about="about", colour=pl.lit("red"))
 

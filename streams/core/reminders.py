@@ -23,7 +23,7 @@ as of the latest event of the log (the responsible people as of the time of send
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import polars as pl
 

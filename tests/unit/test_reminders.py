@@ -99,7 +99,8 @@ def test_a_reminder_stays_once_held_even_when_a_later_event_ends_the_condition()
 
 def test_a_late_record_makes_a_reminder_about_a_past_day_or_takes_one_away():
     history = planned_with(due=X)
-    late_plan = ev("A", "plan", _day(X, -20), milestone="started", due=_day(X, -25), recorded_at="2024-06-01T09:00:00+08:00")
+    late_plan = ev("A", "plan", _day(X, -20), milestone="started", due=_day(X, -25),
+                   recorded_at="2024-06-01T09:00:00+08:00")
     # the plan recorded late says the project was yellow from X-20 on (the earliest open due X-25 was past)
     assert f"colour_worsened:A:{_day(X, -20)}:" in ids([*history, late_plan], _day(X, -15))
     assert not ids(history, _day(X, -15))

@@ -99,8 +99,8 @@ def reference(settled: pl.DataFrame, day: date) -> set[str]:
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(draws=st.lists(_event, min_size=1, max_size=24), offset=st.one_of(st.integers(0, SPAN + 12), RED_WINDOW), seed=st.integers(0, 2**16),
-       planned_on=st.tuples(*[st.one_of(st.none(), st.integers(0, 20))] * 4))
+@given(draws=st.lists(_event, min_size=1, max_size=24), offset=st.one_of(st.integers(0, SPAN + 12), RED_WINDOW),
+       seed=st.integers(0, 2**16), planned_on=st.tuples(*[st.one_of(st.none(), st.integers(0, 20))] * 4))
 def test_the_reminders_of_a_day_are_the_references_and_do_not_depend_on_the_day_or_arrival(draws, offset, seed,
                                                                                           planned_on):
     events = _events(draws, planned_on)

@@ -8,10 +8,10 @@ Works on kafka-python ``ConsumerRecord``s and Faust/aiokafka messages alike.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
+from streams.contract.acceptance import parse_json
 from streams.contract.schemas import parse_timestamp
 
 #: Dead letters sort after every topic record; their order among themselves does not matter.
@@ -45,11 +45,11 @@ def received_at(timestamp_ms: float | None) -> datetime:
 
 
 def recorded_at_in(raw: bytes) -> datetime | None:
-    """The ``recorded_at`` of a record's bytes if they are a JSON object with a valid one, else None."""
-    try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
+    """The ``recorded_at`` of a record's bytes if they are a JSON object with a valid one, else None.
+
+    Read with the contract's own parser: a record it finds ``malformed`` (``NaN``, say, which Python's
+    parser would take) has no readable ``recorded_at``, in a topic's dead letters as in a file."""
+    value = parse_json(raw)
     return parse_timestamp(value.get("recorded_at")) if isinstance(value, dict) else None
 
 

@@ -17,6 +17,7 @@ import pytest
 from streams import synthetic
 from streams.config import dlq_topic
 from streams.contract.acceptance import Rejection, check_record
+from streams.contract.events import key_of
 from streams.kafkaio.consumer import read_topic
 
 pytestmark = pytest.mark.integration
@@ -63,11 +64,11 @@ def test_every_line_ends_in_the_topic_or_the_dlq(bootstrap, topic, seed_feed):
     assert Counter(headers(r)["reason"] for r in dead) == Counter(result["rejected"])
     assert {"malformed", "schema"} <= set(result["rejected"])
 
-    # Accepted records: bytes kept unless ingest had to stamp recorded_at; keyed by project.
+    # Accepted records: bytes kept unless ingest had to stamp recorded_at; keyed by project (a trip by its trip_id).
     for record in events:
         line = lines[int(headers(record)["origin"].rsplit(":", 1)[1]) - 1]
         event = json.loads(record.value)
-        assert record.key.decode() == event["project_id"]
+        assert record.key.decode() == key_of(event)
         assert record.value == line if b'"recorded_at"' in line else "recorded_at" in event
 
 

@@ -139,3 +139,24 @@ def test_ingest_logs_every_dead_letter_with_its_origin_and_reason(caplog):
         assert f"feeds/bureau.jsonl:{line}" in message and "malformed" in message and text in message
     assert [h for _, _, h in producer.sent][0] == dead_letter_headers(
         "malformed", "not JSON: Expecting property", "feeds/bureau.jsonl:1", "ingest")
+
+
+@pytest.mark.parametrize("raw", [b'{"recorded_at": "2023-12-11T20:41:02+08:00", "investment_yuan": NaN}',
+                                 b'{"recorded_at": "2023-12-11T20:41:02+08:00", "amount": Infinity}',
+                                 b'[{"recorded_at": "2023-12-11T20:41:02+08:00"}]',
+                                 b'{"recorded_at": "2023-12-11T20:41:02+08:00"'])
+def test_a_malformed_dead_letter_has_no_readable_recorded_at(raw):
+    """A topic's dead letter and the same line in a file agree in a known-at view: a record the contract finds
+    malformed (NaN, which Python's json module would read) has no recorded_at for either (a fresh-clone CI find)."""
+    from streams.contract.acceptance import check_record
+    from streams.kafkaio.records import recorded_at_in
+
+    assert check_record(raw, datetime.now(timezone.utc)).reason == "malformed"
+    assert recorded_at_in(raw) is None
+
+
+def test_a_dead_letter_that_is_json_keeps_its_recorded_at():
+    from streams.kafkaio.records import recorded_at_in
+
+    assert recorded_at_in(b'{"recorded_at": "2023-12-11T20:41:02+08:00", "schema_version": 9}') == \
+        datetime(2023, 12, 11, 12, 41, 2, tzinfo=timezone.utc)

@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,7 +29,9 @@ from tests.unit.history import ev
 from tests.workers import workers  # noqa: F401  (fixture)
 
 YEAR = today_cst().year
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+#: Where the browser tests leave their screenshots: the README's are retaken with FUNNEL_SCREENSHOTS=docs (a test
+#: run must not change the clone it runs in), else a temporary directory.
+DOCS = Path(os.environ.get("FUNNEL_SCREENSHOTS") or tempfile.mkdtemp(prefix="board-screenshots-"))
 
 
 def funnel(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

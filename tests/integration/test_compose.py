@@ -493,8 +493,69 @@ def check_jupyter(service: Service) -> None:
         service.kill()
 
 
+def check_serve(service: Service) -> None:
+    from streams.cli.serve import serve
+
+    default = next(p.default for p in serve.params if p.name == "port")
+    container_port(service, "--port", "FUNNEL_SERVE_PORT", default)
+    port = free_port()
+    service.cmd = with_option(service.cmd, "--port", str(port))
+    base = f"http://127.0.0.1:{port}"
+    service.start()
+    try:
+        status, _ = service.wait_until(lambda: http(f"{base}/healthz"), "answer on /healthz")
+        assert status == 200
+        assert http(f"{base}/api/board")[0] == 401, "the board's figures answered without a session"
+        status, body = http(f"{base}/board")  # redirected to the sign-in page
+        assert status == 200 and "登录" in body.decode()
+        # docker compose run --rm serve funnel users add …: the accounts land in the volume's path (/app/.funnel)
+        added = subprocess.run(["funnel", "users", "add", "admin", "--role", "bureau", "--password-stdin"],
+                               input="a long enough password\n", env=service.env, cwd=service.cwd,
+                               capture_output=True, text=True, timeout=120)
+        assert added.returncode == 0, added.stderr
+        assert (service.cwd / ".funnel" / "serve.sqlite3").exists(), "the accounts are not in the volume's path"
+        took = service.stop()
+        assert took < STOP_GRACE_S, f"funnel serve took {took:.1f} s to stop: compose would SIGKILL it"
+    finally:
+        service.kill()
+
+
+def check_notify(service: Service) -> None:
+    """The notifier reads its routing file and the reminders topic: a reminder routed to nobody is dead-lettered."""
+    from kafka import KafkaProducer
+
+    from streams.kafkaio.consumer import read_topic
+    from streams.kafkaio.topics import ensure_topics
+    from streams.notify.notifier import reminder_topics
+
+    config = service.cwd / "notify.toml"
+    shutil.copy(REPO / "examples" / "notify.toml", config)  # what the volume mounts at FUNNEL_NOTIFY_CONFIG
+    service.env["FUNNEL_NOTIFY_CONFIG"] = str(config)
+    service.env["FUNNEL_SMTP_PASSWORD"] = "not-a-real-password"  # the example's smtp reads it from the environment
+    reminders = service.env["FUNNEL_REMINDER_TOPIC"] = f"{service.topic}.reminders"
+    reminder = {"reminder_id": "colour_worsened:C-1:2024-06-03:", "kind": "colour_worsened", "project_id": "C-1",
+                "project_name": "无人负责的项目", "about": "2024-06-03", "milestone": None, "issue_id": None,
+                "computed_for": "2024-06-03", "leader": "无此领导", "department": "无此单位", "colour": "red",
+                "due": None, "text": "项目督查颜色转红"}
+    bootstrap = service.env["KAFKA_BOOTSTRAP_SERVERS"]
+    ensure_topics(bootstrap, reminder_topics(reminders))  # as funnel remind or the worker makes them
+    service.start()
+    try:
+        producer = KafkaProducer(bootstrap_servers=bootstrap)
+        producer.send(reminders, key=reminder["reminder_id"].encode(), value=json.dumps(reminder).encode())
+        producer.flush()
+        producer.close()
+        dead = service.wait_until(lambda: list(read_topic(bootstrap, f"{reminders}.dlq", timeout_s=5)) or None,
+                                  "the unrouted reminder dead-lettered")
+        assert [r.key.decode() for r in dead] == [reminder["reminder_id"]]
+        took = service.stop()
+        assert took < STOP_GRACE_S, f"funnel notify took {took:.1f} s to stop: compose would SIGKILL it"
+    finally:
+        service.kill()
+
+
 CHECKS = {("funnel", "kafka", "topics"): check_topics, ("funnel", "worker"): check_worker,
-          ("jupyter", "lab"): check_jupyter}
+          ("jupyter", "lab"): check_jupyter, ("funnel", "serve"): check_serve, ("funnel", "notify"): check_notify}
 
 
 @pytest.mark.parametrize("name", IMAGE_SERVICES)

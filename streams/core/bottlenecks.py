@@ -67,6 +67,17 @@ def _year(at: str) -> pl.Expr:
     return pl.col(at).dt.convert_time_zone(CST_ZONE).dt.year().cast(pl.Utf8)
 
 
+#: An issue counted open (§9): open, of a project in the pools and not dropped at T.
+_OPEN = pl.col("open") & pl.col("active")
+
+
+def _of_projects(issues: pl.DataFrame, state: pl.DataFrame) -> pl.DataFrame:
+    """The issues of non-orphan projects, with whether their project is ``active`` (in the pools, not dropped)."""
+    projects = state.lazy().filter(~pl.col("orphan")).select(
+        "project_id", active=pl.col("in_pools") & ~pl.col("dropped"))
+    return issues.lazy().join(projects, on="project_id", how="inner").collect()
+
+
 def bottlenecks_of(issues: pl.DataFrame | None, state: pl.DataFrame, as_of: date) -> dict:
     """The summary's ``bottlenecks`` (§9) over the issues of non-orphan projects: the open ones (of projects in
     the pools and not dropped at T), overdue ones (due before ``as_of``) and open ones by category; issues raised,
@@ -74,10 +85,8 @@ def bottlenecks_of(issues: pl.DataFrame | None, state: pl.DataFrame, as_of: date
     doc = {"open": 0, "overdue": 0, "open_by_category": {}, "raised": {}, "resolved": {}, "projects_cleared": {}}
     if issues is None or not issues.height or not state.height or "orphan" not in state.columns:
         return doc
-    projects = state.lazy().filter(~pl.col("orphan")).select(
-        "project_id", active=pl.col("in_pools") & ~pl.col("dropped"))
-    of = issues.lazy().join(projects, on="project_id", how="inner").collect()
-    open_ = of.filter(pl.col("open") & pl.col("active"))
+    of = _of_projects(issues, state)
+    open_ = of.filter(_OPEN)
     resolved = of.filter(~pl.col("open")).with_columns(year=_year("resolved_at"))
     return {
         "open": open_.height,
@@ -112,3 +121,18 @@ def overdue_issues(issues: pl.DataFrame | None, state: pl.DataFrame, as_of: date
     return (overdue.with_columns(days_overdue=(pl.lit(as_of) - pl.col("due")).dt.total_days().cast(pl.Int64))
             .sort(["days_overdue", "project_id", "issue_id"], descending=[True, False, False])
             .select(*schema))
+
+
+def issue_projects(issues: pl.DataFrame | None, state: pl.DataFrame, as_of: date, which: str) -> pl.Series:
+    """The ids of the projects behind a figure of :func:`bottlenecks_of`: ``open`` (with an open issue), ``overdue``
+    (with an overdue one) or a year ``YYYY`` (cleared: with an issue resolved in that CST year)."""
+    if issues is None or not issues.height or not state.height or "orphan" not in state.columns:
+        return pl.Series("project_id", [], pl.Utf8)
+    of = _of_projects(issues, state)
+    if which == "open":
+        chosen = of.filter(_OPEN)
+    elif which == "overdue":
+        chosen = of.filter(_OPEN & (pl.col("due") < as_of))
+    else:
+        chosen = of.filter(~pl.col("open")).filter(_year("resolved_at") == which)
+    return chosen["project_id"].cast(pl.Utf8).unique().sort()

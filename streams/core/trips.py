@@ -178,3 +178,19 @@ def _projects_by_team(teams: pl.DataFrame, from_trips: pl.DataFrame | None, star
     return rows.group_by("team").agg(
         projects_planned=within("reached_at_planned").sum(), projects_signed=signed.sum(),
         signed_yuan=pl.col("signed_yuan").filter(signed).sum())
+
+
+def from_trips_reaching(from_trips: pl.DataFrame | None, trips: pl.DataFrame | None, kind: str | None, stage: str,
+                        year: str) -> pl.Series:
+    """The ids of the projects from a trip (:func:`projects_from_trips`) reaching ``stage`` (planned or signed) in
+    the CST ``year``, as :func:`trips_by_year` counts them; ``kind`` keeps those from a counted trip of that kind."""
+    if from_trips is None or not from_trips.height:
+        return pl.Series("project_id", [], pl.Utf8)
+    rows = from_trips.with_columns(pl.col("trip_id").cast(pl.Utf8))
+    if kind:
+        kinds = (pl.DataFrame(schema={"trip_id": pl.Utf8}) if trips is None or not trips.height else
+                 trips.filter(pl.col("counts") & (pl.col("kind").cast(pl.Utf8) == kind))
+                 .select(pl.col("trip_id").cast(pl.Utf8)))
+        rows = rows.join(kinds, on="trip_id", how="semi")
+    at = pl.col(f"reached_at_{stage}")
+    return rows.filter(at.is_not_null() & (_year(at) == year))["project_id"].cast(pl.Utf8).unique().sort()

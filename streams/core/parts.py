@@ -9,6 +9,11 @@ own trips, and its projects that name a trip at T, counted or not (``from_trips`
 id and what :func:`streams.core.trips.trips_by_year` reads of each). The merge keeps those
 naming a trip counted in some part and counts them by the one rule: exactly what a fold of
 the whole log counts. Pure functions.
+
+The targets (:mod:`streams.core.targets`) merge the same way: a targets part carries the
+:func:`~streams.core.targets.additive_metrics` of its own projects and trips per year, its
+counted team trips and its projects naming a trip; the merge adds the metrics up and works
+out 小分队签约额 from the projects naming a team trip counted in some part.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import polars as pl
 
 from streams.core.log import accepted_events, outcome_counts
 from streams.core.summary import Result, merge_summaries, summary_of
+from streams.core.targets import add_metrics, additive_metrics, attainment, counted_team_trips, team_signed_yuan
 from streams.core.trips import YEAR_FIGURES, project_trip_ids, projects_from_trips, trips_by_year
 
 #: What a part's ``from_trips`` keeps of each project naming a trip: what :func:`trips_by_year` reads of it.
@@ -82,3 +88,29 @@ def merge_parts(parts: list[dict]) -> dict:
     doc["trips"] = {year: {f: years[year][f] for f in YEAR_FIGURES} for year in sorted(years)
                     if any(years[year].values())}
     return doc
+
+
+def targets_part(years: list[str], state: pl.DataFrame, trips: pl.DataFrame | None, issues: pl.DataFrame | None,
+                 trip_ids: pl.DataFrame) -> dict:
+    """A part of the targets: per year of ``years``, the :func:`additive_metrics` of its projects and trips; its
+    ``team_trips`` (counted team trip ids) and, as columns, its projects naming a trip (``from_trips``)."""
+    return {"metrics": {year: additive_metrics(state, int(year), trips=trips, issues=issues) for year in years},
+            "team_trips": counted_team_trips(trips),
+            "from_trips": from_trips_columns(named_projects(state, trip_ids))}
+
+
+def result_targets_part(result: Result, years: list[str]) -> dict:
+    """The targets part of a fold of some of the log's projects and trips (e.g. a worker's partitions)."""
+    trip_ids = project_trip_ids(accepted_events(result.settled), result.view.cutoff)
+    return targets_part(years, result.state, result.trips, result.issues, trip_ids)
+
+
+def merge_target_parts(parts: list[dict], targets: dict[str, dict[str, float]], cutoff) -> pl.DataFrame:
+    """The targets table of the whole log (:func:`streams.core.targets.target_attainment`) from its
+    :func:`targets_part` parts: the additive metrics added up, 小分队签约额 from the projects of every part naming a
+    team trip counted in some part."""
+    teams = sorted({t for part in parts for t in part["team_trips"]})
+    named = pl.concat([from_trips_frame(part["from_trips"]) for part in parts]) if parts else None
+    actual = {year: {**add_metrics([part["metrics"][year] for part in parts]),
+                     "team_signed_yuan": team_signed_yuan(int(year), teams, named)} for year in targets}
+    return attainment(actual, targets, cutoff)

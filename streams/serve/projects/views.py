@@ -1,4 +1,5 @@
-"""Projects: the filtered list behind every figure of the board (``/projects?pool=&colour=&department=&leader=``)
+"""Projects: the filtered list behind every figure of the board (``/projects?pool=&colour=&department=&leader=``,
+and ``&from_trip=&planned=&signed=&issues=&cleared=`` behind the trips and bottlenecks: projects/links.py)
 and a project's page with its state, plans, open issues and whole history (``/projects/{id}``)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Request
 from streams.serve.board.service import CATEGORIES_ZH, COLOURS, POOLS, REBALANCING_TEXT, yi
 from streams.serve.figures import FigureSource, NotAvailable, ProjectFilter, Rebalancing, figures_of
 from streams.serve.projects import service
+from streams.serve.projects.links import BadFilter, Linked, linked_projects
 from streams.serve.templating import render
 
 log = logging.getLogger(__name__)
@@ -27,11 +29,11 @@ def _filter(request: Request) -> ProjectFilter:
                          department=q.get("department") or None, leader=q.get("leader") or None)
 
 
-def describe(which: ProjectFilter) -> str:
+def describe(which: ProjectFilter, linked: Linked | None = None) -> str:
     """The filter in words: 签约项目库 · 红色 · 区商务局."""
     parts = [POOLS.get(which.pool, which.pool) if which.pool else None,
              f"{COLOURS.get(which.colour, which.colour)}色" if which.colour else None, which.department,
-             which.leader]
+             which.leader, *(linked.describe() if linked else ())]
     return " · ".join(p for p in parts if p) or "全部在库项目"
 
 
@@ -39,11 +41,18 @@ def describe(which: ProjectFilter) -> str:
 def project_list(request: Request):
     """The projects behind a figure of the board."""
     which = _filter(request)
+    try:
+        linked = Linked.of(request.query_params)
+    except BadFilter as e:
+        raise HTTPException(400, f"筛选条件无效：{e}") from e
     figures: FigureSource = figures_of(request)
     message = projects = total = None
     try:
-        projects = figures.projects(which, limit=LIST_LIMIT)
-        total = len(projects) if len(projects) < LIST_LIMIT else figures.count_projects(which)
+        if linked:
+            projects, total = linked_projects(figures, which, linked, LIST_LIMIT)
+        else:
+            projects = figures.projects(which, limit=LIST_LIMIT)
+            total = len(projects) if len(projects) < LIST_LIMIT else figures.count_projects(which)
     except NotAvailable:
         message = "实时数据源暂不提供项目清单，请用回放目录（--source）查看归档清单，或按项目编号查询。"
     except Rebalancing:
@@ -51,7 +60,8 @@ def project_list(request: Request):
     shown = None if projects is None else [
         {**p, "investment_yi": yi(p.get("investment_yuan")), "stage_zh": STAGE_ZH.get(p.get("stage"), "—")}
         for p in projects]
-    return render(request, "project_list.html", which=which, title=describe(which), projects=shown,
+    return render(request, "project_list.html", which=which, linked=linked, title=describe(which, linked),
+                  projects=shown,
                   total=total, limit=LIST_LIMIT, message=message,
                   pools=POOLS, colours=COLOURS)
 

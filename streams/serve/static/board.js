@@ -206,6 +206,9 @@
     drawTargets(doc.targets);
     drawIssues(doc.bottlenecks.open_by_category);
     drawTrend(doc.trend);
+    root.querySelectorAll("a[data-year-link]").forEach(function (a) {
+      a.href = a.dataset.yearLink.replace("{year}", String(doc.year));
+    });
     root.dataset.updatedAt = doc.updated_at;
   }
 

@@ -32,7 +32,7 @@ from streams.core.bottlenecks import issue_state
 from streams.core.fold import project_state
 from streams.core.log import accepted_events, settle
 from streams.core.clock import day_end
-from streams.core.parts import merge_parts, part_of, summary_part
+from streams.core.parts import merge_parts, part_of, result_targets_part, summary_part, targets_part
 from streams.core.summary import Result, View, fold_log, merge_summaries, negated, summary, summary_of, with_outcomes
 from streams.core.trips import project_trip_ids
 from streams.kafkaio.records import DLQ_SEQ
@@ -208,6 +208,18 @@ def snapshot_part(snapshot: Snapshot, view: View) -> dict:
     return summary_part(fold_snapshot(snapshot, view))
 
 
+def snapshot_targets_part(snapshot: Snapshot, view: View, years: list[str]) -> dict:
+    """This store's part of the targets of ``years`` as of a view (:func:`streams.core.parts.targets_part`). Pure:
+    run it in a thread."""
+    return result_targets_part(fold_snapshot(snapshot, view), years)
+
+
+def today_targets_part(today: Today, years: list[str]) -> dict:
+    """This store's part of today's targets of ``years``, from the maintained state. Pure: run it in a thread."""
+    return targets_part(years, today.frame, today.trips, today.issues,
+                        today.frame.select("project_id", "trip_id").drop_nulls())
+
+
 def ranking_part(snapshot: Snapshot, view: View, period: str) -> pl.DataFrame:
     """This store's part of the rankings of ``period`` and the period before (:func:`rankings.unit_counts`:
     counts that add up across partitions, so the asking worker sums every part and ranks once). Pure:
@@ -344,4 +356,5 @@ def today_summary(today: Today, rejected: Counter) -> dict:
 
 __all__ = ["EVENT", "REJECTED", "TRIP", "Partition", "ProjectStore", "Snapshot", "Today", "fold_changed",
            "fold_changed_trips", "fold_snapshot", "full_log", "project_answer", "project_result", "ranking_part", "refreshed",
-           "snapshot_part", "summary", "today_links", "today_part", "today_project", "today_summary"]
+           "snapshot_part", "snapshot_targets_part", "summary", "today_links", "today_part", "today_project",
+           "today_summary", "today_targets_part"]

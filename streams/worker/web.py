@@ -32,15 +32,16 @@ from urllib.parse import quote
 import polars as pl
 from kafka.partitioner.default import murmur2
 
+from streams import config
 from streams.core.aggregates import over_time
 from streams.core.clock import now_cst, today_cst
 from streams.core.log import accepted_events
-from streams.core.parts import merge_parts, summary_part
+from streams.core.parts import merge_parts, merge_target_parts, summary_part
 from streams.core.summary import View, summary
 from streams.worker.settings import WorkerSettings
 from streams.core import rankings
 from streams.worker.store import (ProjectStore, Snapshot, Today, fold_snapshot, project_answer, ranking_part,
-                                  today_links, today_part, today_project)
+                                  snapshot_targets_part, today_links, today_part, today_project, today_targets_part)
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = 1
@@ -101,6 +102,11 @@ def _is_today(view: View) -> bool:
     return view.known_at is None and view.as_of == today_cst()
 
 
+def _same_state(kept, state) -> bool:
+    """Whether a cached answer was worked out from ``state``: the same :class:`Today` or store version."""
+    return kept is state or (isinstance(kept, int) and isinstance(state, int) and kept == state)
+
+
 def view_of(query) -> View:
     """``?as_of=YYYY-MM-DD&known_at=YYYY-MM-DD``; as of today (CST) by default."""
     as_of = date.fromisoformat(query["as_of"]) if query.get("as_of") else today_cst()
@@ -116,6 +122,7 @@ class Views:
         self.ranking_cache: dict[tuple[View, str], tuple[int, asyncio.Future]] = {}
         self.links: tuple[Today, asyncio.Future] | None = None  # today's counted trips and from_trips
         self.trend: dict[View, tuple[float, asyncio.Future]] = {}  # pools over time, folded at most once a minute
+        self.target_cache: dict[View, tuple[object, asyncio.Future]] = {}  # per view: (today's state or version, …)
 
     def _ensure_ready(self) -> None:
         if not self.store.ready or self.app.rebalancing:
@@ -187,6 +194,24 @@ class Views:
             future = loop.run_in_executor(None, pools_over_time_of, self.store.snapshot(), view)
             self.trend = {v: c for v, c in self.trend.items() if loop.time() - c[0] <= TREND_SECONDS}
             self.trend[view] = cached = (loop.time(), future)
+        return await asyncio.shield(cached[1])
+
+    async def targets(self, view: View, years: list[str]) -> dict:
+        """This worker's part of the targets of ``years`` (:func:`streams.core.parts.targets_part`): today's from the
+        maintained state, others folded from the store; worked out in a thread once per view and state."""
+        self._ensure_ready()
+        if _is_today(view):
+            today = await self._today()
+            state, work = today, functools.partial(today_targets_part, today, years)
+        else:
+            state = self.store.version
+            work = functools.partial(snapshot_targets_part, self.store.snapshot(), view, years)
+        cached = self.target_cache.get(view)
+        if cached is None or not _same_state(cached[0], state):
+            self.target_cache = {v: c for v, c in self.target_cache.items()  # drop stale ones of the same kind
+                                 if _same_state(c[0], state) or _is_today(v) != _is_today(view)}
+            future = asyncio.get_running_loop().run_in_executor(None, work)
+            self.target_cache[view] = cached = (state, future)
         return await asyncio.shield(cached[1])
 
     async def ranking_counts(self, view: View, period: str):
@@ -278,6 +303,10 @@ def add_pages(app, settings: WorkerSettings, store: ProjectStore) -> None:
         partitions = sorted(store.assigned)
         return {"partitions": partitions, "trips": await views.trips(view)}
 
+    async def local_targets_part(view: View) -> dict:
+        partitions = sorted(store.assigned)
+        return {"partitions": partitions, **await views.targets(view, list(config.targets()))}
+
     async def local_ranking_part(view: View, period: str) -> dict:
         partitions = sorted(store.assigned)
         return {"partitions": partitions, "counts": (await views.ranking_counts(view, period)).to_dicts()}
@@ -318,6 +347,12 @@ def add_pages(app, settings: WorkerSettings, store: ProjectStore) -> None:
         parts = await gather("/parts/summary", view_query(view), lambda: local_part(view), request)
         return merge_parts(parts)
 
+    async def global_targets(view: View, request) -> pl.DataFrame:
+        """The targets table of every partition: the parts' additive metrics added up, 小分队签约额 from every
+        part's projects naming a counted team trip (:func:`streams.core.parts.merge_target_parts`)."""
+        parts = await gather("/parts/targets", view_query(view), lambda: local_targets_part(view), request)
+        return merge_target_parts(parts, config.targets(), view.cutoff)
+
     async def global_rankings(view: View, period: str, request) -> dict:
         """Rankings are not additive: every member's unit counts of the period and the one before are
         summed, then ranked once here, by the functions a replay's rankings table is made with."""
@@ -349,6 +384,19 @@ def add_pages(app, settings: WorkerSettings, store: ProjectStore) -> None:
     async def part_page(self, request):
         """This worker's part of the summary, with the partitions it covers (for its peers)."""
         return self.json(await local_part(view_of(request.query)))
+
+    @app.page("/targets")
+    @guarded
+    async def targets_page(self, request):
+        """Every metric of every year of the annual targets against its target, of every partition: the rows of
+        the replay's targets table; ``?as_of=YYYY-MM-DD&known_at=YYYY-MM-DD``."""
+        return self.json(rows_of(await global_targets(view_of(request.query), request)))
+
+    @app.page("/parts/targets")
+    @guarded
+    async def targets_part_page(self, request):
+        """This worker's part of the targets, with the partitions it covers (for its peers)."""
+        return self.json(await local_targets_part(view_of(request.query)))
 
     @app.page("/trips")
     @guarded

@@ -29,9 +29,9 @@ def replayed(bootstrap, topic, as_of, known_at=None) -> dict:
 
 
 def replayed_tables(bootstrap, topic, as_of, out) -> dict[str, pl.DataFrame]:
-    """A replay's trips and issues tables (Parquet, read back)."""
+    """A replay's trips, issues and targets tables (Parquet, read back)."""
     funnel("replay", "--topic", topic, "--as-of", as_of, "--out", str(out), "--no-check", bootstrap=bootstrap)
-    return {name: pl.read_parquet(out / f"{name}.parquet") for name in ("trips", "issues")}
+    return {name: pl.read_parquet(out / f"{name}.parquet") for name in ("trips", "issues", "targets")}
 
 
 def issues_of(issues: pl.DataFrame, project_id: str) -> list[dict]:
@@ -45,6 +45,13 @@ def assert_trips_and_issues_match(worker, tables: dict[str, pl.DataFrame], as_of
     for project_id in projects:
         page = worker.get(f"/projects/{project_id}?as_of={as_of}")  # None (404): not planned yet as of the view
         assert (page["issues"] if page is not None else []) == issues_of(tables["issues"], project_id)
+
+
+def assert_targets_match(worker, tables: dict[str, pl.DataFrame], as_of: str) -> list[dict]:
+    """/targets is the replay's targets table: every metric of every year, the money targets included."""
+    live = worker.get(f"/targets?as_of={as_of}")
+    assert live == rows_of(tables["targets"]) and len(live) == tables["targets"].height > 0
+    return live
 
 
 def test_live_summary_equals_replay(bootstrap, topic, tmp_path, workers):
@@ -61,8 +68,10 @@ def test_live_summary_equals_replay(bootstrap, topic, tmp_path, workers):
         live = worker.wait_for(f"/summary?as_of={as_of}",
                                lambda doc: doc["accounting"]["received"] == expected["accounting"]["received"])
         assert live == expected
-        assert_trips_and_issues_match(worker, replayed_tables(bootstrap, topic, as_of, tmp_path / as_of), as_of,
-                                      ("TRP-1", "TRP-2", "TRP-3", "TRP-6", "TRQ-0"))
+        tables = replayed_tables(bootstrap, topic, as_of, tmp_path / as_of)
+        assert_trips_and_issues_match(worker, tables, as_of, ("TRP-1", "TRP-2", "TRP-3", "TRP-6", "TRQ-0"))
+        targets = {(r["year"], r["metric"]): r["actual"] for r in assert_targets_match(worker, tables, as_of)}
+    assert targets[(2024, "team_signed_yuan")] >= 600_000_000 and targets[(2024, "signed_yuan")] > 0
     assert expected["accounting"]["rejected"]["unsupported_version"] >= 1
     assert expected["trips"]["2024"]["projects_planned"] >= 3 + 14 and expected["bottlenecks"]["overdue"] >= 1
     page = worker.get("/projects/TRP-1?as_of=2024-12-31")["issues"]
@@ -90,6 +99,7 @@ def test_live_summary_equals_replay(bootstrap, topic, tmp_path, workers):
     assert worker.get("/projects/EQ-N-014") == worker.get("/projects/EQ-N-014?known_at=2099-12-31") is not None
     assert worker.get("/projects/TRP-1") == worker.get("/projects/TRP-1?known_at=2099-12-31") is not None
     assert worker.get("/trips") == worker.get("/trips?known_at=2099-12-31") != []
+    assert worker.get("/targets") == worker.get("/targets?known_at=2099-12-31") != []
 
     states = subprocess.run(["kcat", "-C", "-b", bootstrap, "-t", f"{topic}.state", "-e", "-q", "-f", "%k\t%s\n"],
                             capture_output=True, text=True, check=True, timeout=60).stdout

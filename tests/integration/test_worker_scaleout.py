@@ -15,7 +15,8 @@ from streams.kafkaio.offsets import end_offsets
 from streams.kafkaio.topics import ensure_topics, event_topics
 from streams.worker.web import key_partition
 from tests.integration.test_ingest import funnel
-from tests.integration.test_worker import assert_trips_and_issues_match, replayed, replayed_tables
+from tests.integration.test_worker import (assert_targets_match, assert_trips_and_issues_match, replayed,
+                                          replayed_tables)
 from tests.trip_feed import PROJECTS, SPREAD, write_trip_feed
 from tests.workers import workers  # noqa: F401  (fixture)
 
@@ -73,6 +74,7 @@ def test_two_workers_answer_for_every_partition_and_survive_a_sigkill(bootstrap,
         pools = w.get(f"/pools?as_of={AS_OF}")
         assert {p["pool"]: p["count"] for p in pools} == {k: v["count"] for k, v in expected["pools"].items()}
         assert_trips_and_issues_match(w, tables, AS_OF, (*PROJECTS, *SPREAD[:3]))
+        assert_targets_match(w, tables, AS_OF)  # TRP-1, signed from TR-A, counts whichever worker keeps either
     # TR-A is kept by one worker; projects naming it are kept by both (their keys are in every partition)
     mine = set(first.get(f"/parts/summary?as_of={AS_OF}")["partitions"])
     named = {key_partition(p, 6) in mine for p in SPREAD}
@@ -91,3 +93,4 @@ def test_two_workers_answer_for_every_partition_and_survive_a_sigkill(bootstrap,
     second.kill(signal.SIGKILL)  # the first takes every partition back once the group notices
     watch([first], 15, total, smallest)
     assert first.wait_for(SUMMARY, lambda d: d == expected, timeout=180) == expected
+    assert_targets_match(first, tables, AS_OF)

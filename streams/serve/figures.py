@@ -165,6 +165,14 @@ class WorkerFigures(FigureSource):
     def project(self, project_id: str) -> dict | None:
         return self._get(f"/projects/{urllib.parse.quote(project_id, safe='')}")
 
+    def targets(self) -> list[dict]:
+        """Every metric of every year of the workers' targets file, of every partition (the workers' ``/targets``:
+        the rows of a replay's targets table)."""
+        found = self._get("/targets")
+        if found is None:  # a worker older than /targets
+            raise NotAvailable("targets: the workers have no /targets")
+        return found
+
     def projects(self, which: ProjectFilter, limit: int | None = None) -> list[dict]:
         """Today's projects in the pools of every partition (the workers' ``/project-list``), worst first."""
         query = which.query()

@@ -21,7 +21,7 @@ import polars as pl
 import pytest
 
 from streams.core.clock import today_cst
-from streams.serve.board.service import POOLS
+from streams.serve.board.service import METRICS_ZH, POOLS
 from streams.serve.figures import worst_first
 from tests.browser import browser_page, chromium, serve_app, signed_in  # noqa: F401  (fixtures)
 from tests.unit.test_serve_board_feed import write_feed
@@ -105,6 +105,23 @@ def assert_board_shows(page, doc: dict) -> None:
     assert int(figure(page, "bottlenecks.overdue")) == b["overdue"]
     assert int(figure(page, "bottlenecks.resolved")) == b["resolved"].get(year, 0)
     assert int(figure(page, "bottlenecks.projects_cleared")) == b["projects_cleared"].get(year, 0)
+
+
+def assert_targets_shown(page, targets: pl.DataFrame) -> None:
+    """The targets table shows every metric of the replay's targets table of this year, each with its actual (in
+    亿元 for the money targets: 签约额, 主导产业签约额, 新开工投资, 小分队签约额), none unknown."""
+    mine = targets.filter(pl.col("year") == YEAR)
+    rows = page.locator("#targets-table tbody tr")
+    assert rows.count() == mine.height > 0
+    money = set()
+    for i, expected in enumerate(mine.iter_rows(named=True)):
+        label, unit = METRICS_ZH[expected["metric"]]
+        cells = rows.nth(i).locator("td").all_inner_texts()
+        assert cells[0] == label and cells[1] != "—", cells
+        value = float(cells[1].split()[0].replace(",", ""))
+        assert value == (round(expected["actual"] / 1e8, 2) if unit == "亿元" else expected["actual"]), cells
+        money |= {expected["metric"]} if unit == "亿元" else set()
+    assert {"signed_yuan", "signed_lead_yuan", "started_yuan", "team_signed_yuan"} <= money
 
 
 def offline(page) -> list[str]:
@@ -212,7 +229,7 @@ def test_the_live_board_equals_the_replay_and_changes_when_events_arrive(fed, se
                                                                           tmp_path):
     bootstrap, topic = fed["bootstrap"], fed["topic"]
     received = fed["summary"]["accounting"]["received"]
-    worker = workers(bootstrap, topic)
+    worker = workers(bootstrap, topic, env={"FUNNEL_TARGETS": str(fed["targets"])})  # the replay's targets
     worker.wait_for("/summary", lambda d: d["accounting"]["received"] == received)
     page = browser_page
     attempted = offline(page)
@@ -222,6 +239,7 @@ def test_the_live_board_equals_the_replay_and_changes_when_events_arrive(fed, se
     page.goto(f"{server.url}/board?poll=2")
     wait_drawn(page)
     assert_board_shows(page, replay(bootstrap, topic, tmp_path / "before", fed["targets"]))
+    assert_targets_shown(page, pl.read_parquet(tmp_path / "before" / "targets.parquet"))
     reds = pl.read_parquet(tmp_path / "before" / "project_state.parquet").filter(pl.col("colour") == "red")
     rows = page.locator("#red-list tbody tr")  # the workers' /project-list, worst first
     expected = sorted(reds.select("project_id", "days_late").to_dicts(), key=worst_first)
@@ -257,6 +275,7 @@ def test_the_live_board_equals_the_replay_and_changes_when_events_arrive(fed, se
         timeout=60_000)
     after = replay(bootstrap, topic, tmp_path / "after", fed["targets"])
     assert_board_shows(page, after)
+    assert_targets_shown(page, pl.read_parquet(tmp_path / "after" / "targets.parquet"))
     page.click('a[data-pool="signed"]')  # the live list behind the figure: the new project is in it
     page.wait_for_url("**/projects?pool=signed")
     listed = page.locator("#projects tbody tr")

@@ -63,8 +63,9 @@ def target_row(metric: str, target: float, actual: float | None) -> dict:
 
 
 def targets_part(source: FigureSource, doc: dict, year: int, targets: dict) -> list[dict]:
-    """The year's figures against the targets: the replay's targets table, else those the summary holds (stage
-    flows, trips by kind; a figure the summary lacks is shown as unknown)."""
+    """The year's figures against the targets: the source's targets table (a replay's, or the workers' ``/targets``:
+    the money targets and projects cleared included), else those the summary holds (stage flows, trips by kind; a
+    figure the summary lacks is shown as unknown)."""
     try:
         table = [r for r in source.targets() if r["year"] == year]
         return [target_row(r["metric"], r["target"], r["actual"]) for r in table]

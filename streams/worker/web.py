@@ -8,7 +8,9 @@ partitioned by another rule); a global query (``/summary``, ``/pools``) gathers 
 part (``/parts/summary``) and adds them up (:func:`streams.core.parts.merge_parts`: a project
 lives in one partition, so every figure is additive but the projects from a trip, which may be
 kept in another partition than their trip's: each part carries its projects naming a trip and
-the trips it counts). ``/trips`` gathers every instance's trips (``/parts/trips``), each kept in
+the trips it counts); ``/targets`` likewise (``/parts/targets``: each part's additive year metrics, its
+counted team trips and its projects naming a trip, merged by
+:func:`streams.core.parts.merge_target_parts` into the replay's targets table). ``/trips`` gathers every instance's trips (``/parts/trips``), each kept in
 the partition of its ``trip_id``. Rankings (``/rankings``) are not additive: each worker gives
 the units' counts of its partitions (``/parts/rankings``), and the asking worker sums them and
 ranks once (:mod:`streams.core.rankings`). An answer is whole or it

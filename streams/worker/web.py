@@ -13,8 +13,8 @@ counted team trips and its projects naming a trip, merged by
 :func:`streams.core.parts.merge_target_parts` into the replay's targets table). ``/trips``
 gathers every instance's trips (``/parts/trips``), each kept in the partition of its ``trip_id``.
 Rankings (``/rankings``) are not additive: each worker gives the units' counts of its partitions
-(``/parts/rankings``), and the asking worker sums them and ranks once (:mod:`streams.core.rankings`). An answer is whole or it
-is not given: when the parts do not cover every partition exactly once (a rebalance, a
+(``/parts/rankings``), and the asking worker sums them and ranks once (:mod:`streams.core.rankings`).
+An answer is whole or it is not given: when the parts do not cover every partition exactly once (a rebalance, a
 restoring peer), the page answers 503 with ``Retry-After``.
 
 Today's summary and projects come from the maintained state as last folded (every

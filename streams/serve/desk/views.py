@@ -14,6 +14,7 @@ from streams.serve.accounts.models import User
 from streams.serve.accounts.service import require_role, settings_of
 from streams.serve.desk import service
 from streams.serve.desk.service import DeskError
+from streams.serve.desk.wording import detail_zh
 from streams.serve.security import read_upload
 from streams.serve.templating import render
 
@@ -81,7 +82,7 @@ async def upload(request: Request, month: str = Form(...), file: UploadFile = Fi
 def _preview_page(request: Request, planned, error: str | None = None, status_code: int = 200) -> Response:
     return render(request, "desk_preview.html", status_code=status_code, upload=planned, p=planned.preview,
                   outcome=service.outcome(planned), error=error, reasons=REASONS, warnings=WARNINGS,
-                  shown=service.PREVIEW_EVENTS)
+                  shown=service.PREVIEW_EVENTS, detail_zh=detail_zh)
 
 
 @router.get("/desk/upload/{upload_id}")

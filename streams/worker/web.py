@@ -36,6 +36,7 @@ from kafka.partitioner.default import murmur2
 
 from streams import config
 from streams.core.aggregates import over_time
+from streams.core.bottlenecks import issue_projects
 from streams.core.clock import now_cst, today_cst
 from streams.core.log import accepted_events
 from streams.core.parts import merge_parts, merge_target_parts, summary_part
@@ -55,8 +56,10 @@ LIST_COLUMNS = ("project_id", "name", "industry", "lead_industry", "town", "depa
                 "plan_negotiating", "plan_signed", "plan_started", "plan_completed", "plan_operating", "drop_reason")
 #: How long a worker's pools over time are reused (seconds).
 TREND_SECONDS = 60
-#: The filters ``/project-list`` takes.
-LIST_FILTERS = ("pool", "colour", "department", "leader")
+#: The filters ``/project-list`` takes: a state column's value, or (``issues``: open|overdue, ``cleared``: a year)
+#: the projects behind a bottleneck figure (:func:`streams.core.bottlenecks.issue_projects`).
+LIST_FILTERS = ("pool", "colour", "department", "leader", "issues", "cleared")
+ISSUE_FILTERS = ("issues", "cleared")
 
 
 class NotWhole(Exception):
@@ -179,10 +182,15 @@ class Views:
         self._ensure_ready()
         if not _is_today(view):
             raise ValueError("the list of projects is kept for today's view only")
-        frame = (await self._today()).frame
+        today = await self._today()
+        frame = today.frame
         wanted = pl.col("in_pools")
         for column, value in which.items():
-            wanted = wanted & (pl.col(column).cast(pl.Utf8) == value)
+            if column in ISSUE_FILTERS:
+                ids = issue_projects(today.issues, frame, today.day, value)
+                wanted = wanted & pl.col("project_id").cast(pl.Utf8).is_in(ids.implode())
+            else:
+                wanted = wanted & (pl.col(column).cast(pl.Utf8) == value)
         shown = [c for c in LIST_COLUMNS if c in frame.columns]
         return rows_of(frame.filter(wanted).select(shown))
 

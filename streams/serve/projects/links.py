@@ -108,8 +108,8 @@ def linked_projects(figures, which: ProjectFilter, linked: Linked, limit: int) -
     replay's tables, or from the workers' ``/project-list`` (which applies the same core rules)."""
     if isinstance(figures, ReplayFigures):
         return _replay_projects(figures, which, linked, limit)
-    if not hasattr(figures, "_get"):
-        raise NotAvailable("the projects behind the trips and bottlenecks")
+    if not hasattr(figures, "_get") or linked.from_trip:  # a worker knows its own trips only
+        raise NotAvailable("the projects behind the trips")
     query = "&".join(q for q in (which.query(), linked.query()) if q)
     found = figures._get(f"/project-list?{query}")
     return sorted(found, key=worst_first)[:limit], len(found)

@@ -58,8 +58,11 @@ LIST_COLUMNS = ("project_id", "name", "industry", "lead_industry", "town", "depa
 TREND_SECONDS = 60
 #: The filters ``/project-list`` takes: a state column's value, or (``issues``: open|overdue, ``cleared``: a year)
 #: the projects behind a bottleneck figure (:func:`streams.core.bottlenecks.issue_projects`).
-LIST_FILTERS = ("pool", "colour", "department", "leader", "issues", "cleared")
+LIST_FILTERS = ("pool", "colour", "department", "leader", "issues", "cleared", "names_trip")
 ISSUE_FILTERS = ("issues", "cleared")
+#: ``?names_trip=1``: only the projects naming a trip, with it and when they reached planned and signed (which of
+#: them are from a counted trip is decided over every worker's trips, :func:`streams.core.trips.projects_from_trips`).
+TRIP_COLUMNS = ("trip_id", "reached_at_planned", "reached_at_signed")
 
 
 class NotWhole(Exception):
@@ -186,12 +189,14 @@ class Views:
         frame = today.frame
         wanted = pl.col("in_pools")
         for column, value in which.items():
-            if column in ISSUE_FILTERS:
+            if column == "names_trip":
+                wanted = wanted & pl.col("trip_id").is_not_null()
+            elif column in ISSUE_FILTERS:
                 ids = issue_projects(today.issues, frame, today.day, value)
                 wanted = wanted & pl.col("project_id").cast(pl.Utf8).is_in(ids.implode())
             else:
                 wanted = wanted & (pl.col(column).cast(pl.Utf8) == value)
-        shown = [c for c in LIST_COLUMNS if c in frame.columns]
+        shown = [c for c in (*LIST_COLUMNS, *(TRIP_COLUMNS if "names_trip" in which else ())) if c in frame.columns]
         return rows_of(frame.filter(wanted).select(shown))
 
     async def pools_over_time(self, view: View) -> list[dict]:

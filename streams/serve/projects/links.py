@@ -108,8 +108,26 @@ def linked_projects(figures, which: ProjectFilter, linked: Linked, limit: int) -
     replay's tables, or from the workers' ``/project-list`` (which applies the same core rules)."""
     if isinstance(figures, ReplayFigures):
         return _replay_projects(figures, which, linked, limit)
-    if not hasattr(figures, "_get") or linked.from_trip:  # a worker knows its own trips only
-        raise NotAvailable("the projects behind the trips")
-    query = "&".join(q for q in (which.query(), linked.query()) if q)
+    if not hasattr(figures, "_get"):
+        raise NotAvailable("the projects behind the trips and bottlenecks")
+    issues = Linked(issues=linked.issues, cleared=linked.cleared)
+    query = "&".join(q for q in (which.query(), issues.query(), "names_trip=1" if linked.from_trip else "") if q)
     found = figures._get(f"/project-list?{query}")
+    if linked.from_trip:
+        ids = set(_from_trips_live(found, figures.trips(), linked).to_list())
+        found = [p for p in found if p["project_id"] in ids]
     return sorted(found, key=worst_first)[:limit], len(found)
+
+
+def _from_trips_live(named: list[dict], trips: list[dict], linked: Linked) -> pl.Series:
+    """The ids ``linked.from_trip`` selects among the workers' projects naming a trip (``/project-list?names_trip=1``)
+    and every worker's trips (``/trips``), by the same core functions as from a replay."""
+    at = ("reached_at_planned", "reached_at_signed")
+    state = pl.DataFrame(named, schema={"project_id": pl.Utf8, "trip_id": pl.Utf8, "signed_yuan": pl.Int64,
+                                        **dict.fromkeys(at, pl.Utf8)}, strict=False).with_columns(
+        *(pl.col(c).str.to_datetime(time_zone="UTC") for c in at), in_pools=pl.lit(True))
+    table = pl.DataFrame(trips, schema={"trip_id": pl.Utf8, "counts": pl.Boolean, "kind": pl.Utf8}, strict=False)
+    from_trips = from_trip_references(state, state.select("project_id", "trip_id"), table)
+    kind = None if linked.from_trip == "any" else linked.from_trip
+    stage, year = ("planned", linked.planned) if linked.planned else ("signed", linked.signed)
+    return from_trips_reaching(from_trips, table, kind, stage, year)

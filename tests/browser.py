@@ -1,6 +1,6 @@
 """`funnel serve` in a subprocess and a headless system Chromium (Playwright) for the web tests.
 
-Import what a module needs (``from tests.browser import browser_page, chromium, serve_app, signed_in``):
+The fixtures are registered once in tests/conftest.py; a module imports only the helpers (``signed_in``):
 ``serve_app`` is a module-scoped factory, ``server = serve_app(source=replay_dir)`` (or ``worker_url=``),
 started once per module on a free port with its own state directory, database and secret and
 ``--insecure-cookies`` (plain http; or HTTPS with ``args=("--tls-cert", C, "--tls-key", K)``);

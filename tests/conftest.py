@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 
+
 def _free_port_pair() -> int:
     """A port p with p and p+1 free (PLAINTEXT and CONTROLLER listeners), below the kernel's ephemeral range
     (32768 and up), where a client's outgoing connection could take it between this pick and the bind."""
@@ -67,3 +68,8 @@ def topic(bootstrap) -> str:
     name = f"events-{uuid.uuid4().hex[:10]}"
     ensure_topics(bootstrap, event_topics(name))
     return name
+
+# The browser fixtures, defined once for every test module (last: tests.browser imports from this module). A
+# session-scoped Playwright started twice (each module importing the fixture gets its own copy) fails with
+# "Playwright Sync API inside the asyncio loop".
+from tests.browser import browser_page, chromium, serve_app  # noqa: F401,E402  (fixtures)

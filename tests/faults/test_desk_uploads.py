@@ -15,7 +15,7 @@ import pytest
 
 from streams.config import dlq_topic
 from streams.kafkaio.consumer import read_topic
-from tests.browser import browser_page, chromium, serve_app, signed_in  # noqa: F401
+from tests.browser import signed_in  # the fixtures serve_app, chromium, browser_page come from tests/conftest.py
 from tests.faults.test_hostile_workbooks import HEADER, LAUGHS, _base, cell, sheet, with_sheet
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]

@@ -23,7 +23,7 @@ import pytest
 from streams.core.clock import today_cst
 from streams.serve.board.service import METRICS_ZH, POOLS
 from streams.serve.figures import worst_first
-from tests.browser import browser_page, chromium, serve_app, signed_in  # noqa: F401  (fixtures)
+from tests.browser import signed_in  # the fixtures serve_app, chromium, browser_page come from tests/conftest.py
 from tests.unit.test_serve_board_feed import write_feed
 from tests.unit.history import ev
 from tests.workers import workers  # noqa: F401  (fixture)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import browser_page, chromium, serve_app, signed_in  # noqa: F401  (fixtures)
+from tests.browser import signed_in  # the fixtures serve_app, chromium, browser_page come from tests/conftest.py
 from tests.integration.test_serve_board import YEAR, fed, figure, wait_drawn  # noqa: F401  (fixture)
 from tests.workers import workers  # noqa: F401  (fixture)
 

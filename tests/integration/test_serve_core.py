@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from streams.core.clock import today_cst
-from tests.browser import browser_page, chromium, serve_app, signed_in  # noqa: F401  (fixtures)
+from tests.browser import signed_in  # the fixtures serve_app, chromium, browser_page come from tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import openpyxl
 import polars as pl
 import pytest
 
-from tests.browser import browser_page, chromium, serve_app, signed_in  # noqa: F401
+from tests.browser import signed_in  # the fixtures serve_app, chromium, browser_page come from tests/conftest.py
 from tests.unit.history import ev
 
 COMMERCE, REFORM = "区商务局", "区发改委"

@@ -138,9 +138,11 @@ def serve_app(tmp_path_factory):
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """The system's Chromium, headless, through Playwright (never a downloaded browser)."""
+    """The system's Chromium, headless, through Playwright (never a downloaded browser), for one module: Playwright's
+    sync API keeps an event loop running on the main thread while it lives, and a later test's asyncio.run()
+    would fail with "cannot be called from a running event loop"."""
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (make setup installs it)"

@@ -69,7 +69,7 @@ def topic(bootstrap) -> str:
     ensure_topics(bootstrap, event_topics(name))
     return name
 
-# The browser fixtures, defined once for every test module (last: tests.browser imports from this module). A
-# session-scoped Playwright started twice (each module importing the fixture gets its own copy) fails with
-# "Playwright Sync API inside the asyncio loop".
+# The browser fixtures, defined once for every test module (last: tests.browser imports from this module): a
+# module importing them got its own copy, and two Playwrights alive at once fail with "Playwright Sync API inside
+# the asyncio loop". Chromium is module-scoped: a live Playwright keeps an event loop running for later tests.
 from tests.browser import browser_page, chromium, serve_app  # noqa: F401,E402  (fixtures)

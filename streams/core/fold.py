@@ -267,11 +267,12 @@ def _derive(state: pl.DataFrame, cutoff: datetime, colours: ColourRules) -> pl.D
     return with_colour(state.drop("has_planned"), cutoff, colours)
 
 
-def _open_plans(state: pl.DataFrame) -> list[pl.Expr]:
-    """Per milestone, its due date while it is planned and not yet reached (an open milestone, §6)."""
+def open_plans(state: pl.DataFrame) -> dict[str, pl.Expr]:
+    """Per milestone, its due date while it is planned and not yet reached (an open milestone, §6); none when the
+    state has no plans."""
     if planned(MILESTONES[0]) not in state.columns:
-        return []
-    return [pl.when(pl.col(reached(m)).is_null()).then(pl.col(planned(m))) for m in MILESTONES]
+        return {}
+    return {m: pl.when(pl.col(reached(m)).is_null()).then(pl.col(planned(m))) for m in MILESTONES}
 
 
 def with_colour(state: pl.DataFrame, cutoff: datetime, colours: ColourRules = DEFAULT_COLOURS) -> pl.DataFrame:
@@ -281,8 +282,8 @@ def with_colour(state: pl.DataFrame, cutoff: datetime, colours: ColourRules = DE
     month (as :func:`streams.core.aggregates.month_end_states` does) is coloured again.
     """
     as_of_day = day_of(cutoff)
-    open_plans = _open_plans(state)
-    next_due = pl.min_horizontal(open_plans) if open_plans else pl.lit(None, pl.Date)
+    plans = list(open_plans(state).values())
+    next_due = pl.min_horizontal(plans) if plans else pl.lit(None, pl.Date)
     state = state.with_columns(
         days_since_advance=(pl.lit(cutoff) - pl.col("last_advance_at")).dt.total_days(),
         next_due=next_due,

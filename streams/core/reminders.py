@@ -30,7 +30,7 @@ import polars as pl
 from streams.contract.events import MILESTONES
 from streams.core.bottlenecks import ISSUE_COLUMNS, issue_state
 from streams.core.clock import day_end
-from streams.core.fold import DEFAULT_COLOURS, ColourRules, planned, project_state, reached, with_colour
+from streams.core.fold import DEFAULT_COLOURS, ColourRules, open_plans, project_state, with_colour
 from streams.core.log import accepted_events
 
 KINDS = ("colour_worsened", "red_persisting", "milestone_due", "issue_overdue")
@@ -120,10 +120,10 @@ def coloured_days(events: pl.LazyFrame, days: list[date], colours: ColourRules =
 
 
 def _day_frame(state: pl.DataFrame, d: date) -> pl.DataFrame:
+    plans = open_plans(state)
+
     def open_plan(m: str) -> pl.Expr:
-        if planned(m) not in state.columns:
-            return pl.lit(None, pl.Date).alias(f"open_{m}")
-        return pl.when(pl.col(reached(m)).is_null()).then(pl.col(planned(m))).alias(f"open_{m}")
+        return plans.get(m, pl.lit(None, pl.Date)).alias(f"open_{m}")
 
     active = pl.col("in_pools") & ~pl.col("dropped")
     return (state.filter(active | pl.col("colour").is_not_null())

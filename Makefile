@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
+KERNEL := $(VENV)/share/jupyter/kernels/funnel/kernel.json
 
 .PHONY: setup tools demo lab test test-unit test-integration bench clean-state lock
 
-setup: $(STAMP) tools  ## virtualenv, pinned packages, Kafka's jars, kcat (idempotent)
+setup: $(STAMP) $(KERNEL) tools  ## virtualenv, pinned packages, the notebooks' kernel, Kafka's jars, kcat (idempotent)
 	$(BIN)/funnel kafka fetch
 
 tools:  ## Debian packages: kcat (interop tests), CJK fonts (charts, the bulletin), chromium (report screenshots, the bulletin's PDF), poppler-utils (PDF tests)
@@ -26,6 +27,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	rm -f $(VENV)/.installed-*
 	touch $@
+
+# The notebooks' kernel "funnel" (Python (funnel)), inside the virtualenv (--sys-prefix): JupyterLab and
+# funnel report run the notebooks with the venv's packages, and nothing is written to ~/.local.
+$(KERNEL): $(STAMP)
+	$(BIN)/python -m ipykernel install --sys-prefix --name funnel --display-name "Python (funnel)"
 
 demo: setup  ## start the broker, generate the seed data set, ingest it and a month of ledgers, replay it into figures, the report and the 2024-Q4 bulletin
 	$(BIN)/funnel kafka up

@@ -26,6 +26,10 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 OFFICIAL = "official"  #: the officials' pages: ``out/official/<notebook>.html``
 ANALYST_ONLY = "analyst"  #: the tag of a cell left out of the officials' page
 OFFICIAL_ONLY = "official"  #: the tag of a cell shown on the officials' page alone
+KERNEL = "funnel"  #: the project's kernel, which ``make setup`` installs into the virtualenv
+FALLBACK_KERNEL = "python3"
+
+log = logging.getLogger(__name__)
 
 
 def notebooks() -> list[Path]:
@@ -46,6 +50,17 @@ def prepare_data(out: Path, source: str | None, as_of: str | None) -> Path:
     return target
 
 
+def kernel_name() -> str:
+    """The project's kernel when installed, else ``python3`` (a machine where ``make setup`` has not run)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    if KERNEL in KernelSpecManager().find_kernel_specs():
+        return KERNEL
+    log.info("kernel %r not installed (make setup installs it); running the notebooks with %r",
+             KERNEL, FALLBACK_KERNEL)
+    return FALLBACK_KERNEL
+
+
 def run_notebook(path: Path, data_dir: Path, timeout: int = 600):
     """Execute a notebook top to bottom (raises on the first failing cell); returns it with outputs."""
     import nbformat
@@ -55,7 +70,7 @@ def run_notebook(path: Path, data_dir: Path, timeout: int = 600):
     os.environ["FUNNEL_SOURCE"] = str(data_dir)  # the kernel inherits it: load() reads this data set
     os.environ["FUNNEL_REPORT"] = "1"  # static charts for HTML, not widgets
     with tempfile.TemporaryDirectory(prefix="funnel-kernel-") as sockets:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}},
+        NotebookClient(nb, timeout=timeout, kernel_name=kernel_name(), resources={"metadata": {"path": str(NOTEBOOKS)}},
                        config=kernel_config(Path(sockets)), extra_arguments=KERNEL_EXTENSIONS).execute()
     return nb
 

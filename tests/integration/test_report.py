@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from streams import synthetic
-from streams.report import notebooks
+from streams.report import kernel_name, notebooks
 from tests.integration.test_ingest import funnel
 
 pytestmark = pytest.mark.integration
@@ -144,7 +144,7 @@ def test_in_jupyterlab_the_charts_are_interactive_widgets(report, monkeypatch):
     monkeypatch.delenv("FUNNEL_REPORT", raising=False)
     monkeypatch.setenv("FUNNEL_SOURCE", str(out.parent / "data"))
     nb = nbformat.read(next(p for p in notebooks() if p.stem == "03_targets_2024"), as_version=4)
-    NotebookClient(nb, timeout=300, kernel_name="python3").execute()
+    NotebookClient(nb, timeout=300, kernel_name=kernel_name()).execute()
     mimes = {m for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) for m in o.get("data", {})}
     assert "application/vnd.jupyter.widget-view+json" in mimes
 

@@ -9,5 +9,6 @@ command group, write ``streams/cli/<name>.py`` that way and add ``<name>`` to th
 from streams.cli.app import main
 
 from streams.cli import bench, bulletin, feeds, kafka, ledger, notify, quality, remind, replay, report, serve, status, worker  # noqa: E402,F401  (registers)
+from streams.cli import diff  # noqa: E402,F401  (registers `funnel diff`)
 
 __all__ = ["main"]

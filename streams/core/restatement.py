@@ -139,7 +139,8 @@ def _keyed(frame: pl.DataFrame | None, key: str) -> pl.DataFrame:
         pl.col("_h").sort().cast(pl.Utf8).str.join(","))
 
 
-def _differing(old: pl.DataFrame | None, new: pl.DataFrame | None, key: str) -> set[str]:
+def differing(old: pl.DataFrame | None, new: pl.DataFrame | None, key: str) -> set[str]:
+    """The keys whose rows differ between two frames (or are in one only)."""
     a, b = _keyed(old, key), _keyed(new, key)
     both = a.join(b, on=key, how="full", coalesce=True, suffix="_new")
     return set(both.filter(pl.col("_h").ne_missing(pl.col("_h_new")))[key].to_list())
@@ -149,10 +150,10 @@ def candidates(old: Result, new: Result, records: pl.DataFrame) -> list[str]:
     """The projects and trips that may contribute differently: those of the changed records, and those whose
     state, trips, issues or projects-from-trips rows differ between the folds."""
     found = {e for e in records["entity"].to_list() if e is not None}
-    found |= {f"project:{p}" for p in _differing(old.state, new.state, "project_id")}
-    found |= {f"project:{p}" for p in _differing(old.issues, new.issues, "project_id")}
-    found |= {f"project:{p}" for p in _differing(old.from_trips, new.from_trips, "project_id")}
-    found |= {f"trip:{t}" for t in _differing(old.trips, new.trips, "trip_id")}
+    found |= {f"project:{p}" for p in differing(old.state, new.state, "project_id")}
+    found |= {f"project:{p}" for p in differing(old.issues, new.issues, "project_id")}
+    found |= {f"project:{p}" for p in differing(old.from_trips, new.from_trips, "project_id")}
+    found |= {f"trip:{t}" for t in differing(old.trips, new.trips, "trip_id")}
     return sorted(found)
 
 
@@ -249,3 +250,37 @@ def sentence(label: str, old: str, new: str, unit: str, kinds: list[str], detail
     shown = f"（{'；'.join(details)}）" if details else ""
     space = " " if unit else ""
     return f"{label}由 {old}{space}{unit}更正为 {new}{space}{unit}：{why}{shown}。"
+
+
+# ---- a log as a bulletin saw it ---------------------------------------------------------------------
+
+
+def as_issued(log: pl.DataFrame, read: dict) -> pl.DataFrame:
+    """The records of ``log`` that a document made from it had read (``read``: the ``log`` of its view file):
+    a topic's records below each partition's end offset, and its dead letters below theirs; a file's first
+    ``records`` records."""
+    if "records" in read:
+        return log.filter(pl.col("seq") <= read["records"])
+    topic, dlq = read.get("offsets", {}), read.get("dlq_offsets", {})
+    return log.filter(_below(pl.col("seq"), topic, False) | _below(pl.col("seq"), dlq, True))
+
+
+_DLQ_BIT, _PARTITION_SHIFT = 1 << 62, 40
+
+
+def _below(seq: pl.Expr, ends: dict, dead_letter: bool) -> pl.Expr:
+    """Whether a seq (:func:`streams.kafkaio.records.arrival_seq`) lies below its partition's end in ``ends``."""
+    is_dlq = (seq >= _DLQ_BIT) if dead_letter else (seq < _DLQ_BIT)
+    plain = seq - _DLQ_BIT if dead_letter else seq
+    partition, offset = plain // (1 << _PARTITION_SHIFT), plain % (1 << _PARTITION_SHIFT)
+    inside = pl.lit(False)
+    for p, end in ends.items():
+        inside = inside | ((partition == int(p)) & (offset < int(end)))
+    return is_dlq & inside
+
+
+def where(seq: int) -> tuple[bool, int, int]:
+    """A topic record's seq as (is a dead letter, partition, offset)."""
+    dead = seq >= _DLQ_BIT
+    plain = seq - _DLQ_BIT if dead else seq
+    return dead, plain >> _PARTITION_SHIFT, plain & ((1 << _PARTITION_SHIFT) - 1)

@@ -275,6 +275,78 @@ def figures(data: BulletinData, period: str, rules: RankingRules = DEFAULT_RULES
         trips=trips, teams=teams, issues=issues, overdue=overdue)
 
 
+def printed(f: Figures) -> dict[str, int | float | str | None]:
+    """The figures the bulletin prints for its period, flat (``bulletin.…``): what a reproduction must give
+    again and a restatement compares (issue 26)."""
+    out: dict = {f"bulletin.headline.{r['metric']}": r["actual"] for r in f.headline}
+    out |= {f"bulletin.pools.{r['pool']}.{k}": r[k] for r in f.pools.iter_rows(named=True)
+            for k in ("count", "investment_yuan")}
+    out |= {f"bulletin.flows.{s}": n for s, n in zip(f.flows["stage"], f.flows["count"])}
+    out |= {f"bulletin.flows.{k}": f.amounts[k] for k in ("signed_yuan", "started_yuan")}
+    out |= {f"bulletin.trips.{k}": f.trips[k] for k in ("leader_led", "team", "other", "in_period",
+                                                        "team_signed_yuan") if k in f.trips}
+    out |= {f"bulletin.bottlenecks.{k}": f.issues[k] for k in ("cleared", "resolved_in_year", "open", "overdue")
+            if k in f.issues}
+    out |= {"bulletin.lists.red": f.red.height, "bulletin.lists.colour_changes": f.changes.height,
+            "bulletin.lists.due": f.due.height}
+    for r in f.rankings.iter_rows(named=True):
+        at = f"bulletin.rankings.{r['dimension']}.{r['unit']}"
+        out |= {f"{at}.{k}": r[k] for k in ("signings", "signed_yuan", "starts", "started_yuan", "red", "rank",
+                                            "board") if k in r}
+        out[f"{at}.score"] = None if r["score"] is None else round(r["score"], 6)
+    return out
+
+
+#: what each flat figure of :func:`printed` is called in a sentence, and its unit
+_PRINTED_NAMES = {"pools": ("{pool}在库项目数", "个"), "flows": ("新{stage}项目数", "个")}
+
+
+def figure_name(path: str, period: str) -> tuple[str, str]:
+    """How an official calls a figure of :func:`printed` (or of the summary), and its unit: ``2024年第三季度新签约
+    项目数``, ``个``."""
+    when = zh.period_name(period)
+    parts = path.split(".")
+    if parts[0] == "bulletin":
+        parts = parts[1:]
+    group, rest = parts[0], parts[1:]
+    if group == "headline" and rest[0] in METRICS:
+        name, unit = METRICS[rest[0]]
+        return f"{period[:4]}年累计{name}", unit
+    if group == "pools" and rest and rest[0] in zh.POOLS:
+        measure = "总投资" if rest[-1] == "investment_yuan" else "项目数"
+        return f"{when}末{zh.POOLS[rest[0]]}{measure}", "亿元" if measure == "总投资" else "个"
+    if group == "flows":
+        if rest[-1] in ("signed_yuan", "started_yuan"):
+            return f"{when}{'签约金额' if rest[-1] == 'signed_yuan' else '开工投资'}", "亿元"
+        return f"{when}新{zh.STAGES.get(rest[-1], rest[-1])}项目数", "个"
+    if group == "trips":
+        names = {**zh.TRIP_KINDS, "in_period": "本期", "team_signed_yuan": "小分队招商签约额"}
+        return (f"{period[:4]}年{names.get(rest[0], rest[0])}" + ("" if rest[0] == "team_signed_yuan" else "外出招商次数"),
+                "亿元" if rest[0] == "team_signed_yuan" else "次")
+    if group == "bottlenecks":
+        names = {"cleared": "解瓶颈清障碍项目数", "resolved_in_year": "办结问题数", "open": "未办结问题数",
+                 "overdue": "逾期问题数"}
+        return f"{when}{names.get(rest[0], rest[0])}", "个"
+    if group == "lists":
+        names = {"red": "红色项目数", "colour_changes": "督查颜色变化项目数", "due": "到期节点数"}
+        return f"{when}{names.get(rest[0], rest[0])}", "个"
+    if group == "rankings" and len(rest) >= 3:
+        names = {**FIGURE_NAMES, "rank": "名次", "score": "综合得分", "board": "榜单"}
+        return f"{when}{UNITS.get(rest[0], rest[0])}评比“{rest[1]}”{names.get(rest[2], rest[2])}", ""
+    return f"{when}{path}", ""
+
+
+def figure_text(path: str, value) -> str:
+    """A figure as the bulletin prints it (亿元 to one decimal, counts as integers)."""
+    if value is None:
+        return zh.DASH
+    if path.endswith("_yuan"):
+        return zh.yi(value)
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
 # ---- the document --------------------------------------------------------------------------------
 
 class _Numbers:
@@ -546,14 +618,26 @@ def _lists_blocks(f: Figures, n: _Numbers, limit: int) -> list:
     return blocks
 
 
-def content(f: Figures, limit: int = 50, charts: dict[str, bytes] | None = None) -> Document:
+def _correction_blocks(f: Figures, n: _Numbers, corrections: tuple[str, ...]) -> list:
+    """数据更正: the figures of the previous bulletin that changed since it was issued, each with its reasons."""
+    if not corrections:
+        return []
+    intro = (f"{zh.period_name(f.previous)}通报印发后，因迟报、更正、台账导入等记录，部分数据发生变化，"
+             "现更正如下：")
+    return [Heading(f"{n.section()}数据更正"), Paragraph(intro), *(Paragraph(text) for text in corrections)]
+
+
+def content(f: Figures, limit: int = 50, charts: dict[str, bytes] | None = None,
+            corrections: tuple[str, ...] = ()) -> Document:
     """The bulletin as a content model: no code, no column names; lists cut at ``limit`` rows
-    (the full lists go to the attachments). ``charts``: PNGs from :func:`streams.documents.charts.charts`."""
+    (the full lists go to the attachments). ``charts``: PNGs from :func:`streams.documents.charts.charts`;
+    ``corrections``: the sentences of its 数据更正 section (none: no section)."""
     charts = charts or {}
     name = zh.period_name(f.period)
     n = _Numbers()
     blocks = [*_headline_blocks(f, n, charts), *_pools_blocks(f, n, charts), *_trip_blocks(f, n),
-              *_issue_blocks(f, n, limit), *_ranking_blocks(f, n, charts), *_lists_blocks(f, n, limit)]
+              *_issue_blocks(f, n, limit), *_ranking_blocks(f, n, charts), *_lists_blocks(f, n, limit),
+              *_correction_blocks(f, n, tuple(corrections))]
     status = "" if f.complete else f"（{name}尚未结束，数据截至{zh.day(f.end_day)}）"
     return Document(
         title=f"二七区招商引资项目{name}通报",

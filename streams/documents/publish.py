@@ -3,6 +3,7 @@ as CSV attachments when the document shows only their first rows."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -37,8 +38,12 @@ def parse_formats(text: str) -> tuple[str, ...]:
 
 def publish(data: BulletinData, period: str, out: Path, formats: tuple[str, ...] = ("docx", "pdf"),
             font_mode: str = "auto", limit: int = LIST_LIMIT, rules: RankingRules = DEFAULT_RULES,
-            with_charts: bool = True) -> Published:
-    """Write the bulletin of ``period`` into ``out`` as ``bulletin-<period>.<format>`` for each format."""
+            with_charts: bool = True, view: dict | None = None, corrections: tuple[str, ...] = ()) -> Published:
+    """Write the bulletin of ``period`` into ``out`` as ``bulletin-<period>.<format>`` for each format.
+
+    ``view``: what it was made from (as-of, known-at, the log it read); with it, the document records that
+    view and the figures it prints in its DOCX properties and in ``bulletin-<period>.view.json`` beside it, so
+    that it can be reproduced (``funnel bulletin --reproduce``). ``corrections``: its 数据更正 sentences."""
     from streams.documents import charts, to_docx, to_html, to_pdf
 
     clock = time.perf_counter()
@@ -51,14 +56,21 @@ def publish(data: BulletinData, period: str, out: Path, formats: tuple[str, ...]
         clock = now
 
     figures = bulletin.figures(data, period, rules)
+    if view is not None:
+        view = {**view, "period": figures.period, "figures": printed_figures(data, figures)}
+        figures.meta = figures.meta | {"view": view}
     lap("figures")
     pictures = charts.charts(figures) if with_charts else {}
     lap("charts")
-    document = bulletin.content(figures, limit, pictures)
+    document = bulletin.content(figures, limit, pictures, corrections)
     plan = typefaces.plan(font_mode)
     published = Published(document, figures, plan, seconds=seconds)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"bulletin-{figures.period}"
+    if view is not None:
+        published.files["view"] = out / f"{stem}.view.json"
+        published.files["view"].write_text(json.dumps(view, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                                           encoding="utf-8")
     if "docx" in formats:
         published.files["docx"] = to_docx.write(document, plan, out / f"{stem}.docx")
         lap("docx")
@@ -78,3 +90,12 @@ def publish(data: BulletinData, period: str, out: Path, formats: tuple[str, ...]
             frame.write_csv(path, include_bom=True)
             published.files[f"附件:{name}"] = path
     return published
+
+
+def printed_figures(data: BulletinData, figures: bulletin.Figures) -> dict:
+    """What a bulletin's view records of its figures: the summary's it was made from and those it prints."""
+    from streams.core.restatement import flatten
+
+    flat = {k: v for k, v in flatten(data.summary).items()
+            if k not in ("as_of", "known_at") and not k.startswith(("read_up_to", "not_visible_yet", "held_back"))}
+    return flat | bulletin.printed(figures)

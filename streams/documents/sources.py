@@ -81,12 +81,13 @@ def view_for(period: str, today: date | None = None) -> date:
     return min(day_of(period_bounds(period)[1]), today or today_cst())
 
 
-def from_log(received, period: str, targets: dict, source: str, work: str | Path) -> BulletinData:
+def from_log(received, period: str, targets: dict, source: str, work: str | Path, as_of: date | None = None
+             ) -> BulletinData:
     """Replay a received log (a frame, or a log spilled to ``work``) as of the period's end: in memory, or
     bucket by bucket for a long log (:func:`streams.replay.fold_and_aggregate`), in ``work``, which must
-    outlast the bulletin's making (lazy tables read it)."""
+    outlast the bulletin's making (lazy tables read it). ``as_of``: another as-of date (a reproduction's)."""
     from streams.core.summary import View
     from streams.replay import fold_and_aggregate
 
-    replayed = fold_and_aggregate(received, View(view_for(period)), targets, work=work)
+    replayed = fold_and_aggregate(received, View(as_of or view_for(period)), targets, work=work)
     return from_tables(replayed.doc, replayed.tables, targets, source)

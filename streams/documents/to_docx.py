@@ -9,6 +9,7 @@ every style used.
 from __future__ import annotations
 
 import io
+import json
 from datetime import datetime, time
 from pathlib import Path
 
@@ -188,12 +189,32 @@ def render(document: Document, fonts: FontPlan) -> bytes:
     props.title, props.author, props.last_modified_by = document.title, AUTHOR, AUTHOR
     props.comments = props.keywords = props.subject = ""
     props.category, props.language = "通报", "zh-CN"
+    if "view" in document.meta:  # what the document was made from, to reproduce it (docs/restatements.md)
+        props.keywords = "funnel-view"
+        props.comments = _view_text(document.meta["view"])
     if "end" in document.meta:  # the same data give the same file
         made = datetime.combine(datetime.fromisoformat(document.meta["end"]).date(), time(), CST)
         props.created = props.modified = made
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()
+
+
+#: Word's core properties hold at most this many characters each
+_PROPERTY_LIMIT = 255
+
+
+def _view_text(view: dict) -> str:
+    """The view a bulletin was made from, for its ``comments`` property: as-of, known-at and the log's offsets
+    (its figures are in the ``.view.json`` beside it); only the view and that file's name when it is too long."""
+    short = {k: v for k, v in view.items() if k != "figures"}
+    for doc in (short, {k: v for k, v in short.items() if k != "source"},
+                {k: short.get(k) for k in ("period", "as_of", "known_at")}
+                | {"view_file": f"bulletin-{short.get('period')}.view.json"}):
+        text = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        if len(text) <= _PROPERTY_LIMIT:
+            return text
+    return text[:_PROPERTY_LIMIT]
 
 
 def write(document: Document, fonts: FontPlan, path: Path) -> Path:

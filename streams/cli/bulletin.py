@@ -92,10 +92,12 @@ def bulletin(period, formats, out, source, files, bootstrap_servers, topic, targ
     if as_json:
         print_json({"period": label, "as_of": data.summary["as_of"], "source": data.source,
                     "files": {k: str(v) for k, v in done.files.items()}, "seconds": seconds,
+                    "view": done.view_file and str(done.view_file), "corrections": len(corrections),
                     "fonts": {r: done.fonts.role(r).name for r in ("title", "body", "heading", "subheading")}})
         return
     print_grid(f"bulletin {label} (as of {data.summary['as_of']}, from {data.source})", ["file", "path"],
-               [[k, str(v)] for k, v in done.files.items()], left=("file", "path"))
+               [[k, str(v)] for k, v in done.files.items()] + ([["view", str(done.view_file)]] if done.view_file else []),
+               left=("file", "path"))
     click.echo("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()), err=True)
     if fallbacks:
         click.echo("GB/T 9704 fonts not installed; used " + "; ".join(fallbacks) + " (--fonts official names them)",

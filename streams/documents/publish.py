@@ -26,6 +26,7 @@ class Published:
     fonts: typefaces.FontPlan
     files: dict[str, Path] = field(default_factory=dict)  #: format (or attachment name) -> path
     seconds: dict[str, float] = field(default_factory=dict)  #: step -> seconds
+    view_file: Path | None = None  #: the view it was made from (``bulletin-<period>.view.json``)
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
@@ -68,8 +69,8 @@ def publish(data: BulletinData, period: str, out: Path, formats: tuple[str, ...]
     out.mkdir(parents=True, exist_ok=True)
     stem = f"bulletin-{figures.period}"
     if view is not None:
-        published.files["view"] = out / f"{stem}.view.json"
-        published.files["view"].write_text(json.dumps(view, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+        published.view_file = out / f"{stem}.view.json"
+        published.view_file.write_text(json.dumps(view, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
                                            encoding="utf-8")
     if "docx" in formats:
         published.files["docx"] = to_docx.write(document, plan, out / f"{stem}.docx")

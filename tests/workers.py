@@ -72,6 +72,8 @@ def workers(tmp_path):
     started: list[Worker] = []
 
     def start(bootstrap, topic, name="worker", app_id=None, env=None):
+        # The workers of a test share a state directory, as on one machine: each takes a checkpoint slot of its own.
+        env = {"FUNNEL_WORKER_STATE_DIR": str(tmp_path / "worker-state"), **(env or {})}
         w = Worker(bootstrap, topic, tmp_path / f"{name}-{len(started)}.log", app_id, env).start()
         started.append(w)
         return w

@@ -36,11 +36,18 @@ def _is_loopback(host: str) -> bool:
               show_envvar=True, help="Seconds between aggregate quality checks.")
 @click.option("--reminder-topic", envvar="FUNNEL_REMINDER_TOPIC", default="project-reminders", show_default=True,
               show_envvar=True, help="Where the worker writes the reminders of each day just ended (§10).")
+@click.option("--state-dir", envvar="FUNNEL_WORKER_STATE_DIR", default=None, show_envvar=True,
+              help="Where partition checkpoints are kept, so a restart reads only the changelog's tail "
+                   "(default <FUNNEL_STATE_DIR>/worker; 'none': no checkpoints).")
+@click.option("--checkpoint-interval", envvar="FUNNEL_CHECKPOINT_INTERVAL", default=30.0, show_default=True,
+              show_envvar=True, help="Seconds between checkpoints of the partitions that changed.")
+@click.option("--standby-replicas", envvar="FUNNEL_STANDBY_REPLICAS", default=1, show_default=True,
+              show_envvar=True, help="Warm copies of each partition kept on other workers of the group (0: none).")
 @click.option("--loglevel", envvar="FUNNEL_LOGLEVEL", default="info", show_default=True, show_envvar=True,
               type=click.Choice(LOGLEVELS, case_sensitive=False),
               help="The worker's log level (Faust's and ours; the worker logs info by default).")
 def worker(bootstrap_servers, topic, app_id, web_port, web_host, partitions, state_topic, batch_size,
-           quality_interval, reminder_topic, loglevel) -> None:
+           quality_interval, reminder_topic, state_dir, checkpoint_interval, standby_replicas, loglevel) -> None:
     """Run the live Faust worker: check, keep, fold and serve /summary, /projects/{id}, /pools, /quality.
 
     Run several with the same --app-id to share the partitions: each answers for all of them.
@@ -49,7 +56,7 @@ def worker(bootstrap_servers, topic, app_id, web_port, web_host, partitions, sta
     import os
 
     from streams.kafkaio import topics
-    from streams.worker.settings import WorkerSettings
+    from streams.worker.settings import WorkerSettings, state_dir_of
 
     token = os.environ.get("FUNNEL_WEB_TOKEN") or None
     if web_port and not _is_loopback(web_host) and not token:
@@ -68,7 +75,8 @@ def worker(bootstrap_servers, topic, app_id, web_port, web_host, partitions, sta
                               state_topic=state_topic, web_host=web_host, web_port=web_port, web_token=token,
                               session_timeout_s=float(os.environ.get("FUNNEL_SESSION_TIMEOUT", "10")),
                               quality_interval_s=quality_interval, batch_size=batch_size,
-                              reminder_topic=reminder_topic)
+                              reminder_topic=reminder_topic, state_dir=state_dir_of(state_dir),
+                              checkpoint_interval_s=checkpoint_interval, standby_replicas=standby_replicas)
     from streams.worker.app import create_app, run
 
     run(create_app(settings), loglevel)

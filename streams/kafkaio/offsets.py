@@ -129,3 +129,18 @@ def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
     finally:
         admin.close()
     return {tp.partition: meta.offset for tp, meta in committed.items() if tp.topic == topic and meta.offset >= 0}
+
+
+def partition_bounds(bootstrap: str, topic: str, partition: int) -> tuple[int, int]:
+    """A partition's earliest offset still held and its high watermark: (earliest, end)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    from streams.kafkaio.security import client_config
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False, group_id=None,
+                             **client_config())
+    try:
+        tp = TopicPartition(topic, partition)
+        return consumer.beginning_offsets([tp])[tp], consumer.end_offsets([tp])[tp]
+    finally:
+        consumer.close()

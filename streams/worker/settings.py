@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from streams import config
 
@@ -29,6 +30,9 @@ class WorkerSettings:
     peer_timeout_s: float = 10.0  # a peer's part of a global answer
     reminder_topic: str = "project-reminders"  # where the day just ended's reminders go after each CST midnight
     reminder_check_s: float = 30.0  # how often the worker looks whether a day has ended
+    state_dir: Path | None = None  # where partition checkpoints are kept (None: no checkpoints)
+    checkpoint_interval_s: float = 30.0  # how often a changed partition's checkpoint is written
+    standby_replicas: int = 1  # warm copies of each partition on other workers (Faust's table_standby_replicas)
 
     @property
     def dead_letter_topic(self) -> str:
@@ -55,4 +59,14 @@ class WorkerSettings:
             quality_interval_s=float(env.get("FUNNEL_QUALITY_INTERVAL", "60")),
             batch_size=int(env.get("FUNNEL_BATCH_SIZE", "2000")),
             reminder_topic=env.get("FUNNEL_REMINDER_TOPIC", "project-reminders"),
+            state_dir=state_dir_of(env.get("FUNNEL_WORKER_STATE_DIR")),
+            checkpoint_interval_s=float(env.get("FUNNEL_CHECKPOINT_INTERVAL", "30")),
+            standby_replicas=int(env.get("FUNNEL_STANDBY_REPLICAS", "1")),
         )
+
+
+def state_dir_of(value: str | None) -> Path | None:
+    """``FUNNEL_WORKER_STATE_DIR``: a directory, ``none`` for no checkpoints, unset for ``<FUNNEL_STATE_DIR>/worker``."""
+    if value is not None and value.strip().lower() in ("none", "off"):
+        return None
+    return Path(value).resolve() if value else config.state_dir() / "worker"

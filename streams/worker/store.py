@@ -54,6 +54,8 @@ class Partition:
     rejected: Counter = field(default_factory=Counter)  # reason → records
     last_seq: int = -1  # the highest position of the event topic applied
     last_dead_letter: int = -1  # the highest position of the dead-letter topic applied
+    changelog_offset: int = -1  # the changelog offset of the last chunk held (delivered or restored)
+    changelog_key: bytes | None = None  # that chunk's key: a checkpoint names it (streams.worker.checkpoint)
 
 
 class Snapshot(NamedTuple):
@@ -133,15 +135,33 @@ class ProjectStore:
             self.version += 1
         return new
 
+    def adopt(self, number: int, part: Partition) -> None:
+        """Take a partition's store whole (a warm standby promoted, a checkpoint loaded): refolded at the next
+        refresh."""
+        self.partitions[number] = part
+        self._changed_whole()
+
+    def release(self, number: int) -> Partition | None:
+        """Give a partition's store away whole (to the standbys, when this worker is no longer its owner)."""
+        part = self.partitions.pop(number, None)
+        if part is not None:
+            self.dirty = {p: n for p, n in self.dirty.items() if n != number}
+            self.dirty_trips = {t: n for t, n in self.dirty_trips.items() if n != number}
+            self._changed_whole()
+        return part
+
+    def _changed_whole(self) -> None:
+        self.today = None  # refolded whole at the next refresh
+        self.generation += 1
+        self.version += 1
+
     def keep_only(self, partitions: set[int]) -> None:
         """Forget the partitions this worker no longer owns (after a rebalance)."""
         for number in set(self.partitions) - partitions:
             del self.partitions[number]
         self.dirty = {p: n for p, n in self.dirty.items() if n in partitions}
         self.dirty_trips = {t: n for t, n in self.dirty_trips.items() if n in partitions}
-        self.today = None  # refolded whole at the next refresh, from what is left
-        self.generation += 1
-        self.version += 1
+        self._changed_whole()  # refolded from what is left
 
     # ---- reading ---------------------------------------------------------------------------------
 

@@ -1,0 +1,133 @@
+"""The Faust table whose changelog backs the store: restored from local checkpoints and the changelog's tail, with
+warm standby copies of other workers' partitions.
+
+Its own key/value data stays empty: the :class:`ProjectStore` is the state, the changelog its backup. Faust
+reads a changelog partition from the offset :meth:`CheckedLogTable.persisted_offset` gives, so a partition
+already held — loaded from a checkpoint on disk, or kept warm as a standby — is brought up to date from
+its tail only (Kafka Streams' checkpointed stores and standby replicas). Standby copies live in a
+store of their own, never counted as owned; a rebalance that gives this worker a partition it kept
+warm promotes the copy, and one that takes a partition away keeps it warm if it becomes a standby here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import faust
+
+from streams.kafkaio.consumer import read_range
+from streams.kafkaio.offsets import partition_bounds
+from streams.worker import checkpoint, compact
+from streams.worker.store import Partition, ProjectStore
+
+log = logging.getLogger(__name__)
+
+
+class CheckedLogTable(faust.Table):
+    """A table whose changelog carries chunks of checked records; restoring it fills the store (or the standbys)."""
+
+    store: ProjectStore  # the partitions this worker owns
+    standby: ProjectStore  # warm copies of partitions other workers own (never answered from)
+    standby_parts: set[int]
+    state_dir: Path | None  # where checkpoints are kept (None: none)
+    identity_of: Callable[[int], checkpoint.Identity]
+    bootstrap: str
+    restore_missing: Callable[[set[int]], Awaitable[None]]
+    on_ready: Callable[[], None]
+
+    def attach(self, store: ProjectStore, bootstrap: str, state_dir: Path | None, topic: str, app_id: str) -> None:
+        """Give the table its store, and where it keeps checkpoints."""
+        self.store, self.standby, self.standby_parts = store, ProjectStore(), set()
+        self.bootstrap, self.state_dir = bootstrap, state_dir
+        self.identity_of = lambda n: checkpoint.Identity(app_id, topic, self.changelog_topic_name, n)
+
+    def holder(self, partition: int) -> ProjectStore:
+        return self.standby if partition in self.standby_parts else self.store
+
+    def apply_changelog_batch(self, batch) -> None:
+        for event in batch:
+            msg = event.message
+            target = self.holder(msg.partition)
+            try:
+                target.apply(msg.partition, compact.decode(msg.value))
+            except Exception:  # Faust would log a warning and go on: say exactly what the store is missing
+                log.exception("changelog record %s:%d:%d could not be restored into the store", msg.topic,
+                              msg.partition, msg.offset)
+                raise
+            note_changelog(target.partitions[msg.partition], msg.offset, msg.key)
+        self.standby.dirty.clear()  # nothing folds the standbys
+        self.standby.dirty_trips.clear()
+
+    def persisted_offset(self, tp) -> int | None:
+        """The changelog offset a partition held here already covers: Faust reads only what follows."""
+        part = self.store.partitions.get(tp.partition) or self.standby.partitions.get(tp.partition)
+        return part.changelog_offset if part is not None and part.changelog_offset >= 0 else None
+
+    async def on_rebalance(self, assigned, revoked, newly_assigned, generation_id: int = 0) -> None:
+        """Before Faust reads the changelogs: promote warm copies, keep copies warm, load checkpoints."""
+        await super().on_rebalance(assigned, revoked, newly_assigned, generation_id)
+        name = self.changelog_topic_name
+        actives = {tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic == name}
+        standbys = {tp.partition for tp in self.app.assignor.assigned_standbys() if tp.topic == name} - actives
+        for n in actives & set(self.standby.partitions):
+            self.store.adopt(n, self.standby.release(n))
+            log.info("%s:%d: the warm standby copy promoted: only the changelog's tail is read", name, n)
+        for n in standbys & set(self.store.partitions):
+            self.standby.adopt(n, self.store.release(n))
+            log.info("%s:%d: given to another worker; kept warm here as a standby", name, n)
+        self.standby.keep_only(standbys)
+        self.standby_parts = standbys
+        for n in sorted((actives | standbys) - set(self.store.partitions) - set(self.standby.partitions)):
+            loaded = await self.load_checkpoint(n)
+            if loaded is not None:
+                self.holder(n).adopt(n, loaded)
+
+    async def load_checkpoint(self, partition: int) -> Partition | None:
+        """A partition's checkpoint from disk, if it fits the changelog as the broker has it (else None, logged)."""
+        if self.state_dir is None:
+            return None
+        identity = self.identity_of(partition)
+        loop = asyncio.get_running_loop()
+        found = await loop.run_in_executor(None, checkpoint.read, self.state_dir, identity)
+        if found is None:
+            return None
+        try:
+            why = await loop.run_in_executor(None, self._misfit, found, partition)
+        except Exception as exc:  # the broker unreachable: the whole changelog will be read instead
+            why = f"the changelog could not be checked ({type(exc).__name__}: {exc})"
+        if why:
+            log.warning("%s: checkpoint ignored: %s; partition %d restored from the whole changelog",
+                        checkpoint.path_of(self.state_dir, identity), why, partition)
+            return None
+        log.info("%s:%d: checkpoint loaded at changelog offset %d: only the changelog after it is read",
+                 self.changelog_topic_name, partition, found.offset)
+        return found.partition
+
+    def _misfit(self, found: checkpoint.Checkpoint, partition: int) -> str | None:
+        earliest, end = partition_bounds(self.bootstrap, self.changelog_topic_name, partition)
+        key = None
+        if earliest <= found.offset < end:
+            records = list(read_range(self.bootstrap, self.changelog_topic_name, partition, found.offset,
+                                      found.offset + 1, timeout_s=10.0))
+            key = records[0].key if records and records[0].offset == found.offset else None
+        return checkpoint.fits_changelog(found, earliest, end, key)
+
+    async def on_recovery_completed(self, active_tps, standby_tps) -> None:
+        owned = {tp.partition for tp in active_tps}
+        self.store.keep_only(owned)
+        await self.restore_missing(owned)
+        self.store.assigned = owned
+        self.store.ready = True
+        log.info("store ready: partitions %s of %s restored; standby copies of %s", sorted(owned),
+                 self.changelog_topic_name, sorted(self.standby.partitions))
+        self.on_ready()
+        await super().on_recovery_completed(active_tps, standby_tps)
+
+
+def note_changelog(part: Partition, offset: int, key: bytes | None) -> None:
+    """A partition's store now holds the changelog chunk at ``offset``."""
+    if offset > part.changelog_offset:
+        part.changelog_offset, part.changelog_key = offset, key

@@ -1,0 +1,196 @@
+"""What the worker does on a clock: publish the projects that changed, check quality, send the day's reminders,
+write checkpoints, and hand freed memory back."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import gc
+import logging
+import time
+
+import faust
+import orjson
+
+from streams.core.clock import today_cst
+from streams.reminders.worker import MidnightReminders
+from streams.worker import checkpoint
+from streams.worker.agents import Deliveries, end_offset
+from streams.worker.intake import Intake
+from streams.worker.settings import WorkerSettings
+from streams.worker.store import Partition, ProjectStore, refreshed
+from streams.worker.table import CheckedLogTable
+
+log = logging.getLogger(__name__)
+
+
+def release_freed_memory() -> None:
+    """Hand the heap that folds and restores freed back to the system: glibc keeps it, and the worker's RSS with it."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
+def add_state_publishing(app: faust.App, settings: WorkerSettings, store: ProjectStore) -> None:
+    """Every second, fold the projects that changed into today's state and publish it to the state topic."""
+    app.pending_states = {}  # project → its latest state document, until the state topic has it
+    refreshing = asyncio.Lock()
+
+    async def refresh() -> None:
+        """Fold the projects and trips that changed into today's state (in a thread); a new day refolds them all."""
+        async with refreshing:
+            day = today_cst()
+            everything = store.today is None or store.today.day != day
+            if not everything and not store.dirty and not store.dirty_trips:
+                return
+            changed = ({pid: n for n, part in store.partitions.items() for pid in part.projects} if everything
+                       else dict(store.dirty))
+            projects = [(pid, n, store.partitions[n].projects[pid]) for pid, n in changed.items()
+                        if n in store.partitions and pid in store.partitions[n].projects]
+            trips = store.all_trips() if everything else store.changed_trips()
+            generation = store.generation
+            today, state = await asyncio.get_running_loop().run_in_executor(
+                None, refreshed, store.today, day, projects, everything, trips)
+            if store.generation != generation:
+                return  # partitions were taken away meanwhile: fold again from what is left
+            store.today = today
+            for pid, n, blob in projects:
+                if store.partitions[n].projects.get(pid) is blob:
+                    store.dirty.pop(pid, None)  # unchanged while it was folded
+            for tid, n, blob in trips:
+                if store.partitions[n].trips.get(tid) is blob:
+                    store.dirty_trips.pop(tid, None)
+            for doc in state.iter_rows(named=True):
+                app.pending_states[doc["project_id"]] = doc
+
+    app.refresh = refresh
+    ticks = iter(range(1, 1 << 62))
+
+    @app.timer(interval=settings.publish_interval_s)
+    async def publish_states():
+        """Fold the projects that changed and publish their state to the compacted state topic."""
+        await refresh()
+        if not next(ticks) % 10:
+            release_freed_memory()
+        pending = dict(app.pending_states)
+        if not pending:
+            return
+        try:
+            # Straight to the producer: Faust's channel layer costs more than the send itself here.
+            sent = [await app.producer.send(settings.state_topic, pid.encode(), orjson.dumps(doc), None, None, None)
+                    for pid, doc in pending.items()]
+            await asyncio.gather(*sent)
+        except Exception:
+            log.exception("publishing %d project states to %s failed; retrying in %.0f s", len(pending),
+                          settings.state_topic, settings.publish_interval_s)
+            return
+        for pid, doc in pending.items():
+            if app.pending_states.get(pid) is doc:
+                del app.pending_states[pid]  # only what was sent: a newer state waits for the next round
+
+
+def add_quality_checks(app: faust.App, settings: WorkerSettings, store: ProjectStore) -> None:
+    """Every minute, the aggregate suites on this worker's aggregates (for ``/quality``)."""
+    app.quality = {"success": None, "checked_at": None, "failures": []}
+
+    @app.timer(interval=settings.quality_interval_s)
+    async def check_quality():
+        """Run the aggregate suites on this worker's aggregates (in a thread: GX is slow to import and run)."""
+        if not store.partitions:
+            return
+        from streams.worker.web import check_store_quality
+
+        app.quality = await check_store_quality(store)
+
+
+def add_reminders(app: faust.App, settings: WorkerSettings, store: ProjectStore, intake: Intake) -> None:
+    """After each CST midnight, once caught up, the reminders (§10) of the day just ended of this worker's
+    partitions, to the reminders topic (:class:`MidnightReminders`)."""
+    reminders = MidnightReminders(settings.bootstrap, settings.reminder_topic)
+
+    def caught_up() -> bool:
+        """Whether this worker has taken every partition of the event topic it was given up to its end."""
+        for n in store.assigned:
+            taken, end = intake.next_offset.get((settings.topic, n)), end_offset(app, settings.topic, n)
+            if taken is None or end is None or taken < end:
+                return False
+        return True
+
+    @app.timer(interval=settings.reminder_check_s)
+    async def remind_after_midnight():
+        if not store.ready or app.rebalancing or not caught_up():
+            return
+        try:
+            await reminders.tick(app.producer, store.snapshot)
+        except Exception:  # e.g. the broker unreachable: the day stays due, the next tick tries again
+            log.exception("the reminders of %s failed; retrying in %.0f s", reminders.due(),
+                          settings.reminder_check_s)
+
+
+class Checkpoints:
+    """Writes each held partition's checkpoint (:mod:`streams.worker.checkpoint`) when it has changed."""
+
+    #: Seconds a checkpoint waits for the partition's changelog writes to be confirmed before it is put off.
+    CONFIRM_S = 2.0
+
+    def __init__(self, settings: WorkerSettings, table: CheckedLogTable, intake: Intake, deliveries: Deliveries):
+        self.settings, self.table, self.intake, self.deliveries = settings, table, intake, deliveries
+        self.written: dict[int, int] = {}  # partition → the changelog offset of its last checkpoint
+
+    async def write_changed(self) -> int:
+        """Checkpoint every held partition (owned or standby) whose changelog offset moved; how many were written."""
+        written = 0
+        for store in (self.table.store, self.table.standby):
+            for n in sorted(store.partitions):
+                copy = await self._consistent_copy(store, n)
+                if copy is None or self.written.get(n) == copy.changelog_offset:
+                    continue
+                started = time.perf_counter()
+                await asyncio.get_running_loop().run_in_executor(
+                    None, checkpoint.write, self.table.state_dir, self.table.identity_of(n), copy)
+                self.written[n] = copy.changelog_offset
+                written += 1
+                log.debug("%s:%d: checkpoint at changelog offset %d written in %.2f s", self.table.changelog_topic_name,
+                          n, copy.changelog_offset, time.perf_counter() - started)
+        return written
+
+    async def _consistent_copy(self, store: ProjectStore, n: int) -> Partition | None:
+        """The partition as of a changelog offset that covers exactly what it holds: taken while no batch is being
+        taken and every changelog write of it is confirmed (None when they are not, within :attr:`CONFIRM_S`)."""
+        topics = (self.settings.topic, self.settings.dead_letter_topic)
+        async with self.intake.lock(topics[0]), self.intake.lock(topics[1]):
+            if not await self.deliveries.confirmed(n, self.CONFIRM_S):
+                return None
+            part = store.partitions.get(n)
+            if part is None or part.changelog_offset < 0:
+                return None
+            # Values are immutable bytes and lists replaced whole: shallow copies are the partition as of now.
+            return Partition(dict(part.projects), dict(part.trips), list(part.rejections), part.rejected.copy(),
+                             part.last_seq, part.last_dead_letter, part.changelog_offset, part.changelog_key)
+
+
+def add_checkpoints(app: faust.App, settings: WorkerSettings, store: ProjectStore, checkpoints: Checkpoints) -> None:
+    """Checkpoints on a clock, once recovered, and a last one when the worker stops."""
+
+    @app.timer(interval=settings.checkpoint_interval_s)
+    async def write_checkpoints():
+        if not store.ready or app.rebalancing:
+            return
+        try:
+            await checkpoints.write_changed()
+        except Exception:  # e.g. the disk full: the last good checkpoint stays; the changelog covers the rest
+            log.exception("writing checkpoints to %s failed; retrying in %.0f s", settings.state_dir,
+                          settings.checkpoint_interval_s)
+
+    @app.on_before_shutdown.connect
+    async def last_checkpoints(app, **kwargs):
+        """Stopped cleanly: a checkpoint of every partition, so the next start reads no changelog."""
+        if not store.ready:
+            return
+        try:
+            written = await asyncio.wait_for(checkpoints.write_changed(), timeout=10)
+            log.info("stopping: %d checkpoints written to %s", written, settings.state_dir)
+        except Exception:
+            log.exception("stopping: the last checkpoints could not be written to %s", settings.state_dir)

@@ -6,7 +6,7 @@ landed) and 2024 clears its signing and start targets; the named projects of the
 articles appear as real rows with their known figures. Real feeds' faults are
 mixed in: late arrivals, exact re-sends, a legacy v1 feed, malformed lines,
 event-id conflicts, orphan events and records without ``recorded_at``. The bureau's
-promotion trips and the projects' bottlenecks come from :mod:`streams.synthetic_bureau`.
+promotion trips and the projects' bottlenecks come from :mod:`streams.synthetic.bureau`.
 Projects are generated in chunks so millions of events stream in bounded memory.
 """
 
@@ -26,7 +26,7 @@ from streams.contract.events import (
     AXES, CHANNELS, EVENT_STAGE, INDUSTRIES, SOURCE_REGIONS, STAGE_EVENT, STAGES, YUAN_PER_WAN, YUAN_PER_YI, ZONES,
 )
 from streams.core.clock import CST
-from streams.synthetic_bureau import Bureau
+from streams.synthetic.bureau import Bureau
 
 LEAD_INDUSTRIES = frozenset({"现代商贸", "特色商业", "健康服务", "电子信息", "精密制造", "生命健康"})
 DEPARTMENTS = ("区商务局", "区发改委", "区工信局", "区文广旅局", "区卫健委", "区科技局", "区投资促进中心")

@@ -25,7 +25,7 @@ def operator_status(bootstrap_servers, topic, app_id, state_topic, worker_url, a
 
     Exits 1 when the broker is unreachable or the last quality check failed.
     """
-    from streams.status import status as read_status
+    from streams.operations.status import status as read_status
 
     doc = read_status(bootstrap_servers or config.bootstrap_servers(), topic, app_id, state_topic, worker_url)
     if as_json:

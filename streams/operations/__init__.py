@@ -1,0 +1,1 @@
+"""What an operator runs and reads beside the pipeline: ``funnel status`` (:mod:`streams.operations.status`)."""

@@ -24,7 +24,7 @@ def report(out: Path, source: str | None, as_of: str | None) -> None:
     from kafka.errors import KafkaError
 
     from streams import config
-    from streams.report import build
+    from streams.documents.report import build
 
     try:
         built = build(out, source, as_of)

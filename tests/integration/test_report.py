@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from streams import synthetic
-from streams.report import kernel_name, notebooks
+from streams.documents.report import kernel_name, notebooks
 from tests.integration.test_ingest import funnel
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from streams.analysis import charts, stats
 from streams.analysis.formatting import OFFICIAL_HTML, frame_html, load_ipython_extension
 from streams.core import analysis
 from streams.core.targets import target_attainment
-from streams.report import analyst, official, to_html
+from streams.documents.report import analyst, official, to_html
 from tests.unit.history import fold
 from tests.unit.test_analysis import two_years
 

@@ -22,7 +22,7 @@ import jupytext
 import nbformat
 import pytest
 
-from streams.report import ANALYST_ONLY, OFFICIAL_ONLY, analyst, notebooks, official, tags
+from streams.documents.report import ANALYST_ONLY, OFFICIAL_ONLY, analyst, notebooks, official, tags
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "notebooks" / "src"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from streams.core.clock import now_cst
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 OFFICIAL = "official"  #: the officials' pages: ``out/official/<notebook>.html``
 ANALYST_ONLY = "analyst"  #: the tag of a cell left out of the officials' page
 OFFICIAL_ONLY = "official"  #: the tag of a cell shown on the officials' page alone
@@ -96,7 +96,7 @@ class _NoAltTextNotice(logging.Filter):
         return not record.getMessage().startswith("Alternative text is missing")
 
 
-_exporter_log = logging.getLogger("streams.report.nbconvert")
+_exporter_log = logging.getLogger("streams.documents.report.nbconvert")
 _exporter_log.addFilter(_NoAltTextNotice())
 
 

@@ -168,14 +168,15 @@ def fits_changelog(checkpoint: Checkpoint, earliest: int, end: int, key_at_offse
 
     ``earliest`` and ``end``: the partition's first and next offsets; ``key_at_offset``: the key of the record at the
     checkpoint's offset (None when there is none). A checkpoint past the end is of another topic (recreated); one
-    before the earliest record lost the records between to retention; a different key is another topic's chunk.
+    whose chunk the changelog no longer holds lost it to retention; a different key is another topic's chunk.
     """
     if checkpoint.offset < 0:
         return "it covers no changelog record"
     if checkpoint.offset >= end:
         return f"its offset {checkpoint.offset} is past the changelog's end {end} (a recreated topic?)"
-    if checkpoint.offset + 1 < earliest:
-        return f"the changelog no longer holds offsets {checkpoint.offset + 1} to {earliest - 1} (retention)"
+    if checkpoint.offset < earliest:
+        return (f"the changelog no longer holds offsets {checkpoint.offset} to {earliest - 1} (retention): what "
+                "followed it may be lost, and the chunk it names cannot be checked")
     if key_at_offset != checkpoint.key:
         return (f"the changelog record at offset {checkpoint.offset} is {key_at_offset!r}, not the checkpoint's "
                 f"{checkpoint.key!r} (another topic)")

@@ -41,6 +41,7 @@ class CheckedLogTable(faust.Table):
     def attach(self, store: ProjectStore, bootstrap: str, state_dir: Path | None, topic: str, app_id: str) -> None:
         """Give the table its store, and where it keeps checkpoints."""
         self.store, self.standby, self.standby_parts = store, ProjectStore(), set()
+        self.chunks_read: dict[int, int] = {}  # partition → changelog chunks applied since the last rebalance
         self.bootstrap, self.state_dir = bootstrap, state_dir
         self.identity_of = lambda n: checkpoint.Identity(app_id, topic, self.changelog_topic_name, n)
 
@@ -58,6 +59,7 @@ class CheckedLogTable(faust.Table):
                               msg.partition, msg.offset)
                 raise
             note_changelog(target.partitions[msg.partition], msg.offset, msg.key)
+            self.chunks_read[msg.partition] = self.chunks_read.get(msg.partition, 0) + 1
         self.standby.dirty.clear()  # nothing folds the standbys
         self.standby.dirty_trips.clear()
 
@@ -80,6 +82,7 @@ class CheckedLogTable(faust.Table):
             log.info("%s:%d: given to another worker; kept warm here as a standby", name, n)
         self.standby.keep_only(standbys)
         self.standby_parts = standbys
+        self.chunks_read = {}
         for n in sorted((actives | standbys) - set(self.store.partitions) - set(self.standby.partitions)):
             loaded = await self.load_checkpoint(n)
             if loaded is not None:
@@ -121,8 +124,9 @@ class CheckedLogTable(faust.Table):
         await self.restore_missing(owned)
         self.store.assigned = owned
         self.store.ready = True
-        log.info("store ready: partitions %s of %s restored; standby copies of %s", sorted(owned),
-                 self.changelog_topic_name, sorted(self.standby.partitions))
+        log.info("store ready: partitions %s of %s restored (changelog chunks read: %s); standby copies of %s",
+                 sorted(owned), self.changelog_topic_name,
+                 {n: self.chunks_read.get(n, 0) for n in sorted(owned)}, sorted(self.standby.partitions))
         self.on_ready()
         await super().on_recovery_completed(active_tps, standby_tps)
 

@@ -129,7 +129,7 @@ def send(producer, topic: str, file: str, result: LedgerImport, flush_timeout: f
     transaction, so a read_committed reader sees the whole import or none of it, and an import that
     failed can simply be run again.
     """
-    from streams.ingest import Ingest
+    from streams.feeds.ingest import Ingest
 
     run = Ingest(producer, topic, batch_size=max(10_000, len(_every(result, "events"))))
     for rejection in _every(result, "rejected"):

@@ -53,7 +53,8 @@ def ingest(files: tuple[str, ...], bootstrap_servers: str | None, topic: str, st
            delivery_timeout: float, quality: str, batch_size: int, transactions: bool,
            transactional_id: str | None, as_json: bool) -> None:
     """Check JSON Lines / CSV feeds and send them to the topic; rejected records go to <topic>.dlq."""
-    from streams.ingest import Ingest, feed_records
+    from streams.feeds import feed_records
+    from streams.feeds.ingest import Ingest
     from streams.kafkaio import producer as producers
     from streams.kafkaio.topics import ensure_topics, event_topics
 

@@ -126,3 +126,13 @@ def read_feed(path: str | Path) -> Iterator[FeedRecord]:
     reader = read_jsonl if is_json_lines(path) else read_csv
     with path.open("rb") as stream:
         yield from reader(stream, str(path))
+
+
+def feed_records(paths: Iterable[str | Path], start_line: int = 1) -> Iterator[FeedRecord]:
+    """The records of several feeds in order; ``start_line`` skips the first lines of the first feed."""
+    for i, path in enumerate(paths):
+        for record in read_feed(path):
+            if i == 0 and record.line < start_line:
+                continue
+            yield record
+

@@ -201,7 +201,7 @@ def check_feed_files(paths, batch_size: int = 10_000) -> QualityReport:
     """The feed suite over feed files, batch by batch (each record is also checked against the contract)."""
     from streams.contract.acceptance import Rejection, check_event
     from streams.core.clock import now_cst
-    from streams.ingest import feed_records
+    from streams.feeds import feed_records
 
     now = now_cst()  # judged as ingest would judge them if sent now
     report, rows = QualityReport(), []

@@ -117,12 +117,12 @@ def test_every_dead_letter_is_logged_with_its_line_and_reason_on_stderr_only(boo
     done = funnel("--loglevel", "warning", "ingest", str(path), "--topic", topic, "--json", bootstrap=bootstrap)
     result = json.loads(done.stdout)  # stdout holds the JSON document and nothing else
     assert result["dead_lettered"] == 2 and result["rejected"] == {"malformed": 2}
-    logged = [line for line in done.stderr.splitlines() if " WARNING streams.ingest: " in line]
+    logged = [line for line in done.stderr.splitlines() if " WARNING streams.feeds.ingest: " in line]
     assert len(logged) == 2
     assert f"{path}:2 " in logged[0] and "malformed" in logged[0] and "not JSON" in logged[0]
     assert f"{path}:4 " in logged[1] and "malformed" in logged[1] and "not a JSON object" in logged[1]
     quiet = funnel("--loglevel", "error", "ingest", str(path), "--topic", topic, "--json", bootstrap=bootstrap)
-    assert "streams.ingest" not in quiet.stderr
+    assert "streams.feeds.ingest" not in quiet.stderr
 
 
 # --- transactions: each batch, its events and its dead letters, is one Kafka transaction ---------------------
@@ -237,7 +237,8 @@ def test_a_batch_that_fails_is_aborted_and_the_rerun_the_message_gives_completes
 
 
 def test_a_fenced_batch_counts_as_undelivered_and_nothing_of_it_is_committed(bootstrap, topic, seed_feed, caplog):
-    from streams.ingest import Ingest, feed_records
+    from streams.feeds import feed_records
+    from streams.feeds.ingest import Ingest
     from streams.kafkaio.producer import event_producer, transactional_id
 
     batch_size, tid = 300, transactional_id("ingest", topic, [seed_feed])
@@ -249,7 +250,7 @@ def test_a_fenced_batch_counts_as_undelivered_and_nothing_of_it_is_committed(boo
             newer.append(event_producer(bootstrap, transactional_id=tid))  # a re-run starting: fences the zombie
 
     run = Ingest(zombie, topic, quality="off", batch_size=batch_size)
-    with caplog.at_level(logging.ERROR, logger="streams.ingest"):
+    with caplog.at_level(logging.ERROR, logger="streams.feeds.ingest"):
         report = run.run(feed_records([seed_feed]), on_progress=fence_after_the_first_batch, flush_timeout=60)
     zombie.close(timeout=0)
     newer[0].close(timeout=5)

@@ -10,7 +10,7 @@ from kafka.errors import ProducerFencedError
 
 from streams import ledgers
 from streams.feeds import FeedRecord
-from streams.ingest import Ingest
+from streams.feeds.ingest import Ingest
 from streams.kafkaio.producer import is_transactional, transactional_id
 
 
@@ -92,7 +92,7 @@ def test_a_ledgers_rejected_rows_and_events_go_in_one_transaction():
 
 def test_a_commit_that_fails_aborts_and_counts_the_whole_batch_undelivered(caplog):
     producer = _TransactionalProducer(fail_commit=ProducerFencedError())
-    with caplog.at_level(logging.ERROR, logger="streams.ingest"):
+    with caplog.at_level(logging.ERROR, logger="streams.feeds.ingest"):
         report = Ingest(producer, "events", quality="off", batch_size=4).run(feed(10))
     assert len(transactions(producer.calls)) == 1  # ingest stops after the failed batch
     assert report.delivered + report.dead_lettered == 0 and not report.ok

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from streams.contract.acceptance import Rejection
 from streams.feeds import FeedRecord
-from streams.ingest import Ingest
+from streams.feeds.ingest import Ingest
 from streams.kafkaio.records import (DLQ_SEQ, arrival_seq, counts_as_received, dead_letter_headers,
                                      dead_letter_reason, dead_letter_seq, header_value, key_text, received_at,
                                      recorded_at_in)
@@ -129,10 +129,10 @@ def test_ingest_logs_every_dead_letter_with_its_origin_and_reason(caplog):
     producer = _Producer()
     feed = [FeedRecord("feeds/bureau.jsonl:1", b"{oops", Rejection("malformed", "not JSON: Expecting property")),
             FeedRecord("feeds/bureau.jsonl:2", b"[]", Rejection("malformed", "not a JSON object but a JSON list"))]
-    with caplog.at_level(logging.WARNING, logger="streams.ingest"):
+    with caplog.at_level(logging.WARNING, logger="streams.feeds.ingest"):
         report = Ingest(producer, "events", quality="off").run(feed)
     assert report.ok and report.dead_lettered == 2
-    warnings = [r for r in caplog.records if r.name == "streams.ingest" and r.levelno == logging.WARNING]
+    warnings = [r for r in caplog.records if r.name == "streams.feeds.ingest" and r.levelno == logging.WARNING]
     assert len(warnings) == 2
     for line, text in ((1, "not JSON: Expecting property"), (2, "not a JSON object but a JSON list")):
         message = warnings[line - 1].getMessage()

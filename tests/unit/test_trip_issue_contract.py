@@ -128,7 +128,7 @@ def test_trip_ids_and_project_ids_are_separate_namespaces_for_duplicates_and_con
 def test_on_kafka_a_trip_record_is_keyed_by_its_trip_id_and_a_project_event_by_its_project() -> None:
     from streams.contract.events import key_of
     from streams.feeds import FeedRecord
-    from streams.ingest import _key
+    from streams.feeds.ingest import _key
 
     assert key_of(trip()) == "T-1" and key_of(issue()) == "P-1"
     assert key_of({**issue(event_type="project_planned"), "trip_id": "T-1"}) == "P-1"  # a project names a trip

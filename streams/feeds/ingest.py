@@ -19,14 +19,13 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Callable, Iterable
 
 from streams.config import dlq_topic
 from streams.contract.acceptance import Rejection, check_event
 from streams.contract.events import key_of
 from streams.core.clock import now_cst
-from streams.feeds import FeedRecord, read_feed
+from streams.feeds import FeedRecord
 from streams.kafkaio.producer import finish_transaction, is_transactional
 from streams.kafkaio.records import dead_letter_headers
 
@@ -316,11 +315,3 @@ class Ingest:
             self.report.not_sent = unsent
         return self.report
 
-
-def feed_records(paths: Iterable[str | Path], start_line: int = 1) -> Iterable[FeedRecord]:
-    """The records of several feeds in order; ``start_line`` skips the first lines of the first feed."""
-    for i, path in enumerate(paths):
-        for record in read_feed(path):
-            if i == 0 and record.line < start_line:
-                continue
-            yield record

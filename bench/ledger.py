@@ -19,7 +19,7 @@ compares, on the same edited rows, an office-made Excel 97-2003 ledger (``.xls``
 per pool under a title and a unit line, stages left to the pool, a 合计 per sheet; DOMAIN.md §7a) with the
 clean ``.xlsx`` (one sheet 台账, one header row): ``office_xls`` and ``clean_xlsx`` read the file and compare
 it with a state folded beforehand (as ``ledger_only``), ``read_xls`` and ``read_xlsx`` only read it
-(:func:`streams.feeds.ledgers.read_ledger`: bounds, cells, layout).
+(:func:`streams.feeds.workbooks.read_ledger`: bounds, cells, layout).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ NEXT_STAGE = {"谋划": "洽谈", "洽谈": "签约", "签约": "开工", "开�
 def make_ledger(feed: Path, rows: int, out: Path, state_out: Path) -> None:
     """The edited export (see the module's docstring), and the state it was cut from (Parquet)."""
     from streams.core.ledger import EXPORT_AMOUNT, EXPORT_COLUMNS, ledger_rows
-    from streams.feeds.ledgers import write_ledger
+    from streams.feeds.workbooks import write_ledger
     from streams.ledgers import state_as_of
     from streams.replay import files_received_at, log_from_files
 
@@ -83,7 +83,7 @@ def make_office_pair(feed: Path, rows: int, xls: Path, xlsx: Path, state_out: Pa
 
 
 def _rows_of(xlsx: Path) -> list[dict]:
-    from streams.feeds.ledgers import read_ledger
+    from streams.feeds.workbooks import read_ledger
 
     (layout,) = read_ledger(xlsx).layouts
     return [{h: (v.date() if hasattr(v, "date") and callable(v.date) else v) for h, v in zip(layout.header, cells)}
@@ -91,7 +91,7 @@ def _rows_of(xlsx: Path) -> list[dict]:
 
 
 def _read_only(ledger: str) -> None:
-    from streams.feeds.ledgers import read_ledger
+    from streams.feeds.workbooks import read_ledger
 
     print(sum(len(layout.rows) for layout in read_ledger(ledger).layouts))
 

@@ -30,7 +30,7 @@ from streams.core.summary import Result, View, fold_log
 from streams.core.targets import year_metrics
 from streams.core.trips import trip_state
 from streams.feeds import FeedRecord
-from streams.feeds.ledgers import LedgerSheet, read_ledger, write_ledger
+from streams.feeds.workbooks import LedgerSheet, read_ledger, write_ledger
 
 log = logging.getLogger(__name__)
 

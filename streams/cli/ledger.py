@@ -68,7 +68,7 @@ def import_(file: Path, month: str, bootstrap_servers, topic: str, files, out: P
     from streams import ledgers
     from streams.core.ledger import LedgerFileError, month_end_of
 
-    from streams.feeds.ledgers import read_ledger
+    from streams.feeds.workbooks import read_ledger
 
     try:  # the file first: a file that cannot be read is refused before the log is read
         cells = read_ledger(file)

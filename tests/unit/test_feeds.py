@@ -3,7 +3,7 @@
 import io
 
 from streams.contract.acceptance import Rejection, check_event
-from streams.feeds.readers import read_csv, read_jsonl
+from streams.feeds.files import read_csv, read_jsonl
 from tests.unit.test_acceptance import NOW
 
 

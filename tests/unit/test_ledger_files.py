@@ -10,7 +10,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from streams.core.ledger import EXPORT_AMOUNT, EXPORT_COLUMNS, LedgerFileError, ledger_rows
-from streams.feeds.ledgers import FILLS, read_ledger, write_ledger
+from streams.feeds.workbooks import FILLS, read_ledger, write_ledger
 from streams.ledgers import export
 from tests.unit.history import ev, fold
 

@@ -54,7 +54,7 @@ def _ts(s):
 
 
 def test_csv_feed_passes_the_contract_like_the_jsonl_feed():
-    from streams.feeds.readers import read_csv
+    from streams.feeds.files import read_csv
     from streams.contract.acceptance import check_event
 
     records = list(read_csv(io.BytesIO(feed(50, fmt="csv")), "f.csv"))

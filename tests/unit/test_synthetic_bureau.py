@@ -11,7 +11,7 @@ import pytest
 from streams import synthetic
 from streams.contract.acceptance import Rejection, check_event, check_record
 from streams.core.summary import View, fold_log, summary
-from streams.feeds.readers import read_csv
+from streams.feeds.files import read_csv
 from streams.replay import files_received_at, log_from_files
 from tests.unit.test_acceptance import NOW
 

@@ -177,8 +177,8 @@ def plan_upload(settings: ServeSettings, user: User, sid: str, filename: str | N
 
 
 def _read(path: Path):
-    """The file's cells (:func:`streams.feeds.ledgers.read_ledger`, behind the hostile-workbook guard)."""
-    from streams.feeds.ledgers import read_ledger
+    """The file's cells (:func:`streams.feeds.workbooks.read_ledger`, behind the hostile-workbook guard)."""
+    from streams.feeds.workbooks import read_ledger
 
     try:
         return read_ledger(path)

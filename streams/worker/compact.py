@@ -66,6 +66,28 @@ def rejection_record(row: dict) -> tuple:
     return (row["seq"], row["reason"], row.get("detail") or "", _us(row.get("recorded_at")), row.get("project_id"))
 
 
+def log_records(frame: pl.DataFrame) -> list[tuple[bool, tuple]]:
+    """Each row of a log frame (``LOG_SCHEMA``, as the batch path of :class:`streams.core.log.LogBuilder` makes it)
+    as its compact record, columnar: (rejected, :func:`rejection_record` or :func:`event_record` of the row)."""
+    at = (pl.col("recorded_at").dt.epoch("us"), pl.col("occurred_at").dt.epoch("us"))
+    extras = [pl.col(f).cast(pl.Int32) if i in _DATES else pl.col(f) for i, f in enumerate(_EXTRAS)]
+    columns = frame.select(pl.col("reason").is_not_null().alias("_rejected"), "seq", at[0], "event_id",
+                           pl.col("event_type").cast(pl.Utf8).replace_strict(_TYPE_CODE, default=None,
+                                                                             return_dtype=pl.Int64),
+                           at[1], "amount", "content", pl.col("reason").cast(pl.Utf8), "detail", "project_id",
+                           *extras)
+    out = []
+    for rejected, seq, recorded, event_id, code, occurred, amount, content, reason, detail, project, *more \
+            in columns.iter_rows():
+        if rejected:
+            out.append((True, (seq, reason, detail or "", recorded, project)))
+            continue
+        while more and more[-1] is None:
+            more.pop()
+        out.append((False, (seq, recorded, _compact_id(event_id), code, occurred, amount, content, more or None)))
+    return out
+
+
 def encode(records: list[tuple]) -> bytes:
     return _encoder.encode(records)
 

@@ -22,7 +22,9 @@ import threading
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, NamedTuple
 
-from streams.core.log import log_row, rejected_row
+import polars as pl
+
+from streams.core.log import LogBuilder, log_row, rejected_row
 from streams.kafkaio.records import (arrival_seq, counts_as_received, dead_letter_reason, dead_letter_seq, key_text,
                                      received_at, recorded_at_in)
 from streams.worker import compact
@@ -65,6 +67,28 @@ def checked_event(record: Record) -> tuple[tuple, dict]:
     if row["project_id"] is None:
         return (TRIP, row["trip_id"], compact.event_record(row)), row
     return (EVENT, row["project_id"], compact.event_record(row)), row
+
+
+def checked_events(records: list[Record]) -> list[tuple[tuple, dict | None]]:
+    """Records of the event topic checked together by the one validator's batch path (as replay checks them): each
+    one's changelog entry (:func:`checked_event`'s) and, when it is rejected, its reason and detail."""
+    if not records:
+        return []
+    builder = LogBuilder()
+    for record in records:
+        builder.add(arrival_seq(record.partition, record.offset), record.value or b"",
+                    received_at(record.timestamp_ms), stamp_missing=True)
+    frame = builder.frame()
+    keys = frame.select("project_id", pl.col("trip_id").cast(pl.Utf8)).iter_rows()
+    out = []
+    for (rejected, compacted), (project_id, trip_id) in zip(compact.log_records(frame), keys):
+        if rejected:
+            out.append(((REJECTED, None, compacted), {"reason": compacted[1], "detail": compacted[2]}))
+        elif project_id is None:
+            out.append(((TRIP, trip_id, compacted), None))
+        else:
+            out.append(((EVENT, project_id, compacted), None))
+    return out
 
 
 def counted_dead_letter(record: Record) -> tuple | None:
@@ -164,50 +188,48 @@ class Intake:
         them. A record the partition has had is skipped; one beyond its next offset is preceded by the records
         between, read from the topic, unless the consumer passed over all of them. ``whole``: the records are
         every committed record of their offsets (read from the topic), so a gap between them is no skip."""
-        chunks: dict[int, list] = {}
-        deliveries: list = []
+        wanted: list[Record] = []
         taken: dict[tuple[str, int], int] = {}  # the next offsets, once the chunks are written
-        for n, record in enumerate(records, start=1):
-            if not n % 64:
-                await asyncio.sleep(0)  # let the web pages in: a batch takes tens of milliseconds to check
+        for record in records:
             key = (topic, record.partition)
             expected = taken.get(key, self.next_offset.get(key))
             if expected is not None and record.offset < expected:
                 continue  # taken before (restored from the changelog after a crash, or delivered twice)
             if expected is not None and record.offset > expected and not whole:
-                await self._take_skipped(topic, record, expected, chunks, deliveries)
-            await self._take_one(topic, record, chunks, deliveries)
+                wanted += await self._skipped(topic, record, expected)
+            wanted.append(record)
             taken[key] = record.offset + 1
+        chunks: dict[int, list] = {}
+        deliveries: list = []
+        for record, entry, row in self._entries(topic, wanted):
+            if row is not None:
+                deliveries.append(await self.dead_letter(record, row))
+            chunks.setdefault(record.partition, []).append(entry)
         deliveries += [await self.write(partition, chunk[start:start + self.PIECE])
                        for partition, chunk in chunks.items() for start in range(0, len(chunk), self.PIECE)]
         self.next_offset.update(taken)  # (a write that failed leaves them to be taken again)
         return deliveries
 
-    async def _take_skipped(self, topic: str, record: Record, expected: int, chunks: dict[int, list],
-                            deliveries: list) -> None:
+    async def _skipped(self, topic: str, record: Record, expected: int) -> list[Record]:
         """The records between a partition's next offset and ``record``, read from the topic, unless the
         consumer passed over every offset between (markers, aborted records)."""
         start = self.passed_over.through(topic, record.partition, expected)
         if start >= record.offset:
-            return
+            return []
         skipped = await self.read(topic, record.partition, start, record.offset)
         log.warning("%s:%d: offsets %d to %d read from the topic: the consumer skipped them before the next record "
                     "(%d records)", topic, record.partition, start, record.offset - 1, len(skipped))
-        for missed in skipped:
-            await self._take_one(topic, missed, chunks, deliveries)
+        return skipped
 
-    async def _take_one(self, topic: str, record: Record, chunks: dict[int, list], deliveries: list) -> None:
+    def _entries(self, topic: str, records: list[Record]) -> list[tuple[Record, tuple, dict | None]]:
+        """The changelog entries of the records the store does not have yet, in order, each with the row to
+        dead-letter it by when the validator rejected it (an event record only; None otherwise)."""
         if topic == self.events_topic:
-            if not self.store.fresh(record.partition, arrival_seq(record.partition, record.offset)):
-                return
-            entry, row = checked_event(record)
-            if row.get("reason"):
-                deliveries.append(await self.dead_letter(record, row))
-        else:
-            entry = counted_dead_letter(record)
-            if entry is None or not self.store.fresh(record.partition, entry[2][0]):
-                return
-        chunks.setdefault(record.partition, []).append(entry)
+            fresh = [r for r in records if self.store.fresh(r.partition, arrival_seq(r.partition, r.offset))]
+            return [(record, entry, row) for record, (entry, row) in zip(fresh, checked_events(fresh))]
+        entries = [(record, counted_dead_letter(record)) for record in records]
+        return [(record, entry, None) for record, entry in entries
+                if entry is not None and self.store.fresh(record.partition, entry[2][0])]
 
     async def sweep(self, end_offsets: Callable[[str, int], int | None]) -> None:
         """Read the records a partition's consumer skipped at its end: behind the partition's end offset, with

@@ -4,6 +4,7 @@ that the other worker keeps included."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 import uuid
@@ -75,8 +76,11 @@ def test_two_workers_answer_for_every_partition_and_survive_a_sigkill(bootstrap,
         assert {p["pool"]: p["count"] for p in pools} == {k: v["count"] for k, v in expected["pools"].items()}
         assert_trips_and_issues_match(w, tables, AS_OF, (*PROJECTS, *SPREAD[:3]))
         assert_targets_match(w, tables, AS_OF)  # TRP-1, signed from TR-A, counts whichever worker keeps either
-    # TR-A is kept by one worker; projects naming it are kept by both (their keys are in every partition)
+    # Each keeps a warm standby copy of the other's partitions, never counted as its own.
     mine = set(first.get(f"/parts/summary?as_of={AS_OF}")["partitions"])
+    theirs = set(second.get(f"/parts/summary?as_of={AS_OF}")["partitions"])
+    assert not mine & theirs and mine | theirs == set(range(6))
+    # TR-A is kept by one worker; projects naming it are kept by both (their keys are in every partition)
     named = {key_partition(p, 6) in mine for p in SPREAD}
     assert named == {True, False} and expected["trips"]["2024"]["projects_planned"] >= 3 + len(SPREAD)
 
@@ -93,4 +97,6 @@ def test_two_workers_answer_for_every_partition_and_survive_a_sigkill(bootstrap,
     second.kill(signal.SIGKILL)  # the first takes every partition back once the group notices
     watch([first], 15, total, smallest)
     assert first.wait_for(SUMMARY, lambda d: d == expected, timeout=180) == expected
+    promoted = {int(n) for n in re.findall(r":(\d+): the warm standby copy promoted", first.log_path.read_text())}
+    assert promoted >= theirs, f"the survivor restored {theirs - promoted} from scratch; see {first.log_path}"
     assert_targets_match(first, tables, AS_OF)

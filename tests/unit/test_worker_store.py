@@ -248,3 +248,22 @@ def test_two_workers_todays_parts_merge_to_the_whole(rows):
     alone = merge_summaries([part["summary"] for part in parts])["trips"]
     planned = (lambda doc: sum(f["projects_planned"] for f in doc.values()))
     assert planned(alone) < planned(whole["trips"])
+
+
+def test_a_batch_is_checked_as_each_record_alone_would_be(tmp_path):
+    """The worker's batch path (replay's validator in batches) makes exactly the entries and rejections of the
+    per-record path, on a synthetic feed with hostile lines among its records."""
+    from streams import synthetic
+    from streams.worker.intake import Record, checked_event, checked_events
+
+    feed = tmp_path / "feed.jsonl"
+    synthetic.generate_file(feed, projects=300, seed=5)
+    lines = feed.read_bytes().splitlines()
+    lines[10:10] = [b"{bad", b"[]", b'{"event_type":"project_planned"}', b"\xff\xfe", b"", b'{"a":NaN}']
+    records = [Record("t", 1, i, 1.7e12 + i, None, line, None) for i, line in enumerate(lines)]
+    alone = [checked_event(r) for r in records]
+    together = checked_events(records)
+    assert [entry for entry, _ in together] == [tuple(entry) for entry, _ in alone]
+    assert [row and (row["reason"], row["detail"]) for _, row in together] == \
+        [(row["reason"], row["detail"] or "") if row.get("reason") else None for _, row in alone]
+    assert sum(row is not None for _, row in together) >= 6

@@ -42,7 +42,7 @@ def make_ledger(feed: Path, rows: int, out: Path, state_out: Path) -> None:
     """The edited export (see the module's docstring), and the state it was cut from (Parquet)."""
     from streams.core.ledger import EXPORT_AMOUNT, EXPORT_COLUMNS, ledger_rows
     from streams.feeds.workbooks import write_ledger
-    from streams.ledgers import state_as_of
+    from streams.feeds.ledger_import import state_as_of
     from streams.replay import files_received_at, log_from_files
 
     state = state_as_of(log_from_files([feed], files_received_at([feed])), MONTH_END)
@@ -101,7 +101,7 @@ def _ledger_only(ledger: str, state_path: str) -> None:
 
     import polars as pl
 
-    from streams.ledgers import plan_import
+    from streams.feeds.ledger_import import plan_import
 
     _, result = plan_import(ledger, MONTH, pl.read_parquet(state_path), datetime(2025, 1, 2, tzinfo=timezone.utc))
     print(sum(result.as_dict()["events"].values()))
@@ -114,7 +114,7 @@ def _xlsx_floor(ledger: str) -> None:
 
 
 def _fold_floor(feed: str) -> None:
-    from streams.ledgers import state_as_of
+    from streams.feeds.ledger_import import state_as_of
     from streams.replay import files_received_at, log_from_files
 
     print(state_as_of(log_from_files([feed], files_received_at([feed])), MONTH_END).height)

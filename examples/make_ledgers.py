@@ -28,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from streams.core.ledger import EXPORT_AMOUNT, EXPORT_COLUMNS, ledger_rows
-from streams.ledgers import POOL_SHEETS, state_as_of
+from streams.feeds.ledger_import import POOL_SHEETS, state_as_of
 from streams.replay import files_received_at, log_from_files
 
 OUT = Path(__file__).resolve().parent / "ledgers" / "2024-12"

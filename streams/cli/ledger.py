@@ -65,7 +65,7 @@ def import_(file: Path, month: str, bootstrap_servers, topic: str, files, out: P
     rows are read as what they are and listed as skipped (DOMAIN.md §7a); totals are checked. A 问题清单 and a
     外出招商 sheet are read too, each with its own accounting (DOMAIN.md §11).
     """
-    from streams import ledgers
+    from streams.feeds import ledger_import as ledgers
     from streams.core.ledger import LedgerFileError, month_end_of
 
     from streams.feeds.workbooks import read_ledger
@@ -98,7 +98,7 @@ def import_(file: Path, month: str, bootstrap_servers, topic: str, files, out: P
 
 
 def _send(bootstrap: str, topic: str, file: str, result, transactions: bool):
-    from streams import ledgers
+    from streams.feeds import ledger_import as ledgers
     from streams.kafkaio.producer import event_producer, transactional_id
     from streams.kafkaio.topics import ensure_topics, event_topics
 
@@ -180,7 +180,7 @@ def _print_import(doc: dict, as_json: bool) -> None:
 def export(as_of, out: Path, bootstrap_servers, topic: str, files, targets_file, as_json: bool) -> None:
     """Write the ledger as of a day: sheet 台账 (colours as fills), a sheet per pool, 问题清单 (the issues raised)
     and 外出招商 (the trips that count), a summary sheet."""
-    from streams import ledgers
+    from streams.feeds import ledger_import as ledgers
 
     if out.suffix.lower() != ".xlsx":
         raise click.BadParameter(f"{out.name}: the ledger is written as .xlsx", param_hint="--out")

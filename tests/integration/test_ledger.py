@@ -155,7 +155,7 @@ def test_office_made_ledgers_import_exactly_as_their_clean_twin(bootstrap, topic
 
     from examples.make_ledgers import write_dressed_xlsx, write_gbk_csv, write_pool_xls
     from streams.core.ledger import EXPORT_COLUMNS, ledger_rows
-    from streams.ledgers import state_as_of
+    from streams.feeds.ledger_import import state_as_of
     from streams.replay import files_received_at, log_from_files
 
     feed = tmp_path / "seed.jsonl"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from streams import synthetic
-from streams.ledgers import fold_as_of, plan_import
+from streams.feeds.ledger_import import fold_as_of, plan_import
 from streams.replay import files_received_at, log_from_files
 from streams.core.ledger import month_end_of
 

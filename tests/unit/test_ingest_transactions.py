@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 from kafka.errors import ProducerFencedError
 
-from streams import ledgers
+from streams.feeds import ledger_import as ledgers
 from streams.feeds import FeedRecord
 from streams.feeds.ingest import Ingest
 from streams.kafkaio.producer import is_transactional, transactional_id

@@ -11,7 +11,7 @@ from openpyxl import Workbook, load_workbook
 
 from streams.core.ledger import EXPORT_AMOUNT, EXPORT_COLUMNS, LedgerFileError, ledger_rows
 from streams.feeds.workbooks import FILLS, read_ledger, write_ledger
-from streams.ledgers import export
+from streams.feeds.ledger_import import export
 from tests.unit.history import ev, fold
 
 CSV = "项目编号,项目阶段,总投资（万元）,入库日期\nA,洽谈,500,2024-01-10\n,,,\nB,签约,,\n"

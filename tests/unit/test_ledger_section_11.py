@@ -351,7 +351,7 @@ def _xls_workbook(path):
 
 
 def _planned(path, history):
-    from streams import ledgers
+    from streams.feeds import ledger_import as ledgers
 
     result = fold(history, as_of="2024-03-31")
     return ledgers.plan_import(path, MONTH, result.state, NOW, trips=result.trips, issues=result.issues)
@@ -401,7 +401,7 @@ def test_a_workbook_of_only_the_section_11_sheets_is_read(tmp_path):
 def test_the_exported_workbook_re_imports_to_nothing_in_every_sheet(tmp_path):
     from openpyxl import load_workbook
 
-    from streams import ledgers
+    from streams.feeds import ledger_import as ledgers
 
     history = [*ISSUES, *TRIPS, trip("T3", "2024-03-09", "other", "2024-03-08", "2024-03-08", destinations=[])]
     result = fold(history, as_of="2024-03-31")

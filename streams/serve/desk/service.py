@@ -1,9 +1,9 @@
 """The desk's shell: a department's ledger out, an uploaded ledger planned (nothing sent), a plan confirmed once.
 
 Every rule is the ledger import's (:mod:`streams.core.ledger`, ``ledger_not_yours`` included) reached through
-:func:`streams.ledgers.plan_import` and sent through :func:`streams.ledgers.send`, as ``funnel ledger import``
-does; this module only reads the log, keeps the plan server-side between the preview and the confirmation,
-and makes sure a confirmation sends once.
+:func:`streams.feeds.ledger_import.plan_import` and sent through :func:`streams.feeds.ledger_import.send`, as
+``funnel ledger import`` does; this module only reads the log, keeps the plan server-side between the preview
+and the confirmation, and makes sure a confirmation sends once.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from pathlib import Path
 
 import polars as pl
 
-from streams import config, ledgers
+from streams import config
 from streams.core.clock import now_cst
 from streams.core.ledger import LedgerEvent, LedgerFileError, LedgerImport, RowRejection, month_end_of
+from streams.feeds import ledger_import as ledgers
 from streams.serve.accounts.models import User
 from streams.serve.desk.models import FAILED, PLANNED, SENDING, SENT, Upload, database, upload_of
 from streams.serve.settings import ServeSettings
@@ -224,7 +225,7 @@ def _rejection_of(r: RowRejection) -> dict:
 
 
 def planned_import(upload: Upload) -> LedgerImport:
-    """The stored plan as an import :func:`streams.ledgers.send` takes: its events and rejected rows."""
+    """The stored plan as an import :func:`streams.feeds.ledger_import.send` takes: its events and rejected rows."""
     result = LedgerImport(month=upload.month)
     result.events = [LedgerEvent(e["sheet"], e["row"], e["event"]) for e in upload.plan["events"]]
     result.rejected = [RowRejection(r["sheet"], r["row"], r["reason"], r["detail"], r["project_id"], r["cells"])

@@ -16,7 +16,7 @@ from streams.kafkaio.consumer import read_topic
 from streams.kafkaio.offsets import end_offsets
 from streams.kafkaio.records import DLQ_SEQ
 from streams.replay import SpilledLog, log_from_files, log_from_topic, read_segments_into
-from streams.readers import Segment, read_topic_in_processes
+from streams.replay.readers import Segment, read_topic_in_processes
 from tests.integration.test_ingest import funnel
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.readers import (MAX_READERS, MIN_BYTES_PER_READER, MIN_RECORDS_PER_READER, ReaderJob, read_in_processes,
+from streams.replay.readers import (MAX_READERS, MIN_BYTES_PER_READER, MIN_RECORDS_PER_READER, ReaderJob, read_in_processes,
                              readers_for, readers_for_bytes, share_lines, share_partitions)
 
 

@@ -4,8 +4,8 @@ Checking a record and making its row of the log (``LogBuilder``) costs several t
 kafka-python's fetch or reading a line does, and it is Python: one process uses one core. With
 more cores, replay gives each reader process a share: of a topic, some of its partitions; of
 JSON Lines files, a run of their lines, cut at line starts into shares of about as many bytes.
-Every reader does exactly what a single reader does (:func:`streams.replay.read_into` for a
-topic, :func:`streams.replay.read_segments_into` for files, the same ``LogBuilder``) and writes
+Every reader does exactly what a single reader does (:func:`streams.replay.reading.read_into` for a
+topic, :func:`streams.replay.reading.read_segments_into` for files, the same ``LogBuilder``) and writes
 its chunks of the log to Parquet in its own directory. The log is all their chunks: the order of
 rows does not matter, since arrival order is the ``seq`` column (partition and offset; a file's
 line number, counted across the files before the readers start).
@@ -139,7 +139,7 @@ def _count_lines(f, start: int, end: int) -> int:
 def read_files_in_processes(shares: list[list[Segment]], received_at: datetime, work: Path,
                             on_record: Callable[[int], None]) -> list[ReaderResult]:
     """Each share of lines read by its own process (:func:`read_in_processes`); ``on_record`` gets bytes."""
-    from streams.replay import read_segments_into
+    from streams.replay.reading import read_segments_into
 
     log.info("replay of files in %d reader processes: %s", len(shares),
              "; ".join(", ".join(map(str, share)) for share in shares))
@@ -172,7 +172,7 @@ def read_topic_in_processes(bootstrap: str, topic: str, shares: list[list[int]],
                             to_ms: int | None, work: Path, on_record: Callable[[int], None],
                             stops: dict[int, int] | None = None) -> list[ReaderResult]:
     """Each share of partitions read by its own process (:func:`read_in_processes`), up to ``stops``."""
-    from streams.replay import read_into
+    from streams.replay.reading import read_into
 
     log.info("replay of topic %s in %d reader processes, partitions %s", topic, len(shares), shares)
     return read_in_processes([ReaderJob(functools.partial(read_into, bootstrap=bootstrap, topic=topic, from_ms=from_ms,
@@ -268,7 +268,7 @@ def _reader(index: int, read: Callable[..., tuple[int, int]], work: str, progres
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
         from streams.core.log import LogBuilder
-        from streams.replay import SpilledLog
+        from streams.replay.reading import SpilledLog
 
         builder, spilled = LogBuilder(), SpilledLog(work)
         pending = calls = 0

@@ -1,7 +1,7 @@
 """DOMAIN.md §11: what the 问题清单 and 外出招商 sheets of a ledger workbook share: their accounting, how their
 columns are found, how a count, a date and an id cell read, and how a row's events are made.
 
-Pure. Cells read as §7 reads them (:mod:`streams.core.ledger`'s helpers); the sheets' own rules are in
+Pure. Cells read as §7 reads them (:mod:`streams.core.ledger_cells`' helpers); the sheets' own rules are in
 :mod:`streams.core.ledger_issues` and :mod:`streams.core.ledger_trips`.
 """
 
@@ -15,7 +15,8 @@ from decimal import Decimal
 
 from streams.contract.acceptance import format_timestamp
 from streams.core.clock import CST
-from streams.core.ledger import LedgerEvent, RowRejection, _Bad, _date, _event_id, _text
+from streams.core.ledger import LedgerEvent, RowRejection, _event_id
+from streams.core.ledger_cells import _Bad, _date, _text
 from streams.core.ledger_layout import LedgerFileError, SheetLayout, Skipped
 
 Bad = _Bad

@@ -7,9 +7,8 @@ from datetime import date, datetime, timezone
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from streams.core.ledger import (
-    EXPORT_COLUMNS, LedgerFileError, columns_of, import_ledger, ledger_rows, month_end_of,
-)
+from streams.core.ledger import EXPORT_COLUMNS, LedgerFileError, import_ledger, ledger_rows, month_end_of
+from streams.core.ledger_cells import columns_of
 from tests.unit.history import ev, fold
 
 MONTH = "2024-03"

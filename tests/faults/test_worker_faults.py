@@ -49,18 +49,21 @@ def test_worker_killed_at_random_points_three_times(bootstrap, topic, tmp_path, 
         part.write_bytes(b"".join(lines[start:end]))
     funnel("ingest", str(parts[0]), "--topic", topic, "--quality", "off", bootstrap=bootstrap)
     rng = random.Random(7)
-    worker = workers(bootstrap, topic, "first")
+    # Checkpoints written all the time: a kill lands in the middle of one, or between one and its rename.
+    checkpointing = {"FUNNEL_CHECKPOINT_INTERVAL": "0.2"}
+    worker = workers(bootstrap, topic, "first", env=checkpointing)
     for kill in range(3):
         at = rng.randint(cuts[kill] + 1, cuts[kill + 1])  # in the part sent last: every line is a record received
         worker.wait_for(SUMMARY, lambda d: d["accounting"]["received"] >= at)
         worker.kill(signal.SIGKILL)
         funnel("ingest", str(parts[kill + 1]), "--topic", topic, "--quality", "off", bootstrap=bootstrap)
-        worker = workers(bootstrap, topic, f"after-kill-{kill}", app_id=worker.app_id)
+        worker = workers(bootstrap, topic, f"after-kill-{kill}", app_id=worker.app_id, env=checkpointing)
 
     expected = replayed(bootstrap, topic, AS_OF)
     assert balanced(expected) and expected["accounting"]["received"] == len(lines)
     live = worker.wait_for(SUMMARY, lambda d: d["accounting"]["received"] >= len(lines))
     assert live == expected and balanced(live)
+    assert "checkpoint loaded at changelog offset" in worker.log_path.read_text()  # the restarts used them
 
 
 @pytest.mark.timeout(600)

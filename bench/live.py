@@ -20,9 +20,8 @@ import time
 import uuid
 
 from streams import config
-from streams.core.log import log_row
 from streams.kafkaio.offsets import end_offsets, group_lag
-from streams.kafkaio.records import arrival_seq, received_at
+from streams.worker.intake import Record, checked_events
 
 
 async def _raw_loop(bootstrap: str, topic: str, ends: dict[int, int]) -> float:
@@ -41,11 +40,10 @@ async def _raw_loop(bootstrap: str, topic: str, ends: dict[int, int]) -> float:
             batches = await consumer.getmany(timeout_ms=10_000, max_records=5000)
             if not batches:
                 raise TimeoutError(f"bare loop stalled after {seen} records")
-            for records in batches.values():
-                for msg in records:  # what the worker's agent does to each record before storing it
-                    log_row(arrival_seq(msg.partition, msg.offset), msg.value or b"", received_at(msg.timestamp),
-                            stamp_missing=True)
-                    seen += 1
+            for records in batches.values():  # what the worker's agent does to a batch before storing it
+                checked_events([Record(msg.topic, msg.partition, msg.offset, msg.timestamp, msg.key, msg.value,
+                                       msg.headers) for msg in records])
+                seen += len(records)
         return seen / (time.perf_counter() - started)
     finally:
         await consumer.stop()

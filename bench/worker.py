@@ -44,13 +44,14 @@ PARTITIONS = 6
 
 
 class LiveWorker:
-    def __init__(self, bootstrap: str, topic: str, group: str, log_dir: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, group: str, log_dir: str, env: dict | None = None) -> None:
         self.port = _free_port()
         self.log = open(os.path.join(log_dir, f"{group}-{self.port}.log"), "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streams.cli", "worker", "--topic", topic, "--app-id", group, "--web-port",
              str(self.port), "--state-topic", f"{group}.state", "--loglevel", "warning"],
-            env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "FUNNEL_QUALITY_INTERVAL": "100000"},
+            env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "FUNNEL_QUALITY_INTERVAL": "100000",
+                 **(env or {})},
             stdout=self.log, stderr=subprocess.STDOUT)
         self.ps = psutil.Process(self.proc.pid)
 

@@ -11,4 +11,5 @@ COPY schemas ./schemas
 COPY broker ./broker
 COPY notebooks ./notebooks
 COPY expectations ./expectations
-RUN pip install --no-cache-dir -c constraints.txt -e .
+RUN pip install --no-cache-dir -c constraints.txt -e . \
+ && python -m ipykernel install --sys-prefix --name funnel --display-name "Python (funnel)"

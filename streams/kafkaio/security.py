@@ -131,7 +131,7 @@ def explain(error: Exception, bootstrap: str) -> str:
         return f"Kafka security settings: {e}"
     if isinstance(error, errors.AuthorizationError):
         return (f"Kafka at {bootstrap} refused {who}: {type(error).__name__} — this account has no ACL "
-                "for the operation (see the README, Security)")
+                "for the operation (see docs/operations.md, Security)")
     if isinstance(error, errors.KafkaTimeoutError) and "SASL" in who:
         return (f"cannot reach Kafka at {bootstrap} as {who}: {error} (a wrong password or CA file "
                 "looks the same to the client as a broker that is down)")

@@ -13,6 +13,7 @@ import pytest
 
 from streams import synthetic
 from streams.kafkaio.offsets import partition_bounds
+from streams.worker import checkpoint
 from tests.integration.test_ingest import funnel
 from tests.integration.test_worker import replayed
 from tests.workers import workers  # noqa: F401  (fixture)
@@ -64,3 +65,10 @@ def test_a_restarted_worker_restores_its_checkpoints_and_reads_only_the_changelo
     read = chunks_read(text)
     assert read[0] == ends[0]  # the whole changelog of the damaged one
     assert all(read[n] <= 1 for n in (1, 2)), read  # at most the chunk the checkpoint names again
+
+    again.kill(signal.SIGTERM)  # a clean stop leaves a checkpoint of every partition at the changelog's end
+    text = again.log_path.read_text()
+    assert re.search(r"stopping: \d+ checkpoints written", text), text[-2000:]
+    ends = {n: partition_bounds(bootstrap, changelog, n)[1] for n in range(3)}
+    identity = {n: checkpoint.Identity(worker.app_id, topic, changelog, n) for n in range(3)}
+    assert {n: checkpoint.read(slot, identity[n]).offset for n in range(3)} == {n: ends[n] - 1 for n in range(3)}

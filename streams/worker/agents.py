@@ -142,22 +142,28 @@ def _restorer(app: faust.App, settings: WorkerSettings, store: ProjectStore, int
         """
         loop = asyncio.get_running_loop()
         intake.keep_only(owned)
-        for topic, watermark in ((settings.topic, "last_seq"), (settings.dead_letter_topic, "last_dead_letter")):
-            committed = await loop.run_in_executor(None, committed_offsets, settings.bootstrap, settings.app_id,
-                                                   topic)
+        topics = ((settings.topic, "last_seq"), (settings.dead_letter_topic, "last_dead_letter"))
+        committed = await asyncio.gather(*(loop.run_in_executor(None, committed_offsets, settings.bootstrap,
+                                                                settings.app_id, topic) for topic, _ in topics))
+        tails = []
+        for (topic, watermark), ends in zip(topics, committed):
             for partition in sorted(owned):
                 held = getattr(store.partitions.get(partition), watermark, -1)
                 start = (held & _OFFSET_MASK) + 1 if held >= 0 else 0
-                end = committed.get(partition, 0)
+                end = ends.get(partition, 0)
                 log.info("%s:%d: the store holds up to offset %d; the group committed %d", topic, partition,
                          start - 1, end)
                 if not end:  # (aiokafka seeks to a committed offset only above 0)
                     await _from_the_start(app, topic, partition)
-                async with intake.lock(topic):
-                    intake.start_at(topic, partition, start)
-                    if end > start:
-                        await intake.read_back(topic, partition, end, "read again from the topic: the group "
-                                                                      "committed them, the changelog lacks them")
+                intake.start_at(topic, partition, start)
+                if end > start:
+                    tails.append((topic, partition, end))
+        # Every partition's tail at once: each read is a round trip or more (a tail of transaction markers
+        # holds a reader for a poll), and one after another they added up to seconds per restart.
+        async with intake.lock(settings.topic), intake.lock(settings.dead_letter_topic):
+            await asyncio.gather(*(intake.read_back(topic, partition, end, "read again from the topic: the group "
+                                                                           "committed them, the changelog lacks them")
+                                   for topic, partition, end in tails))
 
     return restore_missing
 

@@ -83,8 +83,8 @@ class CheckedLogTable(faust.Table):
         self.standby.keep_only(standbys)
         self.standby_parts = standbys
         self.chunks_read = {}
-        for n in sorted((actives | standbys) - set(self.store.partitions) - set(self.standby.partitions)):
-            loaded = await self.load_checkpoint(n)
+        missing = sorted((actives | standbys) - set(self.store.partitions) - set(self.standby.partitions))
+        for n, loaded in zip(missing, await asyncio.gather(*(self.load_checkpoint(n) for n in missing))):
             if loaded is not None:
                 self.holder(n).adopt(n, loaded)
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import click
 
 from streams import config
-from streams.cli.app import bootstrap_option, log_failure, main, topic_option, json_option
-from streams.cli.render import print_grid, print_json, progress
+from streams.cli.app import bootstrap_option, main, topic_option, json_option
+from streams.cli.reading import read_log
+from streams.cli.render import print_grid, print_json
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def bulletin(period, formats, out, source, files, bootstrap_servers, topic, targ
             data = sources.from_replay_dir(source, targets)
             read = None
         else:
-            received, name, read = _read_log(files, bootstrap_servers, topic, work)
+            received, name, read = read_log(files, bootstrap_servers, topic, work)
             data = sources.from_log(received, label, targets, name, work)
             corrections = _corrections(previous_file or out / f"bulletin-{previous_period(label)}.view.json",
                                        received, read, targets, bootstrap_servers)
@@ -102,50 +103,6 @@ def bulletin(period, formats, out, source, files, bootstrap_servers, topic, targ
     if fallbacks:
         click.echo("GB/T 9704 fonts not installed; used " + "; ".join(fallbacks) + " (--fonts official names them)",
                    err=True)
-
-
-def _read_log(files, bootstrap_servers, topic, work, received_at=None):
-    """The received log of the feed files, or of the topic, spilled to ``work`` as it is read; its name; and
-    what was read, for the bulletin's view (the files and their records, or the partitions' end offsets)."""
-    from streams import replay as shell
-
-    if files:
-        size = sum(Path(f).stat().st_size for f in files)
-        at = received_at or shell.files_received_at(files)
-        with progress("read", size, "bytes") as advance:
-            received = shell.log_from_files(files, at, on_record=advance, spill=work)
-        return received, ", ".join(map(str, files)), {
-            "files": [str(Path(f).resolve()) for f in files], "received_at": at.isoformat(),
-            "records": _records(received)}
-    from kafka.errors import KafkaError
-
-    from streams.config import dlq_topic
-    from streams.kafkaio.offsets import partition_ends
-    from streams.kafkaio.security import explain
-
-    bootstrap = bootstrap_servers or config.bootstrap_servers()
-    try:
-        ends = shell.topic_ends(bootstrap, topic)
-        # read before the topic: a dead letter written after this is left out of the view, not counted twice
-        dlq = {str(p): end.stable for p, end in sorted(partition_ends(bootstrap, dlq_topic(topic)).items())}
-        with progress("read", 0, "records") as advance:
-            received = shell.log_from_topic(bootstrap, topic, on_record=advance, spill=work, ends=ends)
-        return received, f"topic {topic}", {"topic": topic, "dlq_offsets": dlq,
-                                            "offsets": {str(p): end.stable for p, end in sorted(ends.items())}}
-    except (LookupError, TimeoutError) as e:
-        log_failure(f"bulletin: replay of topic {topic} at {bootstrap}", e)
-        raise click.ClickException(str(e)) from e
-    except KafkaError as e:
-        log_failure(f"bulletin: replay of topic {topic} at {bootstrap}", e)
-        raise click.ClickException(explain(e, bootstrap)) from e
-
-
-def _records(received) -> int:
-    """How many records a file replay read: its last seq (a file's records are numbered 1, 2, …)."""
-    import polars as pl
-
-    frame = received.scan() if hasattr(received, "scan") else received.lazy()
-    return int(frame.select(pl.col("seq").max()).collect().item() or 0)
 
 
 def _frame(received):
@@ -202,7 +159,7 @@ def _reproduce(file: Path, bootstrap_servers, targets_file, as_json: bool) -> No
     targets = config.targets(targets_file)
     with tempfile.TemporaryDirectory(prefix="funnel-bulletin-") as work:
         at = datetime.fromisoformat(read["received_at"]) if "received_at" in read else None
-        received, name, _ = _read_log(read.get("files", ()), bootstrap_servers, read.get("topic"), work, at)
+        received, name, _ = read_log(read.get("files", ()), bootstrap_servers, read.get("topic"), work, at)
         issued = rs.as_issued(_frame(received), read)
         data = sources.from_log(issued, view["period"], targets, name, work, as_of=date.fromisoformat(view["as_of"]))
         again = publish.printed_figures(data, doc.figures(data, view["period"]))

@@ -16,44 +16,18 @@ from pathlib import Path
 import click
 
 from streams import config
-from streams.cli.app import bootstrap_option, json_option, log_failure, main, topic_option
+from streams.cli.app import bootstrap_option, json_option, main, topic_option
+from streams.cli.reading import read_log as read_received
 from streams.cli.render import print_grid, print_json
 
 log = logging.getLogger(__name__)
 
 
 def read_log(files, bootstrap_servers, topic, work, received_at: datetime | None = None):
-    """The received log of the feed files, or of the topic, as a frame; its name; and what was read (the
-    ``log`` of a view file: the files and how many records, or the topic and its partitions' end offsets)."""
-    from streams import replay as shell
-
-    if files:
-        at = received_at or shell.files_received_at(files)
-        received = shell.log_from_files(files, at, spill=work)
-        frame = received if not hasattr(received, "frame") else received.frame()
-        read = {"files": [str(Path(f).resolve()) for f in files], "received_at": at.isoformat(),
-                "records": int(frame["seq"].max() or 0) if frame.height else 0}
-        return frame, ", ".join(map(str, files)), read
-    from kafka.errors import KafkaError
-
-    from streams.config import dlq_topic
-    from streams.kafkaio.offsets import partition_ends
-    from streams.kafkaio.security import explain
-
-    bootstrap = bootstrap_servers or config.bootstrap_servers()
-    try:
-        ends = shell.topic_ends(bootstrap, topic)
-        dlq = {str(p): end.stable for p, end in partition_ends(bootstrap, dlq_topic(topic)).items()}
-        received = shell.log_from_topic(bootstrap, topic, spill=work, ends=ends)
-    except (LookupError, TimeoutError) as e:
-        log_failure(f"replay of topic {topic} at {bootstrap}", e)
-        raise click.ClickException(str(e)) from e
-    except KafkaError as e:
-        log_failure(f"replay of topic {topic} at {bootstrap}", e)
-        raise click.ClickException(explain(e, bootstrap)) from e
-    frame = received if not hasattr(received, "frame") else received.frame()
-    read = {"topic": topic, "offsets": {str(p): end.stable for p, end in sorted(ends.items())}, "dlq_offsets": dlq}
-    return frame, f"topic {topic}", read
+    """The received log of the feed files, or of the topic, as a frame; its name; and what was read (the ``log`` of
+    a view file: the files and how many records, or the topic and its partitions' end offsets)."""
+    received, name, read = read_received(files, bootstrap_servers, topic, work, received_at)
+    return (received if not hasattr(received, "frame") else received.frame()), name, read
 
 
 def provenance(read: dict, seqs: list[int], bootstrap_servers: str | None):

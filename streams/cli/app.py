@@ -6,6 +6,7 @@ need them, so ``funnel --help`` and light commands start fast.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -31,6 +32,24 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 def log_failure(where: str, error: BaseException) -> None:
     """An ERROR record of a failure the command is about to report and exit with (the traceback at debug)."""
     log.error("%s failed: %s: %s", where, type(error).__name__, error, exc_info=log.isEnabledFor(logging.DEBUG))
+
+
+@contextlib.contextmanager
+def topic_read_errors(topic: str, bootstrap: str):
+    """A topic read's failures as a clear error for people (logged with where): a missing topic or a timeout as
+    it says, a Kafka error explained (unreachable, TLS, SASL, ACLs)."""
+    from kafka.errors import KafkaError
+
+    from streams.kafkaio.security import explain
+
+    try:
+        yield
+    except (LookupError, TimeoutError) as e:
+        log_failure(f"replay of topic {topic} at {bootstrap}", e)
+        raise click.ClickException(str(e)) from e
+    except KafkaError as e:
+        log_failure(f"replay of topic {topic} at {bootstrap}", e)
+        raise click.ClickException(explain(e, bootstrap)) from e
 
 
 def debug_logging() -> bool:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
-
 from streams import config
-from streams.cli.app import log_failure
+from streams.cli.app import topic_read_errors
 from streams.cli.render import progress
 
 
@@ -24,27 +22,18 @@ def read_log(files, bootstrap_servers, topic, work, received_at=None):
         return received, ", ".join(map(str, files)), {
             "files": [str(Path(f).resolve()) for f in files], "received_at": at.isoformat(),
             "records": _records(received)}
-    from kafka.errors import KafkaError
-
     from streams.config import dlq_topic
     from streams.kafkaio.offsets import partition_ends
-    from streams.kafkaio.security import explain
 
     bootstrap = bootstrap_servers or config.bootstrap_servers()
-    try:
+    with topic_read_errors(topic, bootstrap):
         ends = shell.topic_ends(bootstrap, topic)
         # read before the topic: a dead letter written after this is left out of the view, not counted twice
         dlq = {str(p): end.stable for p, end in sorted(partition_ends(bootstrap, dlq_topic(topic)).items())}
         with progress("read", 0, "records") as advance:
             received = shell.log_from_topic(bootstrap, topic, on_record=advance, spill=work, ends=ends)
-        return received, f"topic {topic}", {"topic": topic, "dlq_offsets": dlq,
-                                            "offsets": {str(p): end.stable for p, end in sorted(ends.items())}}
-    except (LookupError, TimeoutError) as e:
-        log_failure(f"replay of topic {topic} at {bootstrap}", e)
-        raise click.ClickException(str(e)) from e
-    except KafkaError as e:
-        log_failure(f"replay of topic {topic} at {bootstrap}", e)
-        raise click.ClickException(explain(e, bootstrap)) from e
+    return received, f"topic {topic}", {"topic": topic, "dlq_offsets": dlq,
+                                        "offsets": {str(p): end.stable for p, end in sorted(ends.items())}}
 
 
 def _records(received) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from streams import config
-from streams.cli.app import bootstrap_option, json_option, log_failure, main, topic_option
+from streams.cli.app import bootstrap_option, json_option, main, topic_option, topic_read_errors
 from streams.cli.render import print_json, print_quality, print_summary, progress
 
 
@@ -89,21 +89,11 @@ def _replay(files, bootstrap_servers, topic, from_time, to_time, as_of, known_at
         else:
             ms = [None if t is None else int(t.astimezone().timestamp() * 1000) for t in (from_time, to_time)]
             bootstrap = bootstrap_servers or config.bootstrap_servers()
-            from kafka.errors import KafkaError
-
-            from streams.kafkaio.security import explain
-
-            try:
+            with topic_read_errors(topic, bootstrap):
                 ends = shell.topic_ends(bootstrap, topic)
                 position = shell.held_back(ends)
                 received = shell.log_from_topic(bootstrap, topic, *ms, on_record=advance, spill=work,
                                                 readers=readers, ends=ends)
-            except (LookupError, TimeoutError) as e:
-                log_failure(f"replay of topic {topic} at {bootstrap}", e)
-                raise click.ClickException(str(e)) from e
-            except KafkaError as e:
-                log_failure(f"replay of topic {topic} at {bootstrap}", e)
-                raise click.ClickException(explain(e, bootstrap)) from e
     replayed = shell.fold_and_aggregate(received, view, config.targets(targets_file) if out else None,
                                         buckets=buckets, work=work)
     del received

@@ -29,7 +29,7 @@ from streams.worker.settings import WorkerSettings
 from streams.worker.store import ProjectStore
 from streams.worker.table import CheckedLogTable
 from streams.worker.timers import (Checkpoints, add_checkpoints, add_quality_checks, add_reminders,
-                                   add_state_publishing, release_freed_memory)
+                                   add_state_publishing, after_restore)
 from streams.worker.transport import CommittedApp
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
                                            help="Chunks of checked records, one per partition per batch."))
     slot = checkpoint.claim_slot(settings.state_dir, settings.app_id) if settings.state_dir else None
     table.attach(store, settings.bootstrap, slot, settings.topic, settings.app_id)
-    table.on_ready = release_freed_memory  # no lasting recovery peak
+    table.on_ready = after_restore  # no lasting recovery peak
     intake, deliveries = add_intake(app, settings, store, table)
     add_state_publishing(app, settings, store)
     add_quality_checks(app, settings, store)

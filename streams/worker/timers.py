@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import gc
+import itertools
 import logging
 import time
 
@@ -25,12 +26,18 @@ log = logging.getLogger(__name__)
 
 
 def release_freed_memory() -> None:
-    """Hand the heap that folds and restores freed back to the system: glibc keeps it, and the worker's RSS with it."""
-    gc.collect()
+    """Hand the heap that folds freed back to the system: glibc keeps it, and the worker's RSS with it."""
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc: nothing to do
         pass
+
+
+def after_restore() -> None:
+    """Once restored: collect the restore's garbage (a full collection, once, not on the clock: it pauses the event
+    loop for the whole heap) and hand it back."""
+    gc.collect()
+    release_freed_memory()
 
 
 def add_state_publishing(app: faust.App, settings: WorkerSettings, store: ProjectStore) -> None:
@@ -66,7 +73,7 @@ def add_state_publishing(app: faust.App, settings: WorkerSettings, store: Projec
                 app.pending_states[doc["project_id"]] = doc
 
     app.refresh = refresh
-    ticks = iter(range(1, 1 << 62))
+    ticks = itertools.count(1)
 
     @app.timer(interval=settings.publish_interval_s)
     async def publish_states():

@@ -44,12 +44,13 @@ PARTITIONS = 6
 
 
 class LiveWorker:
-    def __init__(self, bootstrap: str, topic: str, group: str, log_dir: str, env: dict | None = None) -> None:
-        self.port = _free_port()
-        self.log = open(os.path.join(log_dir, f"{group}-{self.port}.log"), "wb")
+    def __init__(self, bootstrap: str, topic: str, group: str, log_dir: str, env: dict | None = None,
+                 port: int | None = None, loglevel: str = "warning") -> None:
+        self.port = port or _free_port()  # a restart on the same machine keeps its port, as a supervisor's would
+        self.log = open(os.path.join(log_dir, f"{group}-{self.port}.log"), "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streams.cli", "worker", "--topic", topic, "--app-id", group, "--web-port",
-             str(self.port), "--state-topic", f"{group}.state", "--loglevel", "warning"],
+             str(self.port), "--state-topic", f"{group}.state", "--loglevel", loglevel],
             env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "FUNNEL_QUALITY_INTERVAL": "100000",
                  **(env or {})},
             stdout=self.log, stderr=subprocess.STDOUT)

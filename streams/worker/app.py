@@ -17,7 +17,9 @@ The event topic stays the source of truth; the store holds only what the fold ne
 from __future__ import annotations
 
 import logging
+import re
 import socket
+from pathlib import Path
 
 import faust
 from faust.worker import Worker
@@ -40,8 +42,14 @@ def _advertised_host(host: str) -> str:
     return socket.gethostname() if host in ("0.0.0.0", "::", "") else host
 
 
-def faust_options(settings: WorkerSettings) -> dict:
-    """The Faust configuration of the worker (the benchmark's do-nothing agent runs with the same)."""
+def static_member_id(app_id: str, slot: Path) -> str:
+    """The group member id this worker keeps across restarts on this machine: its checkpoint slot's."""
+    return re.sub(r"[^a-zA-Z0-9._-]", "_", f"{app_id}.{socket.gethostname()}.{slot.name}")[:249]
+
+
+def faust_options(settings: WorkerSettings, instance_id: str | None = None) -> dict:
+    """The Faust configuration of the worker (the benchmark's do-nothing agent runs with the same); with an
+    ``instance_id``, a static member of its group (:func:`static_member_id`)."""
     host = _advertised_host(settings.web_host)
     return dict(
         broker=[f"kafka://{b}" for b in settings.bootstrap.split(",")],
@@ -57,6 +65,9 @@ def faust_options(settings: WorkerSettings) -> dict:
         consumer_auto_offset_reset="earliest",
         # A worker killed mid-stream leaves the group after this long, so its successor starts soon.
         broker_session_timeout=settings.session_timeout_s,
+        # A static member restarted within the session timeout takes its partitions back at once, with no
+        # rebalance and no wait for the broker to expire the killed one (KIP-345); it leaves on a clean stop.
+        consumer_group_instance_id=instance_id,
         broker_heartbeat_interval=2.0,
         producer_max_request_size=16 * 1024 * 1024,
         consumer_max_fetch_size=16 * 1024 * 1024,
@@ -65,22 +76,25 @@ def faust_options(settings: WorkerSettings) -> dict:
 
 def create_app(settings: WorkerSettings) -> faust.App:
     """The Faust app of the live worker, configured from ``settings``."""
-    app = CommittedApp(settings.app_id, **faust_options(settings))
+    slot = checkpoint.claim_slot(settings.state_dir, settings.app_id) if settings.state_dir else None
+    instance_id = static_member_id(settings.app_id, slot) if slot is not None else None
+    app = CommittedApp(settings.app_id, **faust_options(settings, instance_id))
+    app.worker_settings = settings
     store = ProjectStore()
     table = app.tables.add(CheckedLogTable(app, name="checked-log", default=None, beacon=app.tables.beacon,
                                            key_type=bytes, value_type=bytes,  # raw: chunks are msgpack
                                            # a standby applies each chunk as it comes, not 1,000 at a time
                                            standby_buffer_size=1,
                                            help="Chunks of checked records, one per partition per batch."))
-    slot = checkpoint.claim_slot(settings.state_dir, settings.app_id) if settings.state_dir else None
     table.attach(store, settings.bootstrap, slot, settings.topic, settings.app_id)
     table.on_ready = after_restore  # no lasting recovery peak
     intake, deliveries = add_intake(app, settings, store, table)
-    add_state_publishing(app, settings, store)
+    add_state_publishing(app, settings, store, table.standby)
     add_quality_checks(app, settings, store)
     add_reminders(app, settings, store, intake)
     if slot is not None:
-        add_checkpoints(app, settings, store, Checkpoints(settings, table, intake, deliveries))
+        add_checkpoints(app, settings, store, Checkpoints(settings, table, intake, deliveries,
+                                                                 app.pending_states))
 
     from streams.worker import web
 
@@ -94,4 +108,27 @@ def run(app: faust.App, loglevel: str = "info") -> None:
     # At warn and above Faust's start-up spinner sets the root logger to DEBUG so that it spins on
     # every record: aiokafka's and Faust's debug records for every message would be built.
     worker.spinner = None
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    finally:
+        if app.conf.consumer_group_instance_id:
+            leave_group(app.worker_settings.bootstrap, app.conf.id, app.conf.consumer_group_instance_id)
+
+
+def leave_group(bootstrap: str, group: str, instance_id: str) -> None:
+    """A static member stopped cleanly leaves its group, so the others take its partitions now, not after the session
+    timeout (a static member's consumer never leaves by itself)."""
+    from kafka.admin import KafkaAdminClient, MemberToRemove
+
+    from streams.kafkaio.security import client_config
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), request_timeout_ms=5000, **client_config())
+        try:
+            errors = admin.remove_group_members(group, [MemberToRemove(group_instance_id=instance_id)])
+        finally:
+            admin.close()
+        log.info("left group %s as %s: %s", group, instance_id, {k: v.__name__ for k, v in errors.items()})
+    except Exception:  # the others take its partitions after the session timeout instead
+        log.exception("could not leave group %s as %s; its partitions move after the session timeout", group,
+                      instance_id)

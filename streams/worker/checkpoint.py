@@ -7,7 +7,9 @@ trusted is ignored, with a warning, and the partition is restored from the chang
 
 One file per partition: a fixed magic, a JSON header (format, app, topics, partition, changelog
 offset and the key of the chunk at that offset, body length and CRC-32) and a msgpack body of the
-partition's compact records — the store's own form, so loading is one decode, no conversion. It is
+partition's compact records — the store's own form, so loading is one decode, no conversion — with
+today's state of the partition as it was folded (its frames in Arrow IPC) and the projects and trips
+it did not cover yet, so a restarted worker folds only those, not the whole partition. It is
 written to a temporary file, flushed and fsynced, then renamed over the old one: a SIGKILL at any
 point leaves the old checkpoint or the new one, never half of one; a torn or altered file fails its
 length or CRC check.
@@ -18,22 +20,25 @@ offset the one it names) is decided by :func:`fits_changelog`, given what the br
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
 import zlib
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import msgspec
+import polars as pl
 
-from streams.worker.store import Partition
+from streams.worker.store import Partition, Today
 
 log = logging.getLogger(__name__)
 
 MAGIC = b"FUNNEL-CHECKPOINT\n"
-FORMAT = 1
+FORMAT = 2  # 2: with today's state of the partition (1: records alone)
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder()
 
@@ -90,11 +95,34 @@ _held_locks: list = []
 def encode(identity: Identity, part: Partition) -> bytes:
     """The checkpoint file's bytes of a partition (its ``changelog_offset`` and ``changelog_key`` are the position)."""
     body = _encoder.encode([part.projects, part.trips, part.rejections, dict(part.rejected), part.last_seq,
-                            part.last_dead_letter])
+                            part.last_dead_letter, _today_fields(part.today), sorted(part.unfolded),
+                            sorted(part.unfolded_trips)])
     header = {"format": FORMAT, **identity.header(), "offset": part.changelog_offset,
               "key": (part.changelog_key or b"").hex(), "length": len(body), "crc32": zlib.crc32(body)}
     head = json.dumps(header).encode()
     return MAGIC + len(head).to_bytes(4, "big") + head + body
+
+
+_FRAMES = ("frame", "issues", "trips", "trip_tallies")
+
+
+def _today_fields(today: Today | None) -> dict | None:
+    """Today's state of a partition as msgpack-able fields: its frames in Arrow IPC, its summaries as they are."""
+    if today is None:
+        return None
+    frames = {}
+    for name in _FRAMES:
+        out = io.BytesIO()
+        getattr(today, name).write_ipc(out)
+        frames[name] = out.getvalue()
+    return {"day": today.day.isoformat(), "doc": today.doc, "trip_doc": today.trip_doc, **frames}
+
+
+def _today_of(fields: dict | None) -> Today | None:
+    if fields is None:
+        return None
+    frames = {name: pl.read_ipc(io.BytesIO(fields[name])) for name in _FRAMES}
+    return Today(date.fromisoformat(fields["day"]), doc=fields["doc"], trip_doc=fields["trip_doc"], **frames)
 
 
 class Unusable(ValueError):
@@ -120,9 +148,11 @@ def decode(blob: bytes, identity: Identity) -> Checkpoint:
     body = blob[at + 4 + size:]
     if len(body) != header.get("length") or zlib.crc32(body) != header.get("crc32"):
         raise Unusable(f"torn or altered body ({len(body)} bytes, header says {header.get('length')}; CRC mismatch)")
-    projects, trips, rejections, rejected, last_seq, last_dead_letter = _decoder.decode(body)
+    projects, trips, rejections, rejected, last_seq, last_dead_letter, today, unfolded, unfolded_trips = \
+        _decoder.decode(body)
     part = Partition(projects, trips, rejections, Counter(rejected), last_seq, last_dead_letter,
-                     changelog_offset=header["offset"], changelog_key=bytes.fromhex(header["key"]))
+                     changelog_offset=header["offset"], changelog_key=bytes.fromhex(header["key"]),
+                     today=_today_of(today), unfolded=set(unfolded), unfolded_trips=set(unfolded_trips))
     return Checkpoint(part, header["offset"], part.changelog_key)
 
 
@@ -157,7 +187,7 @@ def read(state_dir: Path, identity: Identity) -> Checkpoint | None:
         return None
     try:
         return decode(blob, identity)
-    except (Unusable, msgspec.DecodeError, ValueError, TypeError, KeyError) as exc:
+    except (Unusable, msgspec.DecodeError, pl.exceptions.PolarsError, ValueError, TypeError, KeyError) as exc:
         log.warning("%s: checkpoint ignored (%s): partition %d restored from the whole changelog", path, exc,
                     identity.partition)
         return None

@@ -44,27 +44,14 @@ EVENT, REJECTED, TRIP = 0, 1, 2
 _TALLIES = ("accepted", "duplicate", "event_id_conflict")
 
 
-@dataclass
-class Partition:
-    """One partition's share of the store."""
+class Fold(NamedTuple):
+    """A partition's share of a refresh: its state to fold onto (None: fold it whole), and the projects and trips
+    to fold, as (key, partition, compact records)."""
 
-    projects: dict[str, bytes] = field(default_factory=dict)  # project_id → its compact event records
-    trips: dict[str, bytes] = field(default_factory=dict)  # trip_id → its compact event records (§8)
-    rejections: list[list] = field(default_factory=list)  # compact rejection records
-    rejected: Counter = field(default_factory=Counter)  # reason → records
-    last_seq: int = -1  # the highest position of the event topic applied
-    last_dead_letter: int = -1  # the highest position of the dead-letter topic applied
-    changelog_offset: int = -1  # the changelog offset of the last chunk held (delivered or restored)
-    changelog_key: bytes | None = None  # that chunk's key: a checkpoint names it (streams.worker.checkpoint)
-
-
-class Snapshot(NamedTuple):
-    """Every project's records, every rejection and every trip's records of a store, as immutable values a thread
-    may fold."""
-
-    projects: list[tuple[str, bytes]]
-    rejections: list[list]
-    trips: list[tuple[str, bytes]] = []
+    partition: int
+    today: "Today | None"
+    projects: list[tuple[str, int, bytes]]
+    trips: list[tuple[str, int, bytes]]
 
 
 @dataclass(frozen=True)
@@ -83,6 +70,34 @@ class Today:
     trip_doc: dict
 
 
+@dataclass
+class Partition:
+    """One partition's share of the store."""
+
+    projects: dict[str, bytes] = field(default_factory=dict)  # project_id → its compact event records
+    trips: dict[str, bytes] = field(default_factory=dict)  # trip_id → its compact event records (§8)
+    rejections: list[list] = field(default_factory=list)  # compact rejection records
+    rejected: Counter = field(default_factory=Counter)  # reason → records
+    last_seq: int = -1  # the highest position of the event topic applied
+    last_dead_letter: int = -1  # the highest position of the dead-letter topic applied
+    changelog_offset: int = -1  # the changelog offset of the last chunk held (delivered or restored)
+    changelog_key: bytes | None = None  # that chunk's key: a checkpoint names it (streams.worker.checkpoint)
+    today: Today | None = None  # today's state of its projects and trips, folded but for the store's dirty ones
+    # Projects and trips changed since ``today`` was folded, while the partition is between stores (released,
+    # checkpointed, loaded): a store keeps its own ``dirty`` and takes these in when it adopts the partition.
+    unfolded: set[str] = field(default_factory=set)
+    unfolded_trips: set[str] = field(default_factory=set)
+
+
+class Snapshot(NamedTuple):
+    """Every project's records, every rejection and every trip's records of a store, as immutable values a thread
+    may fold."""
+
+    projects: list[tuple[str, bytes]]
+    rejections: list[list]
+    trips: list[tuple[str, bytes]] = []
+
+
 class ProjectStore:
     """Per-project compact logs of the partitions this worker owns, and today's state kept up to date."""
 
@@ -94,7 +109,8 @@ class ProjectStore:
         self.generation = 0  # bumped when partitions are taken away: a fold begun before is stale
         self.ready = False  # False until the first recovery has completed
         self.assigned: set[int] = set()  # the partitions the group gave this worker
-        self.today: Today | None = None
+        self.today: Today | None = None  # every partition's today's state combined (:func:`combined`)
+        self.republish: set[int] = set()  # partitions whose project states are to be published again, all of them
 
     # ---- writing ---------------------------------------------------------------------------------
 
@@ -135,23 +151,33 @@ class ProjectStore:
             self.version += 1
         return new
 
-    def adopt(self, number: int, part: Partition) -> None:
-        """Take a partition's store whole (a warm standby promoted, a checkpoint loaded): refolded at the next
-        refresh."""
+    def adopt(self, number: int, part: Partition, republish: bool = False) -> None:
+        """Take a partition's store whole (a warm standby promoted, a checkpoint loaded), with today's state it
+        carries and what of it is still to fold; ``republish``: its project states may never have been published
+        (another worker held it), so publish them all again."""
         self.partitions[number] = part
+        self.dirty.update(dict.fromkeys(part.unfolded, number))
+        self.dirty_trips.update(dict.fromkeys(part.unfolded_trips, number))
+        part.unfolded, part.unfolded_trips = set(), set()
+        if republish:
+            self.republish.add(number)
         self._changed_whole()
 
     def release(self, number: int) -> Partition | None:
-        """Give a partition's store away whole (to the standbys, when this worker is no longer its owner)."""
+        """Give a partition's store away whole (to the standbys, when this worker is no longer its owner), with what
+        of it is still to fold."""
         part = self.partitions.pop(number, None)
         if part is not None:
+            part.unfolded = {p for p, n in self.dirty.items() if n == number}
+            part.unfolded_trips = {t for t, n in self.dirty_trips.items() if n == number}
             self.dirty = {p: n for p, n in self.dirty.items() if n != number}
             self.dirty_trips = {t: n for t, n in self.dirty_trips.items() if n != number}
+            self.republish.discard(number)
             self._changed_whole()
         return part
 
     def _changed_whole(self) -> None:
-        self.today = None  # refolded whole at the next refresh
+        self.today = None  # combined again from the partitions' states at the next refresh
         self.generation += 1
         self.version += 1
 
@@ -161,7 +187,40 @@ class ProjectStore:
             del self.partitions[number]
         self.dirty = {p: n for p, n in self.dirty.items() if n in partitions}
         self.dirty_trips = {t: n for t, n in self.dirty_trips.items() if n in partitions}
-        self._changed_whole()  # refolded from what is left
+        self.republish &= partitions
+        self._changed_whole()  # combined again from what is left
+
+    def fold_work(self, day: date) -> list[Fold]:
+        """What a refresh of today's state must fold: for each partition, its projects and trips changed since its
+        state was folded, or all of them when it has no state of ``day`` (a new day, a partition restored whole)."""
+        by_partition: dict[int, tuple[list, list]] = {}
+        for key, n in self.dirty.items():
+            by_partition.setdefault(n, ([], []))[0].append(key)
+        for key, n in self.dirty_trips.items():
+            by_partition.setdefault(n, ([], []))[1].append(key)
+        work = []
+        for n, part in sorted(self.partitions.items()):
+            whole = part.today is None or part.today.day != day
+            projects, trips = (part.projects, part.trips) if whole else by_partition.get(n, ((), ()))
+            if whole or projects or trips:
+                work.append(Fold(n, None if whole else part.today,
+                                 [(p, n, part.projects[p]) for p in projects if p in part.projects],
+                                 [(t, n, part.trips[t]) for t in trips if t in part.trips]))
+        return work
+
+    def folded(self, work: list[Fold], todays: list[Today]) -> None:
+        """Keep the partitions' states a refresh folded from ``work``: what changed meanwhile stays dirty."""
+        for fold, today in zip(work, todays):
+            part = self.partitions.get(fold.partition)
+            if part is None:
+                continue
+            part.today = today
+            for pid, _, blob in fold.projects:
+                if part.projects.get(pid) is blob and self.dirty.get(pid) == fold.partition:
+                    del self.dirty[pid]  # unchanged while it was folded
+            for tid, _, blob in fold.trips:
+                if part.trips.get(tid) is blob and self.dirty_trips.get(tid) == fold.partition:
+                    del self.dirty_trips[tid]
 
     # ---- reading ---------------------------------------------------------------------------------
 
@@ -343,6 +402,51 @@ def refreshed(today: Today | None, day: date, projects: list[tuple[str, int, byt
     return Today(day, frame, doc, kept, trip_rows, tallies, trip_doc), state
 
 
+def refreshed_partitions(day: date, work: list[Fold], kept: dict[int, Today]
+                         ) -> tuple[list[Today], Today, pl.DataFrame]:
+    """Each partition's state refreshed (:func:`refreshed`) from ``work``, every partition's state combined (those
+    of ``kept`` that had nothing to fold as they were), and the project state of what was folded (to publish).
+
+    A partition is folded alone, so a partition restored whole (from a checkpoint, or a warm standby
+    promoted) never makes the others fold again. Pure: run it in a thread.
+    """
+    results = refreshed_folds(day, work)
+    todays = {**kept, **{fold.partition: today for fold, (today, _) in zip(work, results)}}
+    states = [state for _, state in results if state.height]
+    state = pl.concat(states, how="vertical_relaxed") if states else pl.DataFrame()
+    return [today for today, _ in results], combined(day, [todays[n] for n in sorted(todays)]), state
+
+
+def refreshed_folds(day: date, work: list[Fold]) -> list[tuple[Today, pl.DataFrame]]:
+    """Each partition's state refreshed from ``work`` (:func:`refreshed`), with the project state of what was
+    folded. Pure: run it in a thread."""
+    return [refreshed(fold.today, day, fold.projects, fold.today is None, fold.trips) for fold in work]
+
+
+def combined(day: date, todays: list[Today]) -> Today:
+    """The state of a store from its partitions' states (of ``day``): rows side by side, summaries merged (they
+    share no project and no trip). Pure."""
+    if not todays:
+        return refreshed(None, day, [], True, [])[0]
+    if len(todays) == 1:
+        return todays[0]
+
+    def stacked(frames: list[pl.DataFrame], *by: str) -> pl.DataFrame:
+        frame = pl.concat([f for f in frames if f.width] or frames[:1], how="vertical_relaxed")
+        return frame.sort(*by) if by else frame
+
+    return Today(day, stacked([t.frame for t in todays], "project_id"), merge_summaries([t.doc for t in todays]),
+                 stacked([t.issues for t in todays], "project_id", "issue_id"),
+                 stacked([t.trips for t in todays], "trip_id"), stacked([t.trip_tallies for t in todays]),
+                 merge_summaries([t.trip_doc for t in todays]))
+
+
+def states_of(today: Today) -> pl.DataFrame:
+    """The project state of every project of a state that has one (the rows :func:`refreshed` published)."""
+    frame = today.frame.filter(pl.col("events").is_not_null()) if "events" in today.frame.columns else today.frame
+    return frame.drop([c for c in ("partition", "trip_id", *_TALLIES) if c in frame.columns])
+
+
 def today_project(today: Today, project_id: str) -> dict | None:
     """One project's page from today's maintained state (None when it has none): a binary search."""
     ids = today.frame["project_id"]
@@ -374,7 +478,8 @@ def today_summary(today: Today, rejected: Counter) -> dict:
     return merge_parts([today_part(today, rejected)])
 
 
-__all__ = ["EVENT", "REJECTED", "TRIP", "Partition", "ProjectStore", "Snapshot", "Today", "fold_changed",
+__all__ = ["EVENT", "REJECTED", "TRIP", "Fold", "Partition", "ProjectStore", "Snapshot", "Today", "combined",
+           "fold_changed", "refreshed_folds", "refreshed_partitions", "states_of",
            "fold_changed_trips", "fold_snapshot", "full_log", "project_answer", "project_result", "ranking_part", "refreshed",
            "snapshot_part", "snapshot_targets_part", "summary", "today_links", "today_part", "today_project",
            "today_summary", "today_targets_part"]

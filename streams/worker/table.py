@@ -60,8 +60,6 @@ class CheckedLogTable(faust.Table):
                 raise
             note_changelog(target.partitions[msg.partition], msg.offset, msg.key)
             self.chunks_read[msg.partition] = self.chunks_read.get(msg.partition, 0) + 1
-        self.standby.dirty.clear()  # nothing folds the standbys
-        self.standby.dirty_trips.clear()
 
     def persisted_offset(self, tp) -> int | None:
         """The changelog offset a partition held here already covers: Faust reads only what follows."""
@@ -75,8 +73,9 @@ class CheckedLogTable(faust.Table):
         actives = {tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic == name}
         standbys = {tp.partition for tp in self.app.assignor.assigned_standbys() if tp.topic == name} - actives
         for n in actives & set(self.standby.partitions):
-            self.store.adopt(n, self.standby.release(n))
-            log.info("%s:%d: the warm standby copy promoted: only the changelog's tail is read", name, n)
+            self.store.adopt(n, self.standby.release(n), republish=True)
+            log.info("%s:%d: the warm standby copy promoted (today's state %s): only the changelog's tail is read",
+                     name, n, "folded" if self.store.partitions[n].today else "to fold")
         for n in standbys & set(self.store.partitions):
             self.standby.adopt(n, self.store.release(n))
             log.info("%s:%d: given to another worker; kept warm here as a standby", name, n)

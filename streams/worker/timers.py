@@ -19,7 +19,8 @@ from streams.worker import checkpoint
 from streams.worker.agents import Deliveries, end_offset
 from streams.worker.intake import Intake
 from streams.worker.settings import WorkerSettings
-from streams.worker.store import Partition, ProjectStore, refreshed
+from streams.worker.store import (Partition, ProjectStore, refreshed_folds, refreshed_partitions,
+                                  states_of)
 from streams.worker.table import CheckedLogTable
 
 log = logging.getLogger(__name__)
@@ -40,37 +41,51 @@ def after_restore() -> None:
     release_freed_memory()
 
 
-def add_state_publishing(app: faust.App, settings: WorkerSettings, store: ProjectStore) -> None:
-    """Every second, fold the projects that changed into today's state and publish it to the state topic."""
+#: Publish rounds between two folds of the standby copies' state (nobody reads them until one is promoted).
+STANDBY_FOLD_EVERY = 5
+
+
+def add_state_publishing(app: faust.App, settings: WorkerSettings, store: ProjectStore,
+                         standby: ProjectStore | None = None) -> None:
+    """Every second, fold the projects that changed into today's state and publish it to the state topic; every
+    few seconds, fold the standby copies' too, so that a promoted copy answers without folding."""
     app.pending_states = {}  # project → its latest state document, until the state topic has it
     refreshing = asyncio.Lock()
 
     async def refresh() -> None:
-        """Fold the projects and trips that changed into today's state (in a thread); a new day refolds them all."""
+        """Fold the projects and trips that changed into today's state (in a thread), partition by partition; a new
+        day, or a partition restored whole without today's state, folds that partition whole."""
         async with refreshing:
             day = today_cst()
-            everything = store.today is None or store.today.day != day
-            if not everything and not store.dirty and not store.dirty_trips:
+            work = store.fold_work(day)
+            if not work and store.today is not None and store.today.day == day:
                 return
-            changed = ({pid: n for n, part in store.partitions.items() for pid in part.projects} if everything
-                       else dict(store.dirty))
-            projects = [(pid, n, store.partitions[n].projects[pid]) for pid, n in changed.items()
-                        if n in store.partitions and pid in store.partitions[n].projects]
-            trips = store.all_trips() if everything else store.changed_trips()
             generation = store.generation
-            today, state = await asyncio.get_running_loop().run_in_executor(
-                None, refreshed, store.today, day, projects, everything, trips)
+            kept = {n: part.today for n, part in store.partitions.items() if part.today is not None}
+            todays, today, state = await asyncio.get_running_loop().run_in_executor(
+                None, refreshed_partitions, day, work, kept)
             if store.generation != generation:
-                return  # partitions were taken away meanwhile: fold again from what is left
+                return  # partitions changed hands meanwhile: fold again from what is held now
+            store.folded(work, todays)
             store.today = today
-            for pid, n, blob in projects:
-                if store.partitions[n].projects.get(pid) is blob:
-                    store.dirty.pop(pid, None)  # unchanged while it was folded
-            for tid, n, blob in trips:
-                if store.partitions[n].trips.get(tid) is blob:
-                    store.dirty_trips.pop(tid, None)
             for doc in state.iter_rows(named=True):
                 app.pending_states[doc["project_id"]] = doc
+            for n in sorted(store.republish):  # promoted from a standby: its owner may have died before publishing
+                store.republish.discard(n)
+                for doc in states_of(store.partitions[n].today).iter_rows(named=True):
+                    app.pending_states.setdefault(doc["project_id"], doc)
+
+    async def refresh_standbys() -> None:
+        """Fold what changed in the standby copies into their partitions' state (in a thread)."""
+        async with refreshing:
+            day = today_cst()
+            work = standby.fold_work(day)
+            if not work:
+                return
+            generation = standby.generation
+            folds = await asyncio.get_running_loop().run_in_executor(None, refreshed_folds, day, work)
+            if standby.generation == generation:
+                standby.folded(work, [today for today, _ in folds])
 
     app.refresh = refresh
     ticks = itertools.count(1)
@@ -79,7 +94,10 @@ def add_state_publishing(app: faust.App, settings: WorkerSettings, store: Projec
     async def publish_states():
         """Fold the projects that changed and publish their state to the compacted state topic."""
         await refresh()
-        if not next(ticks) % 10:
+        tick = next(ticks)
+        if standby is not None and not tick % STANDBY_FOLD_EVERY:
+            await refresh_standbys()
+        if not tick % 10:
             release_freed_memory()
         pending = dict(app.pending_states)
         if not pending:
@@ -142,8 +160,10 @@ class Checkpoints:
     #: Seconds a checkpoint waits for the partition's changelog writes to be confirmed before it is put off.
     CONFIRM_S = 2.0
 
-    def __init__(self, settings: WorkerSettings, table: CheckedLogTable, intake: Intake, deliveries: Deliveries):
+    def __init__(self, settings: WorkerSettings, table: CheckedLogTable, intake: Intake, deliveries: Deliveries,
+                 unpublished: dict[str, dict]):
         self.settings, self.table, self.intake, self.deliveries = settings, table, intake, deliveries
+        self.unpublished = unpublished  # project → its state folded but not yet in the state topic
         self.written: dict[int, int] = {}  # partition → the changelog offset of its last checkpoint
 
     async def write_changed(self) -> int:
@@ -173,9 +193,14 @@ class Checkpoints:
             part = store.partitions.get(n)
             if part is None or part.changelog_offset < 0:
                 return None
-            # Values are immutable bytes and lists replaced whole: shallow copies are the partition as of now.
+            # Values are immutable bytes and lists replaced whole (today's state too): shallow copies are the
+            # partition as of now. What its state lacks, or the state topic, is folded again after a restore.
+            unfolded = {p for p, m in store.dirty.items() if m == n}
+            if store is self.table.store:
+                unfolded |= {p for p in self.unpublished if p in part.projects}
             return Partition(dict(part.projects), dict(part.trips), list(part.rejections), part.rejected.copy(),
-                             part.last_seq, part.last_dead_letter, part.changelog_offset, part.changelog_key)
+                             part.last_seq, part.last_dead_letter, part.changelog_offset, part.changelog_key,
+                             part.today, unfolded, {t for t, m in store.dirty_trips.items() if m == n})
 
 
 def add_checkpoints(app: faust.App, settings: WorkerSettings, store: ProjectStore, checkpoints: Checkpoints) -> None:

@@ -47,7 +47,7 @@ def test_a_rewrite_replaces_the_checkpoint_whole(tmp_path):
     (lambda b: b[:-1] + bytes([b[-1] ^ 1]), "CRC mismatch"),
     (lambda b: b"garbage" + b, "no magic"),
     (lambda b: b[:30], "torn header"),
-    (lambda b: b.replace(b'"format": 1', b'"format": 9'), "format 9"),
+    (lambda b: b.replace(f'"format": {checkpoint.FORMAT}'.encode(), b'"format": 9'), "format 9"),
 ])
 def test_a_damaged_checkpoint_is_ignored_with_its_reason(tmp_path, caplog, damage, reason):
     path = checkpoint.write(tmp_path, ID, partition())

@@ -16,7 +16,8 @@ from streams.core.summary import View, fold_log, merge_summaries, negated, summa
 from streams.feeds import read_feed
 from streams.worker import compact
 from streams.worker.store import (EVENT, REJECTED, TRIP, ProjectStore, Snapshot, fold_snapshot, project_answer,
-                                  project_result, refreshed, snapshot_part, today_part, today_project, today_summary)
+                                  project_result, refreshed, refreshed_partitions, snapshot_part, states_of, today_part,
+                                  today_project, today_summary)
 from streams.worker.web import key_partition
 from streams.core.parts import merge_parts
 from tests.trip_feed import trip_history
@@ -267,3 +268,77 @@ def test_a_batch_is_checked_as_each_record_alone_would_be(tmp_path):
     assert [row and (row["reason"], row["detail"]) for _, row in together] == \
         [(row["reason"], row["detail"] or "") if row.get("reason") else None for _, row in alone]
     assert sum(row is not None for _, row in together) >= 6
+
+
+def refresh(store: ProjectStore, day: date):
+    """What the worker's publish round does (streams.worker.timers): fold the work, keep it, combine."""
+    work = store.fold_work(day)
+    todays, store.today, state = refreshed_partitions(
+        day, work, {n: part.today for n, part in store.partitions.items() if part.today is not None})
+    store.folded(work, todays)
+    return work, state
+
+
+def test_todays_state_folded_partition_by_partition_equals_a_full_fold(rows):
+    view = View(date(2025, 1, 10))
+    store = ProjectStore()
+    for start in range(0, len(rows), 700):
+        for row in rows[start:start + 700]:
+            store.apply(partition_of(row), chunk_of([row]))
+        refresh(store, view.as_of)
+    assert not store.dirty and not store.dirty_trips
+    whole = fold_snapshot(store.snapshot(), view)
+    assert today_summary(store.today, store.rejected()) == summary(whole)
+    assert_frame_equal(store.today.frame.select("project_id", "pool", "colour"),
+                       whole.state.sort("project_id").select("project_id", "pool", "colour"), categorical_as_str=True)
+    assert_frame_equal(store.today.issues, whole.issues, categorical_as_str=True)
+
+
+def test_a_partition_adopted_with_its_state_folds_only_what_it_lacks(rows):
+    """A promoted standby or a loaded checkpoint brings today's state: the others are not folded again, and of it
+    only the projects it had not folded yet."""
+    day = date(2025, 1, 10)
+    owner, other = stored(rows), ProjectStore()
+    refresh(owner, day)
+    late = [r for r in rows if partition_of(r) == 1 and r.get("project_id")][:1]
+    touched = {r["project_id"] for r in late}
+    owner.partitions[1].last_seq = -1  # the same record again counts as new here: its project becomes dirty
+    owner.apply(1, chunk_of(late))
+    assert set(owner.dirty) == touched
+    other.adopt(1, owner.release(1), republish=True)
+    assert not owner.dirty and set(other.dirty) == touched and other.republish == {1}
+    work, state = refresh(other, day)
+    assert [(f.partition, f.today is not None, {p for p, _, _ in f.projects}) for f in work] == [(1, True, touched)]
+    assert set(state["project_id"]) == touched
+    assert not refresh(owner, day)[0]  # what it kept is folded already: only combined again
+    both = merge_parts([today_part(owner.today, owner.rejected()), today_part(other.today, other.rejected())])
+    reference = stored(rows)
+    reference.partitions[1].last_seq = -1
+    reference.apply(1, chunk_of(late))
+    assert both == summary(fold_snapshot(reference.snapshot(), View(day)))
+
+
+def test_the_states_to_publish_again_are_every_folded_projects_state(rows):
+    store = stored(rows)
+    _, state = refresh(store, date(2025, 1, 10))
+    again = pl.concat([states_of(part.today) for part in store.partitions.values()], how="vertical_relaxed")
+    assert_frame_equal(again.sort("project_id"), state.sort("project_id"), categorical_as_str=True)
+
+
+def test_a_checkpoint_keeps_todays_state_and_what_it_had_not_folded(rows, tmp_path):
+    from streams.worker import checkpoint
+
+    day = date(2025, 1, 10)
+    store = stored(rows)
+    refresh(store, day)
+    part = store.partitions[2]
+    part.unfolded, part.unfolded_trips = {"P-x"}, {"T-y"}
+    identity = checkpoint.Identity("app", "topic", "app-checked-log-changelog", 2)
+    part.changelog_offset, part.changelog_key = 9, b"2:9"
+    loaded = checkpoint.read(checkpoint.write(tmp_path, identity, part).parent, identity).partition
+    assert loaded.today.day == day and loaded.today.doc == part.today.doc
+    assert loaded.today.trip_doc == part.today.trip_doc
+    for name in ("frame", "issues", "trips", "trip_tallies"):
+        assert_frame_equal(getattr(loaded.today, name), getattr(part.today, name))
+    assert (loaded.unfolded, loaded.unfolded_trips) == ({"P-x"}, {"T-y"})
+    assert loaded.projects == part.projects and loaded.last_seq == part.last_seq

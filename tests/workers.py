@@ -19,10 +19,11 @@ from tests.conftest import _free_port_pair
 class Worker:
     """`funnel worker` in a subprocess, on its own consumer group and web port."""
 
-    def __init__(self, bootstrap: str, topic: str, log_path, app_id: str | None = None, env: dict | None = None):
+    def __init__(self, bootstrap: str, topic: str, log_path, app_id: str | None = None, env: dict | None = None,
+                 port: int | None = None):
         self.bootstrap, self.topic, self.log_path, self.env = bootstrap, topic, log_path, env or {}
         self.app_id = app_id or f"w-{uuid.uuid4().hex[:8]}"
-        self.port = _free_port_pair()
+        self.port = port or _free_port_pair()  # the same port: a worker restarted as it was
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "Worker":
@@ -71,10 +72,10 @@ class Worker:
 def workers(tmp_path):
     started: list[Worker] = []
 
-    def start(bootstrap, topic, name="worker", app_id=None, env=None):
+    def start(bootstrap, topic, name="worker", app_id=None, env=None, port=None):
         # The workers of a test share a state directory, as on one machine: each takes a checkpoint slot of its own.
         env = {"FUNNEL_WORKER_STATE_DIR": str(tmp_path / "worker-state"), **(env or {})}
-        w = Worker(bootstrap, topic, tmp_path / f"{name}-{len(started)}.log", app_id, env).start()
+        w = Worker(bootstrap, topic, tmp_path / f"{name}-{len(started)}.log", app_id, env, port).start()
         started.append(w)
         return w
     yield start

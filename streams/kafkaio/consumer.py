@@ -72,6 +72,34 @@ def read_range(bootstrap: str, topic: str, partition: int, start: int, end: int,
         consumer.close()
 
 
+def read_ranges(bootstrap: str, ranges: Mapping[tuple[str, int], tuple[int, int]], *, timeout_s: float = 60.0
+                ) -> dict[tuple[str, int], list]:
+    """The committed records of several partitions, each from its ``start`` up to (not including) its ``end``
+    (``ranges``: (topic, partition) → (start, end)), read by one consumer at once: one connection and one
+    metadata round, not one per partition. Commits nothing."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    from streams.kafkaio.security import client_config
+
+    wanted = {TopicPartition(topic, n): (start, end) for (topic, n), (start, end) in ranges.items() if end > start}
+    found: dict[tuple[str, int], list] = {key: [] for key in ranges}
+    if not wanted:
+        return found
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False, group_id=None,
+                             **client_config(), max_partition_fetch_bytes=32 * 1024 * 1024,
+                             auto_offset_reset="earliest", isolation_level=ISOLATION, fetch_max_wait_ms=100)
+    try:
+        consumer.assign(list(wanted))
+        for tp, (start, _) in wanted.items():
+            consumer.seek(tp, start)
+        what = ", ".join(sorted({tp.topic for tp in wanted}))
+        for record in _records_up_to(consumer, {tp: end for tp, (_, end) in wanted.items()}, timeout_s, what):
+            found[(record.topic, record.partition)].append(record)
+    finally:
+        consumer.close()
+    return found
+
+
 def _records_up_to(consumer, remaining: dict, timeout_s: float, what: str) -> Iterator:
     """The records the consumer polls until each partition's position reaches its end in ``remaining``.
 

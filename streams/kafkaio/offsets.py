@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Iterable
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,12 @@ def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
 
 def partition_bounds(bootstrap: str, topic: str, partition: int) -> tuple[int, int]:
     """A partition's earliest offset still held and its high watermark: (earliest, end)."""
+    return bounds_of(bootstrap, topic, [partition])[partition]
+
+
+def bounds_of(bootstrap: str, topic: str, partitions: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """Several partitions' earliest offsets still held and high watermarks, in one round: partition → (earliest,
+    end)."""
     from kafka import KafkaConsumer, TopicPartition
 
     from streams.kafkaio.security import client_config
@@ -140,7 +147,8 @@ def partition_bounds(bootstrap: str, topic: str, partition: int) -> tuple[int, i
     consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False, group_id=None,
                              **client_config())
     try:
-        tp = TopicPartition(topic, partition)
-        return consumer.beginning_offsets([tp])[tp], consumer.end_offsets([tp])[tp]
+        tps = [TopicPartition(topic, n) for n in partitions]
+        earliest, end = consumer.beginning_offsets(tps), consumer.end_offsets(tps)
+        return {tp.partition: (earliest[tp], end[tp]) for tp in tps}
     finally:
         consumer.close()

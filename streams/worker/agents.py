@@ -13,7 +13,7 @@ import logging
 
 import faust
 
-from streams.kafkaio.consumer import read_range
+from streams.kafkaio.consumer import read_range, read_ranges
 from streams.kafkaio.offsets import committed_offsets
 from streams.kafkaio.records import dead_letter_headers
 from streams.worker import compact
@@ -158,11 +158,17 @@ def _restorer(app: faust.App, settings: WorkerSettings, store: ProjectStore, int
                 intake.start_at(topic, partition, start)
                 if end > start:
                     tails.append((topic, partition, end))
-        # Every partition's tail at once: each read is a round trip or more (a tail of transaction markers
-        # holds a reader for a poll), and one after another they added up to seconds per restart.
+        # Every short tail by one reader at once: a reader per tail costs a connection and a metadata round
+        # (a tail of transaction markers holds it for a poll), and one after another they added up to seconds.
         async with intake.lock(settings.topic), intake.lock(settings.dead_letter_topic):
+            starts = {(topic, partition): intake.next_offset[(topic, partition)] for topic, partition, _ in tails}
+            short = {(topic, partition): (starts[(topic, partition)], end) for topic, partition, end in tails
+                     if end - starts[(topic, partition)] <= intake.READ_SLICE}
+            read = await loop.run_in_executor(None, lambda: {key: [from_kafka(r) for r in records] for key, records in
+                                                             read_ranges(settings.bootstrap, short).items()})
             await asyncio.gather(*(intake.read_back(topic, partition, end, "read again from the topic: the group "
-                                                                           "committed them, the changelog lacks them")
+                                                                           "committed them, the changelog lacks them",
+                                                    read.get((topic, partition)))
                                    for topic, partition, end in tails))
 
     return restore_missing

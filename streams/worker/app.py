@@ -42,9 +42,14 @@ def _advertised_host(host: str) -> str:
     return socket.gethostname() if host in ("0.0.0.0", "::", "") else host
 
 
-def static_member_id(app_id: str, slot: Path) -> str:
-    """The group member id this worker keeps across restarts on this machine: its checkpoint slot's."""
-    return re.sub(r"[^a-zA-Z0-9._-]", "_", f"{app_id}.{socket.gethostname()}.{slot.name}")[:249]
+def static_member_id(settings: WorkerSettings, slot: Path) -> str:
+    """The group member id a worker keeps when restarted as it was: the same machine, checkpoint slot and web port.
+
+    The port is part of it because the group keeps each member's URL (Faust's assignor), and a
+    member that comes back under the old id answers no rebalance: on another port it is another member.
+    """
+    url = f"{_advertised_host(settings.web_host)}.{settings.web_port or 6066}"
+    return re.sub(r"[^a-zA-Z0-9._-]", "_", f"{settings.app_id}.{url}.{slot.name}")[:249]
 
 
 def faust_options(settings: WorkerSettings, instance_id: str | None = None) -> dict:
@@ -77,7 +82,7 @@ def faust_options(settings: WorkerSettings, instance_id: str | None = None) -> d
 def create_app(settings: WorkerSettings) -> faust.App:
     """The Faust app of the live worker, configured from ``settings``."""
     slot = checkpoint.claim_slot(settings.state_dir, settings.app_id) if settings.state_dir else None
-    instance_id = static_member_id(settings.app_id, slot) if slot is not None else None
+    instance_id = static_member_id(settings, slot) if slot is not None else None
     app = CommittedApp(settings.app_id, **faust_options(settings, instance_id))
     app.worker_settings = settings
     store = ProjectStore()

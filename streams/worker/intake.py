@@ -253,14 +253,15 @@ class Intake:
                                          "read from the topic: the consumer skipped them at the partition's end")
             self._stalled.pop(key, None)
 
-    async def read_back(self, topic: str, partition: int, end: int, why: str) -> None:
+    async def read_back(self, topic: str, partition: int, end: int, why: str, read: list[Record] | None = None
+                        ) -> None:
         """Read the partition from its next offset up to ``end`` from the topic and take it, a slice at a time
-        (a worker down for long: a long tail), with a warning saying what and why. Call it holding the topic's
-        lock."""
+        (a worker down for long: a long tail), with a warning saying what and why (``read``: the records of that
+        whole range, already read). Call it holding the topic's lock."""
         key = (topic, partition)
         for start in range(self.next_offset[key], end, self.READ_SLICE):
             stop = min(end, start + self.READ_SLICE)
-            records = await self.read(topic, partition, start, stop)
+            records = read if read is not None and stop == end else await self.read(topic, partition, start, stop)
             # Offsets without a committed record (transaction markers, aborted records) are no skip.
             (log.warning if records else log.debug)("%s:%d: offsets %d to %d %s (%d records)", topic, partition,
                                                     start, stop - 1, why, len(records))

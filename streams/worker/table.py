@@ -18,8 +18,8 @@ from pathlib import Path
 
 import faust
 
-from streams.kafkaio.consumer import read_range
-from streams.kafkaio.offsets import partition_bounds
+from streams.kafkaio.consumer import read_ranges
+from streams.kafkaio.offsets import bounds_of
 from streams.worker import checkpoint, compact
 from streams.worker.store import Partition, ProjectStore
 
@@ -83,39 +83,48 @@ class CheckedLogTable(faust.Table):
         self.standby_parts = standbys
         self.chunks_read = {}
         missing = sorted((actives | standbys) - set(self.store.partitions) - set(self.standby.partitions))
-        for n, loaded in zip(missing, await asyncio.gather(*(self.load_checkpoint(n) for n in missing))):
-            if loaded is not None:
-                self.holder(n).adopt(n, loaded)
+        for n, loaded in (await self.load_checkpoints(missing)).items():
+            self.holder(n).adopt(n, loaded)
 
-    async def load_checkpoint(self, partition: int) -> Partition | None:
-        """A partition's checkpoint from disk, if it fits the changelog as the broker has it (else None, logged)."""
-        if self.state_dir is None:
-            return None
-        identity = self.identity_of(partition)
+    async def load_checkpoints(self, partitions: list[int]) -> dict[int, Partition]:
+        """The partitions' checkpoints from disk that fit the changelog as the broker has it (the others ignored,
+        each with its reason), checked in one round for all of them."""
+        if self.state_dir is None or not partitions:
+            return {}
         loop = asyncio.get_running_loop()
-        found = await loop.run_in_executor(None, checkpoint.read, self.state_dir, identity)
-        if found is None:
-            return None
+        read = await asyncio.gather(*(loop.run_in_executor(None, checkpoint.read, self.state_dir, self.identity_of(n))
+                                      for n in partitions))
+        found = {n: cp for n, cp in zip(partitions, read) if cp is not None}
+        if not found:
+            return {}
         try:
-            why = await loop.run_in_executor(None, self._misfit, found, partition)
+            misfits = await loop.run_in_executor(None, self._misfits, found)
         except Exception as exc:  # the broker unreachable: the whole changelog will be read instead
-            why = f"the changelog could not be checked ({type(exc).__name__}: {exc})"
-        if why:
-            log.warning("%s: checkpoint ignored: %s; partition %d restored from the whole changelog",
-                        checkpoint.path_of(self.state_dir, identity), why, partition)
-            return None
-        log.info("%s:%d: checkpoint loaded at changelog offset %d: only the changelog after it is read",
-                 self.changelog_topic_name, partition, found.offset)
-        return found.partition
+            misfits = {n: f"the changelog could not be checked ({type(exc).__name__}: {exc})" for n in found}
+        loaded = {}
+        for n, cp in found.items():
+            if misfits[n]:
+                log.warning("%s: checkpoint ignored: %s; partition %d restored from the whole changelog",
+                            checkpoint.path_of(self.state_dir, self.identity_of(n)), misfits[n], n)
+                continue
+            log.info("%s:%d: checkpoint loaded at changelog offset %d (today's state %s): only the changelog after it "
+                     "is read", self.changelog_topic_name, n, cp.offset,
+                     cp.partition.today.day if cp.partition.today else "to fold")
+            loaded[n] = cp.partition
+        return loaded
 
-    def _misfit(self, found: checkpoint.Checkpoint, partition: int) -> str | None:
-        earliest, end = partition_bounds(self.bootstrap, self.changelog_topic_name, partition)
-        key = None
-        if earliest <= found.offset < end:
-            records = list(read_range(self.bootstrap, self.changelog_topic_name, partition, found.offset,
-                                      found.offset + 1, timeout_s=10.0))
-            key = records[0].key if records and records[0].offset == found.offset else None
-        return checkpoint.fits_changelog(found, earliest, end, key)
+    def _misfits(self, found: dict[int, checkpoint.Checkpoint]) -> dict[int, str | None]:
+        """Why each checkpoint does not fit the changelog (:func:`checkpoint.fits_changelog`; None: it fits)."""
+        name = self.changelog_topic_name
+        bounds = bounds_of(self.bootstrap, name, found)
+        records = read_ranges(self.bootstrap, {(name, n): (cp.offset, cp.offset + 1) for n, cp in found.items()
+                                               if bounds[n][0] <= cp.offset < bounds[n][1]}, timeout_s=10.0)
+        why = {}
+        for n, cp in found.items():
+            held = records.get((name, n)) or []
+            key = held[0].key if held and held[0].offset == cp.offset else None
+            why[n] = checkpoint.fits_changelog(cp, *bounds[n], key)
+        return why
 
     async def on_recovery_completed(self, active_tps, standby_tps) -> None:
         owned = {tp.partition for tp in active_tps}

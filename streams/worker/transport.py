@@ -22,6 +22,9 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from streams.worker.intake import PassedOver
 
+#: How long a fetch of the worker's consumer waits for records when there are none (Faust's: 1500).
+FETCH_MAX_WAIT_MS = 100
+
 #: The offset ranges the fetcher of this process passed over, by (topic, partition).
 PASSED_OVER = PassedOver()
 
@@ -50,6 +53,10 @@ class _CommittedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         consumer = super()._create_worker_consumer(transport)
         # What Faust sets under exactly_once; read by the consumer's start(), which creates its fetcher.
         consumer._isolation_level = "read_committed"
+        # Faust long-polls for 1.5 s, and the broker answers a connection's requests in order: every offset
+        # lookup of a recovery (highwaters, earliest offsets) waited behind a fetch, 1.5 s each. A fetch with
+        # records to return returns at once whatever the wait, so only an idle consumer polls more often.
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
         return consumer
 
     def highwater(self, tp) -> int:

@@ -56,10 +56,15 @@ def test_a_restarted_worker_restores_its_checkpoints_and_reads_only_the_changelo
     damaged.write_bytes(damaged.read_bytes()[:-7])  # torn: partition 0 must come from the whole changelog
     funnel("ingest", str(tmp_path / "second.jsonl"), "--topic", topic, "--quality", "off", bootstrap=bootstrap)
 
-    again = workers(bootstrap, topic, "again", app_id=worker.app_id, env=fast)
+    # Restarted as it was (machine, slot, port): the same static member, given its partitions back at once,
+    # in the generation it left, with no rebalance and no wait for the broker to expire the killed one.
+    again = workers(bootstrap, topic, "again", app_id=worker.app_id, env=fast, port=worker.port)
     live = again.wait_for(SUMMARY, lambda d: d["accounting"]["received"] >= len(lines))
     assert live == replayed(bootstrap, topic, AS_OF)
     text = again.log_path.read_text()
+    joined = r"Joined group '[^']+' \(generation (\d+)\) with member_id ([\w.-]+\.slot-0)-"
+    before, after = re.findall(joined, worker.log_path.read_text()), re.findall(joined, text)
+    assert before and after and after[0] == before[-1], (before, after)
     assert "torn or altered body" in text and "partition 0 restored from the whole changelog" in text
     assert len(re.findall(r"checkpoint loaded at changelog offset", text)) == 2
     read = chunks_read(text)
@@ -69,6 +74,7 @@ def test_a_restarted_worker_restores_its_checkpoints_and_reads_only_the_changelo
     again.kill(signal.SIGTERM)  # a clean stop leaves a checkpoint of every partition at the changelog's end
     text = again.log_path.read_text()
     assert re.search(r"stopping: \d+ checkpoints written", text), text[-2000:]
+    assert re.search(r"left group \S+ as \S+: \{'\S+': 'NoError'\}", text), text[-2000:]  # not waited out
     ends = {n: partition_bounds(bootstrap, changelog, n)[1] for n in range(3)}
     identity = {n: checkpoint.Identity(worker.app_id, topic, changelog, n) for n in range(3)}
     assert {n: checkpoint.read(slot, identity[n]).offset for n in range(3)} == {n: ends[n] - 1 for n in range(3)}

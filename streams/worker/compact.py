@@ -96,6 +96,38 @@ def decode(blob: bytes) -> list[list]:
     return _decoder.decode(blob) if blob else []
 
 
+def _array_header(count: int) -> bytes:
+    """The msgpack array header of ``count`` items, in its shortest form (as msgspec writes it)."""
+    if count < 16:
+        return bytes((0x90 | count,))
+    if count < 1 << 16:
+        return b"\xdc" + count.to_bytes(2, "big")
+    return b"\xdd" + count.to_bytes(4, "big")
+
+
+def _items(blob: bytes) -> tuple[int, memoryview]:
+    """An encoded array's item count and its items' bytes (everything after its header)."""
+    first = blob[0]
+    if first & 0xF0 == 0x90:
+        return first & 0x0F, memoryview(blob)[1:]
+    if first == 0xDC:
+        return int.from_bytes(blob[1:3], "big"), memoryview(blob)[3:]
+    if first == 0xDD:
+        return int.from_bytes(blob[1:5], "big"), memoryview(blob)[5:]
+    raise ValueError(f"not a msgpack array (first byte {first:#x})")
+
+
+def appended(blob: bytes | None, records: list[tuple]) -> bytes:
+    """``blob``'s records followed by ``records``: the bytes :func:`encode` of them all gives. A msgpack array is
+    its header then its items one after another, so only the header is written anew: appending to a big project
+    costs a copy, not a decode and an encode of everything it holds."""
+    if not blob:
+        return encode(records)
+    held, old = _items(blob)
+    count, new = _items(encode(records))
+    return b"".join((_array_header(held + count), old, new))
+
+
 def _times(values: list) -> pl.Series:
     return pl.Series(values, dtype=pl.Int64).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
 

@@ -261,8 +261,7 @@ class ProjectStore:
 
 def _append(kept: dict[str, bytes], appended: dict[str, list], dirty: dict[str, int], partition: int) -> None:
     for key, records in appended.items():
-        old = kept.get(key)
-        kept[key] = compact.encode([*compact.decode(old), *records] if old else records)
+        kept[key] = compact.appended(kept.get(key), records)  # not a decode and encode of all it held
         dirty[key] = partition
 
 

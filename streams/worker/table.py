@@ -21,6 +21,7 @@ import faust
 from streams.kafkaio.consumer import read_ranges
 from streams.kafkaio.offsets import bounds_of
 from streams.worker import checkpoint, compact
+from streams.worker.standby import StandbyFollower
 from streams.worker.store import Partition, ProjectStore
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class CheckedLogTable(faust.Table):
         self.chunks_read: dict[int, int] = {}  # partition → changelog chunks applied since the last rebalance
         self.bootstrap, self.state_dir = bootstrap, state_dir
         self.identity_of = lambda n: checkpoint.Identity(app_id, topic, self.changelog_topic_name, n)
+        self.follower = StandbyFollower(bootstrap, self._follow_standby)
 
     def holder(self, partition: int) -> ProjectStore:
         return self.standby if partition in self.standby_parts else self.store
@@ -51,15 +53,22 @@ class CheckedLogTable(faust.Table):
     def apply_changelog_batch(self, batch) -> None:
         for event in batch:
             msg = event.message
-            target = self.holder(msg.partition)
-            try:
-                target.apply(msg.partition, compact.decode(msg.value))
-            except Exception:  # Faust would log a warning and go on: say exactly what the store is missing
-                log.exception("changelog record %s:%d:%d could not be restored into the store", msg.topic,
-                              msg.partition, msg.offset)
-                raise
-            note_changelog(target.partitions[msg.partition], msg.offset, msg.key)
-            self.chunks_read[msg.partition] = self.chunks_read.get(msg.partition, 0) + 1
+            self.apply_chunk(self.holder(msg.partition), msg.partition, msg.offset, msg.key, msg.value)
+
+    def apply_chunk(self, target: ProjectStore, partition: int, offset: int, key: bytes | None, value: bytes) -> None:
+        """One changelog chunk into a store (the owned partitions' or the standby copies')."""
+        try:
+            target.apply(partition, compact.decode(value))
+        except Exception:  # Faust would log a warning and go on: say exactly what the store is missing
+            log.exception("changelog record %s:%d:%d could not be restored into the store", self.changelog_topic_name,
+                          partition, offset)
+            raise
+        note_changelog(target.partitions[partition], offset, key)
+        self.chunks_read[partition] = self.chunks_read.get(partition, 0) + 1
+
+    def _follow_standby(self, partition: int, offset: int, key: bytes | None, value: bytes) -> None:
+        if partition in self.standby_parts:  # (a copy promoted meanwhile is the store's: its owner reads it)
+            self.apply_chunk(self.standby, partition, offset, key, value)
 
     def persisted_offset(self, tp) -> int | None:
         """The changelog offset a partition held here already covers: Faust reads only what follows."""
@@ -68,10 +77,14 @@ class CheckedLogTable(faust.Table):
 
     async def on_rebalance(self, assigned, revoked, newly_assigned, generation_id: int = 0) -> None:
         """Before Faust reads the changelogs: promote warm copies, keep copies warm, load checkpoints."""
+        await self.follower.stop()  # nothing applied to a copy while copies change hands
         await super().on_rebalance(assigned, revoked, newly_assigned, generation_id)
         name = self.changelog_topic_name
         actives = {tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic == name}
         standbys = {tp.partition for tp in self.app.assignor.assigned_standbys() if tp.topic == name} - actives
+        log.info("%s: rebalanced: active %s, standby %s; warm copies held (changelog offset): %s", name,
+                 sorted(actives), sorted(standbys),
+                 {n: part.changelog_offset for n, part in sorted(self.standby.partitions.items())})
         for n in actives & set(self.standby.partitions):
             self.store.adopt(n, self.standby.release(n), republish=True)
             log.info("%s:%d: the warm standby copy promoted (today's state %s): only the changelog's tail is read",
@@ -136,6 +149,9 @@ class CheckedLogTable(faust.Table):
                  sorted(owned), self.changelog_topic_name,
                  {n: self.chunks_read.get(n, 0) for n in sorted(owned)}, sorted(self.standby.partitions))
         self.on_ready()
+        self.follower.start(self.changelog_topic_name, {
+            n: (self.standby.partitions[n].changelog_offset + 1 if n in self.standby.partitions else 0)
+            for n in sorted(self.standby_parts)})
         await super().on_recovery_completed(active_tps, standby_tps)
 
 

@@ -3,6 +3,7 @@ that the other worker keeps included."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import signal
@@ -77,11 +78,11 @@ def test_two_workers_answer_for_every_partition_and_survive_a_sigkill(bootstrap,
         assert_trips_and_issues_match(w, tables, AS_OF, (*PROJECTS, *SPREAD[:3]))
         assert_targets_match(w, tables, AS_OF)  # TRP-1, signed from TR-A, counts whichever worker keeps either
     # Each keeps a warm standby copy of the other's partitions, never counted as its own.
-    mine = set(first.get(f"/parts/summary?as_of={AS_OF}")["partitions"])
+    firsts = set(first.get(f"/parts/summary?as_of={AS_OF}")["partitions"])
     theirs = set(second.get(f"/parts/summary?as_of={AS_OF}")["partitions"])
-    assert not mine & theirs and mine | theirs == set(range(6))
+    assert not firsts & theirs and firsts | theirs == set(range(6))
     # TR-A is kept by one worker; projects naming it are kept by both (their keys are in every partition)
-    named = {key_partition(p, 6) in mine for p in SPREAD}
+    named = {key_partition(p, 6) in firsts for p in SPREAD}
     assert named == {True, False} and expected["trips"]["2024"]["projects_planned"] >= 3 + len(SPREAD)
 
     # A project answers from either worker, whichever owns its partition.
@@ -94,9 +95,21 @@ def test_two_workers_answer_for_every_partition_and_survive_a_sigkill(bootstrap,
             found.append(project_id)
     assert len(found) >= 50 and len({key_partition(p, 6) for p in found}) == 6
 
-    second.kill(signal.SIGKILL)  # the first takes every partition back once the group notices
-    watch([first], 15, total, smallest)
-    assert first.wait_for(SUMMARY, lambda d: d == expected, timeout=180) == expected
-    promoted = {int(n) for n in re.findall(r":(\d+): the warm standby copy promoted", first.log_path.read_text())}
-    assert promoted >= theirs, f"the survivor restored {theirs - promoted} from scratch; see {first.log_path}"
-    assert_targets_match(first, tables, AS_OF)
+    # More records while both run: the second's copies of the first's partitions follow their changelog.
+    more = tmp_path / "more.jsonl"
+    synthetic.generate_file(more, projects=300, seed=62)
+    funnel("ingest", str(more), "--topic", topic, "--quality", "off", bootstrap=bootstrap)
+    expected = replayed(bootstrap, topic, AS_OF)
+    for w in (first, second):
+        assert w.wait_for(SUMMARY, lambda d: d == expected, timeout=120) == expected
+    time.sleep(3)  # the last chunks reach the copies (a follower reads every 0.2 s)
+
+    first.kill(signal.SIGKILL)  # the second takes every partition once the group notices
+    watch([second], 15, expected["accounting"]["received"], smallest)
+    assert second.wait_for(SUMMARY, lambda d: d == expected, timeout=180) == expected
+    text = second.log_path.read_text()
+    promoted = {int(n) for n in re.findall(r":(\d+): the warm standby copy promoted", text)}
+    assert promoted >= firsts, f"the survivor restored {firsts - promoted} from scratch; see {second.log_path}"
+    read = ast.literal_eval(re.findall(r"changelog chunks read: (\{[^}]*\})", text)[-1])
+    assert all(read[n] <= 1 for n in firsts), read  # warm: at most the chunk the copy holds, read again
+    assert_targets_match(second, replayed_tables(bootstrap, topic, AS_OF, tmp_path / "replay-after"), AS_OF)

@@ -18,6 +18,7 @@ from streams.kafkaio.offsets import committed_offsets
 from streams.kafkaio.records import dead_letter_headers
 from streams.worker import compact
 from streams.worker.intake import Intake, Record, from_faust, from_kafka
+from streams.worker.pacing import FoldPacing, behind
 from streams.worker.settings import WorkerSettings
 from streams.worker.store import ProjectStore
 from streams.worker.table import CheckedLogTable, note_changelog
@@ -79,6 +80,9 @@ def add_intake(app: faust.App, settings: WorkerSettings, store: ProjectStore, ta
 
     intake = Intake(store, settings.topic, read, write, dead_letter, PASSED_OVER)
     table.restore_missing = _restorer(app, settings, store, intake)
+    # The publish timer asks it (streams.worker.pacing): behind by more than a batch, it folds less often.
+    app.fold_pacing = FoldPacing(lambda: behind(intake.next_offset, settings.topic, store.assigned,
+                                                lambda topic, n: end_offset(app, topic, n), settings.batch_size))
 
     async def take_batches(stream, topic: str) -> None:
         async for batch in stream.noack_take(settings.batch_size, within=settings.batch_within_s):

@@ -93,7 +93,7 @@ def add_state_publishing(app: faust.App, settings: WorkerSettings, store: Projec
     @app.timer(interval=settings.publish_interval_s)
     async def publish_states():
         """Fold the projects that changed and publish their state to the compacted state topic."""
-        await refresh()
+        await app.fold_pacing.fold(refresh)  # every tick once caught up; paced while the intake is behind
         tick = next(ticks)
         if standby is not None and not tick % STANDBY_FOLD_EVERY:
             await refresh_standbys()

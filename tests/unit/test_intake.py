@@ -292,3 +292,17 @@ def test_a_trip_record_is_kept_under_its_trip_id_apart_from_the_projects(caplog)
     assert kept["project_id"] is None and kept["trip_id"] == "P-0" and kept["people"] == 3
     assert (kept["team"], kept["departed"].isoformat(), kept["destinations"]) == ("先进制造组", "2024-04-01", ["上海"])
     assert h.intake.next_offset[(EVENTS, 0)] == 4
+
+
+def test_a_batch_keeps_each_event_id_as_the_record_alone_would() -> None:
+    """A canonical UUID is kept as its 16 bytes, any other id (upper case, braces, no dashes, not a UUID) as
+    written, in the batch path as in the one-record path; the trailing fields an event lacks are left off."""
+    from streams.worker.intake import checked_events
+
+    ids = ["0e1f2a3b-4c5d-4e6f-8091-a2b3c4d5e6f7", "0E1F2A3B-4C5D-4E6F-8091-A2B3C4D5E6F7",
+           "{0e1f2a3b-4c5d-4e6f-8091-a2b3c4d5e6f7}", "0e1f2a3b4c5d4e6f8091a2b3c4d5e6f7", "e-1", "P-zz-9"]
+    records = [Record(EVENTS, 0, n, 1.7e12, None, event(n, event_id=i), ()) for n, i in enumerate(ids)]
+    records.append(Record(EVENTS, 0, len(ids), 1.7e12, None, event(9, event_id="e-9", leader=None), ()))
+    together = [entry for entry, _ in checked_events(records)]
+    assert together == [checked_event(r)[0] for r in records]
+    assert isinstance(together[0][2][2], bytes) and [e[2][2] for e in together[1:-1]] == ids[1:]

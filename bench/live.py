@@ -1,9 +1,11 @@
 """The live worker vs a bare aiokafka loop doing the same decoding and checks, on the same topic.
 
-    python -m bench.live --topic bench-run-xxxxxx
+    python -m bench.live --topic bench-run-xxxxxx [--rounds 3]
 
 The worker's rate is read from its consumer group's committed offsets while it catches up
 with a full topic (its start-up and rebalance are left out); the bare loop times itself.
+Rounds are interleaved (worker, floor, bare loop, worker, ...): each ratio is of one round's
+figures, and the medians are reported with their range and every round's rates.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import tempfile
 import time
 import uuid
 
+from bench.common import interleaved
 from streams import config
 from streams.kafkaio.offsets import end_offsets, group_lag
 from streams.worker.intake import Record, checked_events
@@ -111,14 +114,21 @@ def _catch_up(bootstrap: str, group: str, topic: str, proc: subprocess.Popen, ti
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--topic", required=True)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of the worker, the Faust floor and the bare loop, one after another")
     args = parser.parse_args()
     bootstrap = config.bootstrap_servers()
-    live = worker(bootstrap, args.topic)
-    floor = faust_floor(bootstrap, args.topic)
-    bare = raw_aiokafka(bootstrap, args.topic)
-    print(json.dumps({"worker": live, "faust_floor": floor, "raw_aiokafka_records_per_s": round(bare),
-                      "worker_vs_raw_aiokafka": round(live["records_per_s"] / bare, 3),
-                      "worker_vs_faust_floor": round(live["records_per_s"] / floor["records_per_s"], 3)}, indent=2))
+    ratios = interleaved(lambda: worker(bootstrap, args.topic)["records_per_s"],
+                         {"faust_floor": lambda: faust_floor(bootstrap, args.topic)["records_per_s"],
+                          "raw_aiokafka": lambda: raw_aiokafka(bootstrap, args.topic)}, runs=args.rounds)
+    print(json.dumps({"topic": args.topic, "records": end_offsets_total(bootstrap, args.topic),
+                      "worker_vs_faust_floor": ratios["faust_floor"],
+                      "worker_vs_raw_aiokafka": ratios["raw_aiokafka"]}, indent=2))
+
+
+def end_offsets_total(bootstrap: str, topic: str) -> int:
+    """The topic's offsets (records and transaction markers) over every partition."""
+    return sum(end_offsets(bootstrap, topic).values())
 
 
 if __name__ == "__main__":

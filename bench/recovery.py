@@ -8,10 +8,11 @@ rate against Faust's do-nothing agent and a bare aiokafka loop doing the same ch
 2. Rates (``--runs`` rounds, interleaved): `funnel worker` catching up (committed offsets over time), Faust's
    do-nothing agent in the worker's configuration (bench/faust_floor.py), a bare aiokafka loop checking each
    fetched batch with the worker's batch check. Ratios per round; median, min, max.
-3. Restart: one worker catches up; each round it is SIGKILLed and a new one in the same group and state
-   directory is timed from its start to its first ``/summary`` equal to the one before the kill. Rounds with
-   checkpoints (the default), then with ``--state-dir none`` (the whole changelog restored). RSS of the killed
-   worker just before the kill, and of its successor 20 s after it answered.
+3. Restart: one worker catches up; each round it is SIGKILLed and restarted as a supervisor would (the same
+   group, state directory and port) and timed from its start to its first ``/summary`` equal to the one before
+   the kill. Rounds with checkpoints (the default: a static member, back without a rebalance), then with
+   ``--state-dir none`` (the whole changelog restored, after the broker expires the killed member). RSS of the
+   killed worker just before the kill, and of its successor 20 s after it answered.
 4. Failover: two workers of one group, caught up, with one standby replica (the default); each round one is
    SIGKILLed and the survivor is timed until its ``/summary`` is whole and equal again (the broker notices the
    death after the session timeout, 10 s); the killed one is started again between rounds. Then the same with
@@ -91,7 +92,7 @@ def restarts(bootstrap: str, topic: str, received: int, runs: int, logs: str) ->
             rss_before.append(current.rss_mb())
             current.stop(signal.SIGKILL)
             started = time.monotonic()
-            current = LiveWorker(bootstrap, topic, group, logs, env)
+            current = LiveWorker(bootstrap, topic, group, logs, env, port=current.port)  # restarted as it was
             whole_summary(current, before)
             times.append(time.monotonic() - started)
             time.sleep(SETTLE_S)
@@ -131,7 +132,7 @@ def failovers(bootstrap: str, topic: str, received: int, runs: int, logs: str) -
             time.sleep(1)  # the survivor still answers from before the death until the group notices it
             whole_summary(survivor, before)
             times.append(time.monotonic() - started)
-            pair[n % 2] = LiveWorker(bootstrap, topic, group, logs, env)
+            pair[n % 2] = LiveWorker(bootstrap, topic, group, logs, env, port=victim.port)
         figures[f"failover_{mode}"] = {"failover_s": spread(times, 1)}
     for w in pair:
         w.stop()

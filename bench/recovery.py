@@ -35,6 +35,7 @@ from bench.common import feed_of, record, run_funnel
 from bench.live import faust_floor, raw_aiokafka, worker as worker_rate
 from bench.worker import PARTITIONS, LiveWorker
 from streams import config
+from streams.kafkaio.offsets import group_lag
 
 SETTLE_S = 20  # after answering: a publish round hands freed memory back every 10 s
 
@@ -57,10 +58,12 @@ def whole_summary(w: LiveWorker, expected: dict | None = None, timeout_s: float 
     raise TimeoutError(f"no whole /summary in {timeout_s:.0f} s; see {w.log.name}")
 
 
-def caught_up(w: LiveWorker, received: int) -> dict:
+def caught_up(w: LiveWorker, received: int, bootstrap: str, group: str, topic: str) -> dict:
+    """The worker's summary once it holds every record and its group has committed every offset (a worker still
+    digesting a catch-up commits late, and its successor reads that lag again)."""
     while True:
         doc = whole_summary(w)
-        if doc["accounting"]["received"] >= received:
+        if doc["accounting"]["received"] >= received and group_lag(bootstrap, group, topic).lag == 0:
             time.sleep(3)  # today's state is folded every second: let it settle, then take the answer
             return whole_summary(w)
         time.sleep(1)
@@ -83,7 +86,7 @@ def restarts(bootstrap: str, topic: str, received: int, runs: int, logs: str) ->
     group = f"bench-restart-{uuid.uuid4().hex[:6]}"
     state = {"FUNNEL_WORKER_STATE_DIR": os.path.join(logs, group)}
     current = LiveWorker(bootstrap, topic, group, logs, state)
-    before = caught_up(current, received)
+    before = caught_up(current, received, bootstrap, group, topic)
     figures = {}
     for mode, env in (("with_checkpoint", state), ("without_checkpoint", {"FUNNEL_WORKER_STATE_DIR": "none"})):
         times, rss_before, rss_after = [], [], []
@@ -111,7 +114,7 @@ def failovers(bootstrap: str, topic: str, received: int, runs: int, logs: str) -
     group = f"bench-failover-{uuid.uuid4().hex[:6]}"
     first = {"FUNNEL_WORKER_STATE_DIR": os.path.join(logs, group)}
     pair = [LiveWorker(bootstrap, topic, group, logs, first)]
-    before = caught_up(pair[0], received)
+    before = caught_up(pair[0], received, bootstrap, group, topic)
     figures = {}
     for mode, env in (("with_standby", first),
                       ("without_standby", {"FUNNEL_STANDBY_REPLICAS": "0", "FUNNEL_WORKER_STATE_DIR": "none"})):

@@ -164,20 +164,27 @@ class Checkpoints:
                  unpublished: dict[str, dict]):
         self.settings, self.table, self.intake, self.deliveries = settings, table, intake, deliveries
         self.unpublished = unpublished  # project → its state folded but not yet in the state topic
-        self.written: dict[int, int] = {}  # partition → the changelog offset of its last checkpoint
+        # partition → what its last checkpoint held: changelog offset, today's state, how many it had not folded
+        self.written: dict[int, tuple[int, object, int]] = {}
 
     async def write_changed(self) -> int:
-        """Checkpoint every held partition (owned or standby) whose changelog offset moved; how many were written."""
+        """Checkpoint every held partition (owned or standby) whose changelog offset or folded state moved since its
+        last checkpoint; how many were written. (A catch-up's last checkpoint holds a state folded long before the
+        end: rewritten once it is folded, a restart folds nothing again.)"""
         written = 0
         for store in (self.table.store, self.table.standby):
             for n in sorted(store.partitions):
                 copy = await self._consistent_copy(store, n)
-                if copy is None or self.written.get(n) == copy.changelog_offset:
+                if copy is None:
+                    continue
+                held = (copy.changelog_offset, copy.today, len(copy.unfolded) + len(copy.unfolded_trips))
+                last = self.written.get(n)
+                if last is not None and last[0] == held[0] and last[1] is held[1] and last[2] == held[2]:
                     continue
                 started = time.perf_counter()
                 await asyncio.get_running_loop().run_in_executor(
                     None, checkpoint.write, self.table.state_dir, self.table.identity_of(n), copy)
-                self.written[n] = copy.changelog_offset
+                self.written[n] = held
                 written += 1
                 log.debug("%s:%d: checkpoint at changelog offset %d written in %.2f s", self.table.changelog_topic_name,
                           n, copy.changelog_offset, time.perf_counter() - started)

@@ -116,3 +116,35 @@ def test_a_checkpoint_fits_a_changelog_that_holds_its_offset_and_chunk():
 ])
 def test_a_checkpoint_that_does_not_fit_the_changelog_says_why(checked, earliest, end, key, reason):
     assert reason in fits_changelog(checked, earliest, end, key)
+
+
+def test_a_partition_is_checkpointed_again_once_its_state_is_folded_not_only_when_its_changelog_moves(tmp_path):
+    """A catch-up's last chunk comes before its last fold: the checkpoint that follows the fold holds the state."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from streams.worker.agents import Deliveries
+    from streams.worker.settings import WorkerSettings
+    from datetime import date
+
+    from streams.worker.store import ProjectStore, refreshed
+    from streams.worker.timers import Checkpoints
+
+    store = ProjectStore()
+    store.adopt(2, partition())
+    store.dirty = {"P1": 2}
+    table = SimpleNamespace(store=store, standby=ProjectStore(), state_dir=tmp_path, identity_of=lambda n: ID,
+                            changelog_topic_name=ID.changelog)
+    intake = SimpleNamespace(locks={}, lock=lambda topic: intake.locks.setdefault(topic, asyncio.Lock()))
+    checkpoints = Checkpoints(WorkerSettings(bootstrap="unused:9092"), table, intake, Deliveries(), {"P2": {}})
+
+    async def rounds() -> list[int]:
+        written = [await checkpoints.write_changed(), await checkpoints.write_changed()]
+        store.partitions[2].today = refreshed(None, date(2025, 1, 10), [], True, [])[0]  # folded: nothing left
+        store.dirty = {}
+        checkpoints.unpublished.clear()
+        return [*written, await checkpoints.write_changed(), await checkpoints.write_changed()]
+
+    assert asyncio.run(rounds()) == [1, 0, 1, 0]
+    kept = checkpoint.read(tmp_path, ID).partition
+    assert kept.unfolded == set() and kept.today.day == date(2025, 1, 10)

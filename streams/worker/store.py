@@ -208,6 +208,10 @@ class ProjectStore:
                                  [(t, n, part.trips[t]) for t in trips if t in part.trips]))
         return work
 
+    def folded_whole(self, day: date) -> bool:
+        """Whether every partition has a state of ``day`` (what changed since may still be to fold)."""
+        return all(part.today is not None and part.today.day == day for part in self.partitions.values())
+
     def folded(self, work: list[Fold], todays: list[Today]) -> None:
         """Keep the partitions' states a refresh folded from ``work``: what changed meanwhile stays dirty."""
         for fold, today in zip(work, todays):

@@ -41,6 +41,9 @@ def after_restore() -> None:
     release_freed_memory()
 
 
+#: Project states sent before the publish round lets the pages answer (a promoted partition publishes them all).
+SENDS_BETWEEN_YIELDS = 2000
+
 #: Publish rounds between two folds of the standby copies' state (nobody reads them until one is promoted).
 STANDBY_FOLD_EVERY = 5
 
@@ -95,7 +98,10 @@ def add_state_publishing(app: faust.App, settings: WorkerSettings, store: Projec
         """Fold the projects that changed and publish their state to the compacted state topic."""
         await app.fold_pacing.fold(refresh)  # every tick once caught up; paced while the intake is behind
         tick = next(ticks)
-        if standby is not None and not tick % STANDBY_FOLD_EVERY:
+        # The copies fold once this worker has caught up (not to slow its intake): every few rounds, or at once
+        # when a copy has no state of today (new, or a new day), so that it is warm before it is needed.
+        if standby is not None and not app.fold_pacing.is_behind() and (
+                not tick % STANDBY_FOLD_EVERY or not standby.folded_whole(today_cst())):
             await refresh_standbys()
         if not tick % 10:
             release_freed_memory()
@@ -104,8 +110,12 @@ def add_state_publishing(app: faust.App, settings: WorkerSettings, store: Projec
             return
         try:
             # Straight to the producer: Faust's channel layer costs more than the send itself here.
-            sent = [await app.producer.send(settings.state_topic, pid.encode(), orjson.dumps(doc), None, None, None)
-                    for pid, doc in pending.items()]
+            sent = []
+            for n, (pid, doc) in enumerate(pending.items(), 1):
+                sent.append(await app.producer.send(settings.state_topic, pid.encode(), orjson.dumps(doc), None, None,
+                                                    None))
+                if not n % SENDS_BETWEEN_YIELDS:
+                    await asyncio.sleep(0)  # a send rarely yields: tens of thousands would hold every page waiting
             await asyncio.gather(*sent)
         except Exception:
             log.exception("publishing %d project states to %s failed; retrying in %.0f s", len(pending),

@@ -15,7 +15,7 @@ from streams.core.log import log_frame, log_row
 from streams.core.summary import View, fold_log, merge_summaries, negated, summary
 from streams.feeds import read_feed
 from streams.worker import compact
-from streams.worker.store import (EVENT, REJECTED, TRIP, ProjectStore, Snapshot, fold_snapshot, project_answer,
+from streams.worker.store import (EVENT, REJECTED, TRIP, Partition, ProjectStore, Snapshot, fold_snapshot, project_answer,
                                   project_result, refreshed, refreshed_partitions, snapshot_part, states_of, today_part,
                                   today_project, today_summary)
 from streams.worker.web import key_partition
@@ -342,3 +342,13 @@ def test_a_checkpoint_keeps_todays_state_and_what_it_had_not_folded(rows, tmp_pa
         assert_frame_equal(getattr(loaded.today, name), getattr(part.today, name))
     assert (loaded.unfolded, loaded.unfolded_trips) == ({"P-x"}, {"T-y"})
     assert loaded.projects == part.projects and loaded.last_seq == part.last_seq
+
+
+def test_a_store_is_folded_whole_once_every_partition_has_todays_state(rows):
+    day = date(2025, 1, 10)
+    store = stored(rows)
+    assert not store.folded_whole(day)
+    refresh(store, day)
+    assert store.folded_whole(day) and not store.folded_whole(date(2025, 1, 11))  # a new day folds again
+    store.adopt(5, Partition())  # a copy with no state yet
+    assert not store.folded_whole(day)

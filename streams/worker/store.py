@@ -482,7 +482,7 @@ def today_summary(today: Today, rejected: Counter) -> dict:
 
 
 __all__ = ["EVENT", "REJECTED", "TRIP", "Fold", "Partition", "ProjectStore", "Snapshot", "Today", "combined",
-           "fold_changed", "refreshed_folds", "refreshed_partitions", "states_of",
-           "fold_changed_trips", "fold_snapshot", "full_log", "project_answer", "project_result", "ranking_part", "refreshed",
-           "snapshot_part", "snapshot_targets_part", "summary", "today_links", "today_part", "today_project",
+           "fold_changed", "fold_changed_trips", "fold_snapshot", "full_log", "project_answer", "project_result",
+           "ranking_part", "refreshed", "refreshed_folds", "refreshed_partitions", "snapshot_part",
+           "snapshot_targets_part", "states_of", "summary", "today_links", "today_part", "today_project",
            "today_summary", "today_targets_part"]

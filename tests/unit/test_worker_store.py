@@ -15,9 +15,9 @@ from streams.core.log import log_frame, log_row
 from streams.core.summary import View, fold_log, merge_summaries, negated, summary
 from streams.feeds import read_feed
 from streams.worker import compact
-from streams.worker.store import (EVENT, REJECTED, TRIP, Partition, ProjectStore, Snapshot, fold_snapshot, project_answer,
-                                  project_result, refreshed, refreshed_partitions, snapshot_part, states_of, today_part,
-                                  today_project, today_summary)
+from streams.worker.store import (EVENT, REJECTED, TRIP, Partition, ProjectStore, Snapshot, fold_snapshot,
+                                  project_answer, project_result, refreshed, refreshed_partitions, snapshot_part,
+                                  states_of, today_part, today_project, today_summary)
 from streams.worker.web import key_partition
 from streams.core.parts import merge_parts
 from tests.trip_feed import trip_history

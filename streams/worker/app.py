@@ -31,7 +31,7 @@ from streams.worker.settings import WorkerSettings
 from streams.worker.store import ProjectStore
 from streams.worker.table import CheckedLogTable
 from streams.worker.timers import (Checkpoints, add_checkpoints, add_quality_checks, add_reminders,
-                                   add_state_publishing, after_restore)
+                                   add_state_publishing, after_restore, tune_collector)
 from streams.worker.transport import CommittedApp
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,7 @@ def run(app: faust.App, loglevel: str = "info") -> None:
     # At warn and above Faust's start-up spinner sets the root logger to DEBUG so that it spins on
     # every record: aiokafka's and Faust's debug records for every message would be built.
     worker.spinner = None
+    tune_collector()  # (the benchmark's do-nothing agent runs here too: the comparison stays like for like)
     try:
         worker.execute_from_commandline()
     finally:

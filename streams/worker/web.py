@@ -139,9 +139,11 @@ class Views:
     async def _today(self):
         """Today's maintained state as last folded: never waits for a fold unless there is none yet.
 
-        The publish timer folds what changed every second, so an answer is at most about a second
-        behind what was consumed. (Pages starting folds of their own made a loaded worker fold
-        back to back and starve consumption.)
+        The publish timer folds what changed every second once the intake has caught up, so an
+        answer is then at most about a second behind what was consumed; while it catches up, folds
+        are paced (:mod:`streams.worker.pacing`) and an answer may lag by up to 10 s plus a fold.
+        (Pages starting folds of their own made a loaded worker fold back to back and starve
+        consumption.)
         """
         if self.store.today is None:
             await self.app.refresh()

@@ -188,11 +188,17 @@ class Checkpoints:
         self.unpublished = unpublished  # project → its state folded but not yet in the state topic
         # partition → what its last checkpoint held: changelog offset, today's state, how many it had not folded
         self.written: dict[int, tuple[int, object, int]] = {}
+        # One round at a time: the clock's and the last one on stop once wrote the same temporary file together.
+        self.writing = asyncio.Lock()
 
     async def write_changed(self) -> int:
         """Checkpoint every held partition (owned or standby) whose changelog offset or folded state moved since its
         last checkpoint; how many were written. (A catch-up's last checkpoint holds a state folded long before the
         end: rewritten once it is folded, a restart folds nothing again.)"""
+        async with self.writing:
+            return await self._write_changed()
+
+    async def _write_changed(self) -> int:
         written = 0
         for store in (self.table.store, self.table.standby):
             for n in sorted(store.partitions):

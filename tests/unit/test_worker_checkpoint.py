@@ -148,3 +148,27 @@ def test_a_partition_is_checkpointed_again_once_its_state_is_folded_not_only_whe
     assert asyncio.run(rounds()) == [1, 0, 1, 0]
     kept = checkpoint.read(tmp_path, ID).partition
     assert kept.unfolded == set() and kept.today.day == date(2025, 1, 10)
+
+
+def test_two_checkpoint_rounds_at_once_write_one_after_the_other(tmp_path):
+    """The clock's round and the last one on stop: the same temporary file, never written by both at once."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from streams.worker.agents import Deliveries
+    from streams.worker.settings import WorkerSettings
+    from streams.worker.store import ProjectStore
+    from streams.worker.timers import Checkpoints
+
+    store = ProjectStore()
+    store.adopt(2, partition())
+    table = SimpleNamespace(store=store, standby=ProjectStore(), state_dir=tmp_path, identity_of=lambda n: ID,
+                            changelog_topic_name=ID.changelog)
+    intake = SimpleNamespace(locks={}, lock=lambda topic: intake.locks.setdefault(topic, asyncio.Lock()))
+    checkpoints = Checkpoints(WorkerSettings(bootstrap="unused:9092"), table, intake, Deliveries(), {})
+
+    async def both() -> list[int]:
+        return list(await asyncio.gather(checkpoints.write_changed(), checkpoints.write_changed()))
+
+    assert sorted(asyncio.run(both())) == [0, 1]  # the second finds the first's checkpoint current
+    assert checkpoint.read(tmp_path, ID).partition.projects == partition().projects
